@@ -1,0 +1,3 @@
+"""crm-warehouse: an open analytics warehouse for client relationships."""
+
+__version__ = "0.1.0"

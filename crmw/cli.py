@@ -1,0 +1,82 @@
+"""The `crmw` command: one entry point for people who do not want the Dagster UI."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+
+from crmw.settings import get_settings
+
+log = logging.getLogger("crmw")
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
+@click.version_option(package_name="crm-warehouse")
+def cli(verbose: bool) -> None:
+    """crm-warehouse: finance, CRM and web-channel exports in one DuckDB warehouse.
+
+    Everything lives under CRMW_HOME (default: the project folder): landing/ for
+    exports, warehouse/ for the DuckDB files, reports/ for reports.
+
+    \b
+    Typical use:
+      crmw demo                       generate sample exports and run everything
+      crmw generate --scale 0.01      write sample exports with ground truth
+      crmw ingest landing/            load export files into the warehouse
+      crmw quarantine                 show rejected rows and why
+    """
+    _setup_logging(verbose)
+
+
+@cli.command()
+@click.option("--scale", type=float, default=0.01, show_default=True,
+              help="1 is about 10,000 client groups, 1M CRM activities, 250k invoices, 5M web events.")
+@click.option("--seed", type=int, default=42, show_default=True, help="Same seed, same bytes.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
+              help="Folder to write to [default: CRMW_HOME/landing].")
+@click.option("--finance-dialect", type=click.Choice(["generic", "ru_accounting"]), default="generic",
+              show_default=True, help="Format of the finance exports.")
+@click.option("--messiness", type=float, default=0.01, show_default=True,
+              help="Share of rows carrying a planted fault (duplicates, bad dates, ...).")
+@click.option("--end-date", type=click.DateTime(formats=["%Y-%m-%d"]), default="2026-09-30",
+              show_default=True, help="Last day of the generated history (3 years end here).")
+def generate(scale: float, seed: int, out_dir: Path | None, finance_dialect: str, messiness: float,
+             end_date) -> None:
+    """Write sample exports, plus OUT/ground_truth/ to judge later stages on."""
+    from ingest.generator import generate as run_generate
+
+    out_dir = out_dir or get_settings().landing_dir
+    summary = run_generate(out_dir=out_dir, scale=scale, seed=seed, finance_dialect=finance_dialect,
+                           messiness=messiness, end_date=end_date.date() if end_date else date(2026, 9, 30))
+    click.echo(summary.describe())
+
+
+@cli.command()
+@click.option("--scale", type=float, default=0.01, show_default=True)
+@click.option("--seed", type=int, default=42, show_default=True)
+def demo(scale: float, seed: int) -> None:
+    """Run the main job on the embedded default: sample exports into one DuckDB file."""
+    from crmw.demo import run_demo
+
+    sys.exit(run_demo(scale=scale, seed=seed))
+
+
+def main() -> None:
+    cli(prog_name="crmw")
+
+
+if __name__ == "__main__":
+    main()
