@@ -108,6 +108,7 @@ LINEAGE_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("_snapshot_date", "DATE", "for snapshot entities: the date of the snapshot; NULL for events"),
     ("_dialect", "VARCHAR", "the dialect the file was read with"),
     ("_issues", "VARCHAR[]", "non-fatal issues (flagged values set to NULL, repaired mojibake)"),
+    ("_invalid_values", "JSON", "original text of flagged values that were set to NULL, by column"),
     ("_extras", "JSON", "columns the export had that the contract does not know, kept as text"),
 )
 
@@ -158,9 +159,7 @@ _register(
             _c("invoice_date", "date", "date of issue", required=True),
             _c("due_date", "date", "payment due date"),
             _c("office_code", "enum", "supplier's office that issued it", required=True, allowed=OFFICES),
-            _c(
-                "product_line", "enum", "product line of the invoice", required=True, allowed=PRODUCT_LINES
-            ),
+            _c("product_line", "enum", "product line of the invoice", required=True, allowed=PRODUCT_LINES),
             _c("amount", "decimal", "amount before VAT", required=True, min_value=0),
             _c("vat_amount", "decimal", "VAT on the amount", min_value=0),
             _c("currency", "enum", "ISO currency code", required=True, allowed=CURRENCIES),

@@ -1,0 +1,323 @@
+"""Value parsing: one rule per logical type, in two forms that must agree.
+
+- `sql_*` functions build DuckDB SQL expressions; the loader uses them so parsing
+  runs in bulk inside DuckDB (no Python loop per row).
+- `parse_*` functions are the Python reference of the same rule; the property
+  tests check that both give the same answer on arbitrary text, and the XLSX
+  reader and generator use them.
+
+SQL expressions only ever receive column references the loader generated itself
+(`"c0"`, `"t_amount"`), never text from an export.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+INN10_WEIGHTS = (2, 4, 10, 3, 5, 9, 4, 6, 8)
+INN11_WEIGHTS = (7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
+INN12_WEIGHTS = (3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
+
+MIN_DATE = date(1990, 1, 1)
+MAX_DATE = date(2100, 12, 31)
+# Whitespace an export may put around or inside numbers: space, NBSP, narrow NBSP, tab.
+SPACES = " \u00a0\u202f\t"
+# Only plain spaces are trimmed around values: DuckDB's one-argument trim is fast,
+# and the typed parsers tolerate other white space where it occurs (inside numbers).
+_TRIM_CHARS = " "
+
+
+def sql_literal(text: str) -> str:
+    """Quote a constant from *our own code* (contract values, formats) as a SQL string."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def sql_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+# --------------------------------------------------------------------------- text
+def clean_text(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip(_TRIM_CHARS)
+    return value or None
+
+
+def sql_clean_text(expr: str) -> str:
+    return f"nullif(trim({expr}), '')"
+
+
+# --------------------------------------------------------------------------- INN / KPP
+def inn_check_digit(digits: str, weights: tuple[int, ...]) -> int:
+    return sum(int(d) * w for d, w in zip(digits, weights, strict=False)) % 11 % 10
+
+
+def inn_is_valid(value: str | None) -> bool:
+    """True for a 10-digit (organisation) or 12-digit (individual) INN with correct check digits."""
+    if value is None or not value.isascii() or not value.isdigit():
+        return False
+    if len(value) == 10:
+        return inn_check_digit(value[:9], INN10_WEIGHTS) == int(value[9])
+    if len(value) == 12:
+        return inn_check_digit(value[:10], INN11_WEIGHTS) == int(value[10]) and inn_check_digit(
+            value[:11], INN12_WEIGHTS
+        ) == int(value[11])
+    return False
+
+
+def parse_inn(value: str | None) -> str | None:
+    """Clean text -> the INN if valid, else None. Spaces inside are tolerated."""
+    value = clean_text(value)
+    if value is None:
+        return None
+    value = re.sub(f"[{SPACES}]", "", value)
+    return value if inn_is_valid(value) else None
+
+
+def _sql_digit(expr: str, pos: int) -> str:
+    return f"(ascii(substr({expr}, {pos}, 1)) - 48)"
+
+
+def _sql_check(expr: str, weights: tuple[int, ...]) -> str:
+    terms = " + ".join(f"{w} * {_sql_digit(expr, i + 1)}" for i, w in enumerate(weights))
+    return f"((({terms}) % 11) % 10)"
+
+
+def sql_inn(expr: str) -> str:
+    """Expression: the INN (digits only) when valid, else NULL."""
+    s = f"regexp_replace({expr}, '[ \u00a0\u202f\t]', '', 'g')"
+    ten = f"{_sql_check('s', INN10_WEIGHTS)} = {_sql_digit('s', 10)}"
+    twelve = (
+        f"{_sql_check('s', INN11_WEIGHTS)} = {_sql_digit('s', 11)} "
+        f"and {_sql_check('s', INN12_WEIGHTS)} = {_sql_digit('s', 12)}"
+    )
+    # A one-element list binds the cleaned text once, as `s`.
+    return (
+        f"(list_transform([{s}], lambda s: case "
+        f"when regexp_full_match(s, '[0-9]{{10}}') and {ten} then s "
+        f"when regexp_full_match(s, '[0-9]{{12}}') and {twelve} then s end))[1]"
+    )
+
+
+KPP_PATTERN = r"[0-9]{4}[0-9A-Z]{2}[0-9]{3}"
+
+
+def parse_kpp(value: str | None) -> str | None:
+    value = clean_text(value)
+    if value is None:
+        return None
+    value = value.upper()
+    return value if re.fullmatch(KPP_PATTERN, value) else None
+
+
+def sql_kpp(expr: str) -> str:
+    return f"case when regexp_full_match(upper({expr}), '{KPP_PATTERN}') then upper({expr}) end"
+
+
+# --------------------------------------------------------------------------- e-mail / phone
+_CYR = "\u0430-\u044f\u0451"  # а-я, ё: Cyrillic domains (.рф) are real
+EMAIL_PATTERN = (
+    r"[a-z0-9!#$%&'*+/=?^_`{|}~.-]+@"
+    + f"[a-z0-9{_CYR}-]+"
+    + r"(\."
+    + f"[a-z0-9{_CYR}-]+)*"
+    + r"\."
+    + f"[a-z{_CYR}]{{2,}}"
+)
+
+
+def parse_email(value: str | None) -> str | None:
+    value = clean_text(value)
+    if value is None:
+        return None
+    value = value.lower()
+    if value.startswith("mailto:"):
+        value = value[len("mailto:") :]
+    return value if re.fullmatch(EMAIL_PATTERN, value) else None
+
+
+def sql_email(expr: str) -> str:
+    e = f"regexp_replace(lower({expr}), '^mailto:', '')"
+    return f"case when regexp_full_match({e}, {sql_literal(EMAIL_PATTERN)}) then {e} end"
+
+
+PHONE_ALLOWED = "\\+?[0-9 ()\\-.\u00a0]+"
+
+
+def parse_phone(value: str | None) -> str | None:
+    """Russian and international phones -> '+' and digits; 8 and 7 prefixes become +7."""
+    value = clean_text(value)
+    if value is None or not re.fullmatch(PHONE_ALLOWED, value):
+        return None
+    digits = re.sub(r"[^0-9]", "", value)
+    if len(digits) == 11 and digits[0] in "78" and not value.startswith("+"):
+        return "+7" + digits[1:]
+    if len(digits) == 11 and value.startswith("+7"):
+        return "+" + digits
+    if len(digits) == 10 and digits[0] == "9" and not value.startswith("+"):
+        return "+7" + digits
+    if value.startswith("+") and 10 <= len(digits) <= 15 and not value.startswith("+7"):
+        return "+" + digits
+    return None
+
+
+def sql_phone(expr: str) -> str:
+    d = f"regexp_replace({expr}, '[^0-9]', '', 'g')"
+    plus = f"starts_with({expr}, '+')"
+    return (
+        f"case when not regexp_full_match({expr}, {sql_literal(PHONE_ALLOWED)}) then null "
+        f"when length({d}) = 11 and left({d}, 1) in ('7', '8') and not {plus} then '+7' || substr({d}, 2) "
+        f"when length({d}) = 11 and starts_with({expr}, '+7') then '+' || {d} "
+        f"when length({d}) = 10 and left({d}, 1) = '9' and not {plus} then '+7' || {d} "
+        f"when {plus} and length({d}) between 10 and 15 and not starts_with({expr}, '+7') then '+' || {d} "
+        f"end"
+    )
+
+
+# --------------------------------------------------------------------------- numbers
+_DEC_POINT = r"[+-]?[0-9]+(\.[0-9]+)?"
+_DEC_COMMA = r"[+-]?[0-9]+([.,][0-9]+)?"
+
+
+def parse_decimal(value: str | None, decimal_comma: bool) -> Decimal | None:
+    value = clean_text(value)
+    if value is None:
+        return None
+    if decimal_comma:
+        value = re.sub(f"[{SPACES}]", "", value)
+        if not re.fullmatch(_DEC_COMMA, value):
+            return None
+        value = value.replace(",", ".")
+    elif not re.fullmatch(_DEC_POINT, value):
+        return None
+    try:
+        number = Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    except InvalidOperation:
+        return None
+    return number if abs(number) < Decimal(10) ** 16 else None
+
+
+def sql_decimal(expr: str, decimal_comma: bool) -> str:
+    if decimal_comma:
+        s = f"regexp_replace({expr}, '[ \u00a0\u202f\t]', '', 'g')"
+        checked = f"case when regexp_full_match({s}, '{_DEC_COMMA}') then replace({s}, ',', '.') end"
+    else:
+        checked = f"case when regexp_full_match({expr}, '{_DEC_POINT}') then {expr} end"
+    return f"try_cast(try_cast({checked} as DECIMAL(38,6)) as DECIMAL(18,2))"
+
+
+def parse_integer(value: str | None) -> int | None:
+    value = clean_text(value)
+    if value is None or not re.fullmatch(r"[+-]?[0-9]{1,18}", value):
+        return None
+    return int(value)
+
+
+def sql_integer(expr: str) -> str:
+    return f"case when regexp_full_match({expr}, '[+-]?[0-9]{{1,18}}') then try_cast({expr} as BIGINT) end"
+
+
+# --------------------------------------------------------------------------- dates
+def parse_date(value: str | None, formats: tuple[str, ...]) -> date | None:
+    value = clean_text(value)
+    if value is None:
+        return None
+    for fmt in formats:
+        try:
+            parsed = datetime.strptime(value, fmt).date()
+        except ValueError:
+            continue
+        return parsed if MIN_DATE <= parsed <= MAX_DATE else None
+    return None
+
+
+def parse_timestamp(value: str | None, formats: tuple[str, ...]) -> datetime | None:
+    value = clean_text(value)
+    if value is None:
+        return None
+    for fmt in formats:
+        try:
+            parsed = datetime.strptime(value, fmt)
+        except ValueError:
+            continue
+        return parsed if MIN_DATE <= parsed.date() <= MAX_DATE else None
+    return None
+
+
+def _sql_formats(formats: tuple[str, ...]) -> str:
+    return "[" + ", ".join(sql_literal(f) for f in formats) + "]"
+
+
+def _sql_in_range(value: str) -> str:
+    return (
+        f"case when {value} between DATE '{MIN_DATE.isoformat()}' and DATE '{MAX_DATE.isoformat()}' "
+        f"then {value} end"
+    )
+
+
+def sql_date(expr: str, formats: tuple[str, ...]) -> str:
+    # Dates must be the whole value: a timestamp is not silently truncated to a date.
+    return _sql_in_range(f"try_strptime({expr}, {_sql_formats(formats)})::DATE")
+
+
+def sql_timestamp(expr: str, formats: tuple[str, ...]) -> str:
+    ts = f"try_strptime({expr}, {_sql_formats(formats)})"
+    return f"case when {ts}::DATE between DATE '{MIN_DATE}' and DATE '{MAX_DATE}' then {ts} end"
+
+
+# --------------------------------------------------------------------------- booleans, enums
+def parse_boolean(value: str | None, true_values, false_values) -> bool | None:
+    value = clean_text(value)
+    if value is None:
+        return None
+    value = value.lower()
+    if value in true_values:
+        return True
+    if value in false_values:
+        return False
+    return None
+
+
+def sql_boolean(expr: str, true_values, false_values) -> str:
+    t = ", ".join(sql_literal(v) for v in true_values)
+    f = ", ".join(sql_literal(v) for v in false_values)
+    return f"case when lower({expr}) in ({t}) then true when lower({expr}) in ({f}) then false end"
+
+
+def parse_enum(value: str | None, allowed: tuple[str, ...]) -> str | None:
+    value = clean_text(value)
+    if value is None:
+        return None
+    by_folded = {a.casefold(): a for a in allowed}
+    return by_folded.get(value.casefold())
+
+
+def sql_enum(expr: str, allowed: tuple[str, ...]) -> str:
+    whens = " ".join(f"when {sql_literal(a.lower())} then {sql_literal(a)}" for a in allowed)
+    return f"case lower({expr}) {whens} end"
+
+
+# --------------------------------------------------------------------------- mojibake
+# UTF-8 Cyrillic read as cp1251 shows as 'Р' or 'С' followed by a character that
+# never follows them in Russian (typographic marks, rare Cyrillic, Latin-1 signs).
+MOJIBAKE_HINT = "[РС][\u0080-\u00bf\u0400-\u040f\u0450-\u045f\u2010-\u2122]"
+
+
+def repair_mojibake(value: str | None) -> str | None:
+    """Undo UTF-8 text that was decoded as cp1251, when the repair is proven.
+
+    Proof: the text encodes to cp1251 and those bytes decode as strict UTF-8 into
+    text with Cyrillic letters. Returns None when no proven repair exists.
+    """
+    if not value or not re.search(MOJIBAKE_HINT, value):
+        return None
+    try:
+        repaired = value.encode("cp1251").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return None
+    if repaired == value or not re.search("[\u0410-\u044f\u0401\u0451]", repaired):
+        return None
+    return repaired
