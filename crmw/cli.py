@@ -42,26 +42,123 @@ def cli(verbose: bool) -> None:
 
 
 @cli.command()
-@click.option("--scale", type=float, default=0.01, show_default=True,
-              help="1 is about 10,000 client groups, 1M CRM activities, 250k invoices, 5M web events.")
+@click.option(
+    "--scale",
+    type=float,
+    default=0.01,
+    show_default=True,
+    help="1 is about 10,000 client groups, 1M CRM activities, 250k invoices, 5M web events.",
+)
 @click.option("--seed", type=int, default=42, show_default=True, help="Same seed, same bytes.")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
-              help="Folder to write to [default: CRMW_HOME/landing].")
-@click.option("--finance-dialect", type=click.Choice(["generic", "ru_accounting"]), default="generic",
-              show_default=True, help="Format of the finance exports.")
-@click.option("--messiness", type=float, default=0.01, show_default=True,
-              help="Share of rows carrying a planted fault (duplicates, bad dates, ...).")
-@click.option("--end-date", type=click.DateTime(formats=["%Y-%m-%d"]), default="2026-09-30",
-              show_default=True, help="Last day of the generated history (3 years end here).")
-def generate(scale: float, seed: int, out_dir: Path | None, finance_dialect: str, messiness: float,
-             end_date) -> None:
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder to write to [default: CRMW_HOME/landing].",
+)
+@click.option(
+    "--finance-dialect",
+    type=click.Choice(["generic", "ru_accounting"]),
+    default="generic",
+    show_default=True,
+    help="Format of the finance exports.",
+)
+@click.option(
+    "--messiness",
+    type=float,
+    default=0.01,
+    show_default=True,
+    help="Share of rows carrying a planted fault (duplicates, bad dates, ...).",
+)
+@click.option(
+    "--end-date",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default="2026-09-30",
+    show_default=True,
+    help="Last day of the generated history (3 years end here).",
+)
+def generate(
+    scale: float, seed: int, out_dir: Path | None, finance_dialect: str, messiness: float, end_date
+) -> None:
     """Write sample exports, plus OUT/ground_truth/ to judge later stages on."""
     from ingest.generator import generate as run_generate
 
     out_dir = out_dir or get_settings().landing_dir
-    summary = run_generate(out_dir=out_dir, scale=scale, seed=seed, finance_dialect=finance_dialect,
-                           messiness=messiness, end_date=end_date.date() if end_date else date(2026, 9, 30))
+    summary = run_generate(
+        out_dir=out_dir,
+        scale=scale,
+        seed=seed,
+        finance_dialect=finance_dialect,
+        messiness=messiness,
+        end_date=end_date.date() if end_date else date(2026, 9, 30),
+    )
     click.echo(summary.describe())
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Reload files whose content was loaded before.")
+@click.option(
+    "--dialect",
+    type=click.Choice(sorted(["generic", "ru_accounting"])),
+    default=None,
+    help="Read every file in this dialect instead of detecting it.",
+)
+@click.option("--entity", default=None, help="Read every file as this entity instead of detecting it.")
+@click.option(
+    "--snapshot-date",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Date of snapshot files whose name carries none [default: today].",
+)
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Warehouse file [default: CRMW_HOME/warehouse/warehouse.duckdb].",
+)
+def ingest(paths, force, dialect, entity, snapshot_date, db_path) -> None:
+    """Load export files (or folders of them) into the warehouse.
+
+    Good rows go to raw.<entity>, rejected rows to quarantine.<entity> with every
+    reason; a file whose content was loaded before is skipped. Exits 1 when any
+    file was refused (the others still load).
+    """
+    from crmw.console import print_batch, progress_for
+    from ingest.load import ingest_paths, iter_export_files
+
+    db_path = db_path or get_settings().ensure().warehouse_path
+    files = list(iter_export_files(paths))
+    with progress_for(files) as advance:
+        batch = ingest_paths(
+            paths,
+            db_path,
+            force=force,
+            dialect=dialect,
+            entity=entity,
+            snapshot_date=snapshot_date.date() if snapshot_date else None,
+            progress=advance,
+        )
+    print_batch(batch)
+    if not batch.ok:
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--entity", default=None, help="Only this entity.")
+@click.option("--file", "file_filter", default=None, help="Only files whose path contains this text.")
+@click.option("--limit", default=20, show_default=True, help="Rows to show.")
+@click.option("--db", "db_path", type=click.Path(path_type=Path), default=None)
+def quarantine(entity, file_filter, limit, db_path) -> None:
+    """Show what was rejected and why: counts by entity and reason, then sample rows."""
+    from crmw.console import print_quarantine
+
+    db_path = db_path or get_settings().warehouse_path
+    if not db_path.exists():
+        raise click.ClickException(f"no warehouse at {db_path}; run `crmw ingest` first")
+    print_quarantine(db_path, entity=entity, file_filter=file_filter, limit=limit)
 
 
 @cli.command()

@@ -297,17 +297,14 @@ def build_validation_sql(
             if c.invalid == "flag" and c.type != "string"
         )
         invalid_expr = f"case when {any_bad} then {invalid_expr} end"
-    key_v = ", ".join(sql_ident(f"v_{k}") for k in contract.key)
-    key_present = " and ".join(f"{sql_ident(f'v_{k}')} is not null" for k in contract.key)
     v_names = ", ".join(sql_ident(f"v_{c.name}") for c in contract.columns)
     o_names = ", ".join(sql_ident(f"o_{c.name}") for c in contract.columns)
     o_kept = ", ".join(
-        f"case when len(_reasons) > 0 then {sql_ident('o_' + c.name)} end AS {sql_ident('o_' + c.name)}"
+        f"case when _malformed is not null or len(_reasons0) > 0 then {sql_ident('o_' + c.name)} end "
+        f"AS {sql_ident('o_' + c.name)}"
         for c in contract.columns
     )
     not_null = "lambda x: x is not null"
-    # Duplicate keys: aggregate to the (few) repeated keys, then mark every row after
-    # the first. Cheaper than a window over every row.
     return f"""
         with t as (
             select _rn, {", ".join(t_cols)}, {extras_expr} AS _extras, {malformed_expr} AS _malformed,
@@ -321,20 +318,12 @@ def build_validation_sql(
                 list_filter([{", ".join(issues)}], {not_null}) AS _issues,
                 {invalid_expr} AS _invalid_values
             from v
-        ), repeated as (
-            select {key_v}, min(_rn) AS _first_rn from r
-            where {key_present} group by all having count(*) > 1
         )
-        , checked as (
-            select r.* exclude (_reasons0, _malformed),
-                case when r._malformed is not null then [r._malformed]
-                     when repeated._first_rn < r._rn then list_append(r._reasons0, 'duplicate_key')
-                     else r._reasons0 end AS _reasons
-            from r left join repeated using ({key_v})
-        )
-        select _rn, {v_names}, _extras, _issues, _invalid_values, _reasons, {o_kept},
-            case when len(_reasons) > 0 then _raw_line end AS _raw_line
-        from checked
+        select _rn, {v_names}, _extras, nullif(_issues, []) AS _issues, _invalid_values,
+            case when _malformed is not null then [_malformed] else _reasons0 end AS _reasons,
+            {o_kept},
+            case when _malformed is not null or len(_reasons0) > 0 then _raw_line end AS _raw_line
+        from r
     """
 
 
@@ -617,8 +606,10 @@ def _load_rows(
     con.execute(f"create or replace temp table _valid as {select}", params)
 
     entity = sql_ident(contract.entity)
+    originals = {c: src.replace("jline", "s.jline").replace('"c', 's."c') for c, src in source_exprs.items()}
+    _flag_duplicate_keys(con, contract, originals)
     if contract.kind == "event":
-        _flag_already_loaded(con, contract)
+        _flag_already_loaded(con, contract, originals)
 
     cols = [c.name for c in contract.columns]
     v_list = ", ".join(sql_ident(f"v_{c}") for c in cols)
@@ -672,15 +663,51 @@ def _reject_reason(text: str) -> str:
     return "malformed_row:" + first.lower().replace(" ", "_")
 
 
-def _flag_already_loaded(con, contract: Contract) -> None:
+def _flag_duplicate_keys(con, contract: Contract, originals: dict[str, str]) -> None:
+    """Every row after the first with the same key in this file is a duplicate.
+
+    Aggregating to the repeated keys is cheap; the update touches only files that
+    have repeats, which most do not.
+    """
+    key_v = ", ".join(sql_ident(f"v_{k}") for k in contract.key)
+    present = " and ".join(f"{sql_ident(f'v_{k}')} is not null" for k in contract.key)
+    con.execute(
+        f"create or replace temp table _repeated as select {key_v}, min(_rn) AS _first_rn from _valid "
+        f"where {present} and _raw_line is null group by all having count(*) > 1"
+    )
+    if con.execute("select count(*) from _repeated").fetchone()[0]:
+        match = " and ".join(f"v.{sql_ident('v_' + k)} = r.{sql_ident('v_' + k)}" for k in contract.key)
+        con.execute(
+            "create or replace temp table _marked as "
+            f"select v._rn from _valid v join _repeated r on {match} where v._rn > r._first_rn"
+        )
+        _mark(con, "duplicate_key", originals)
+    con.execute("drop table _repeated")
+
+
+def _mark(con, reason: str, originals: dict[str, str]) -> None:
+    """Quarantine the rows listed in _marked with `reason`, restoring their original text."""
+    sets = ", ".join(f"{sql_ident('o_' + c)} = {expr}" for c, expr in originals.items())
+    con.execute(
+        f"""
+        update _valid set _reasons = list_append(_valid._reasons, {sql_literal(reason)}), {sets}
+        from _marked m join _stage s using (_rn)
+        where _valid._rn = m._rn
+        """
+    )
+    con.execute("drop table _marked")
+
+
+def _flag_already_loaded(con, contract: Contract, originals: dict[str, str]) -> None:
     """Event rows whose key was loaded from another file (within this file's period) are duplicates."""
     entity = sql_ident(contract.entity)
     et = contract.event_time
-    cond = " and ".join(f"r.{sql_ident(k)} = _valid.{sql_ident('v_' + k)}" for k in contract.key)
+    cond = " and ".join(f"r.{sql_ident(k)} = v.{sql_ident('v_' + k)}" for k in contract.key)
     con.execute(
         f"""
-        update _valid set _reasons = list_append(_reasons, 'duplicate_key:already_loaded')
-        where len(_reasons) = 0 and exists (
+        create or replace temp table _marked as
+        select v._rn from _valid v
+        where len(v._reasons) = 0 and exists (
             select 1 from raw.{entity} r
             where {cond}
               and r.{sql_ident(et)} between (select min({sql_ident("v_" + et)}) from _valid)
@@ -688,6 +715,10 @@ def _flag_already_loaded(con, contract: Contract) -> None:
         )
         """
     )
+    if con.execute("select count(*) from _marked").fetchone()[0]:
+        _mark(con, "duplicate_key:already_loaded", originals)
+    else:
+        con.execute("drop table _marked")
 
 
 def _json_path(key: str) -> str:
@@ -741,12 +772,16 @@ def ingest_paths(
             if progress:
                 progress(path)
             if not path.exists():
-                batch.files.append(FileResult(path=path, status="refused", message="no such file"))
+                message = FileRefused("no such file", file=path).describe()
+                batch.files.append(FileResult(path=path, status="refused", message=message))
                 continue
             if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-                batch.files.append(
-                    FileResult(path=path, status="refused", message=f"unsupported file type {path.suffix!r}")
-                )
+                message = FileRefused(
+                    f"unsupported file type {path.suffix!r}",
+                    file=path,
+                    hint=f"exports are {', '.join(sorted(SUPPORTED_SUFFIXES))}",
+                ).describe()
+                batch.files.append(FileResult(path=path, status="refused", message=message))
                 _record_refusal(con, batch.batch_id, path, None, "UnsupportedType", batch.files[-1].message)
                 continue
             try:
@@ -768,7 +803,7 @@ def ingest_paths(
                 result = FileResult(path=path, status="refused", message=message)
                 _record_refusal(con, batch.batch_id, path, None, type(exc).__name__, message)
             batch.files.append(result)
-            log.info("%s %s: %s", result.status, path.name, result.message or _counts(result))
+            log.debug("%s %s: %s", result.status, path.name, result.message or _counts(result))
     finally:
         con.close()
         shutil.rmtree(workdir, ignore_errors=True)

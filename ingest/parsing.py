@@ -24,9 +24,11 @@ MIN_DATE = date(1990, 1, 1)
 MAX_DATE = date(2100, 12, 31)
 # Whitespace an export may put around or inside numbers: space, NBSP, narrow NBSP, tab.
 SPACES = " \u00a0\u202f\t"
-# Only plain spaces are trimmed around values: DuckDB's one-argument trim is fast,
-# and the typed parsers tolerate other white space where it occurs (inside numbers).
-_TRIM_CHARS = " "
+# Space separators (Unicode Zs: space, NBSP, narrow NBSP, ...) are trimmed around
+# values: exactly what DuckDB's one-argument trim removes, and it is fast.
+_TRIM_CHARS = (
+    "\u0020\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
+)
 
 
 def sql_literal(text: str) -> str:

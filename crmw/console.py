@@ -1,0 +1,128 @@
+"""Terminal output for the CLI: summary tables and progress bars (rich)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ingest.contracts import CONTRACTS
+from ingest.load import BatchResult
+
+console = Console(stderr=False)
+
+
+@contextlib.contextmanager
+def progress_for(files: list[Path]) -> Iterator:
+    """A progress bar over the files' bytes; yields a callback taking the next file."""
+    sizes = {f: f.stat().st_size if f.exists() else 0 for f in files}
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+        disable=not Console(stderr=True).is_terminal,
+    )
+    state = {"previous": None}
+    with progress:
+        task = progress.add_task("ingest", total=sum(sizes.values()) or 1)
+
+        def advance(path: Path) -> None:
+            if state["previous"] is not None:
+                progress.advance(task, sizes.get(state["previous"], 0))
+            state["previous"] = path
+            progress.update(task, description=path.name[:40])
+
+        yield advance
+
+
+def print_batch(batch: BatchResult) -> None:
+    table = Table(title=f"ingest batch {batch.batch_id}", show_lines=False)
+    for name, justify in (
+        ("file", "left"),
+        ("entity", "left"),
+        ("dialect", "left"),
+        ("status", "left"),
+        ("loaded", "right"),
+        ("quarantined", "right"),
+        ("flagged", "right"),
+    ):
+        table.add_column(name, justify=justify)
+    for f in batch.files:
+        style = {"refused": "red", "skipped": "yellow"}.get(f.status, "")
+        table.add_row(
+            f.path.name,
+            f.entity or "",
+            f.dialect or "",
+            f.status,
+            f"{f.rows_loaded:,}",
+            f"{f.rows_quarantined:,}",
+            f"{f.rows_flagged:,}",
+            style=style,
+        )
+    console.print(table)
+    totals = batch.totals()
+    console.print(
+        f"{totals['files_loaded']} files loaded, {totals['files_skipped']} skipped, "
+        f"{totals['files_refused']} refused; {totals['rows_loaded']:,} rows loaded, "
+        f"{totals['rows_quarantined']:,} quarantined"
+    )
+    for f in batch.files:
+        if f.status in ("refused", "skipped"):
+            console.print(f"[{'red' if f.status == 'refused' else 'yellow'}]{f.status}[/]: {f.message}")
+
+
+def print_quarantine(db_path: Path, entity: str | None, file_filter: str | None, limit: int) -> None:
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        entities = [entity] if entity else sorted(CONTRACTS)
+        summary = Table(title="quarantined rows by reason")
+        for name in ("entity", "reason", "rows", "files"):
+            summary.add_column(name, justify="right" if name in ("rows", "files") else "left")
+        samples = []
+        for name in entities:
+            where, params = "", []
+            if file_filter:
+                where, params = "where contains(_source_file, ?)", [file_filter]
+            rows = con.execute(
+                f"select split_part(reason, ':', 1) || coalesce(':' || nullif(split_part(reason, ':', 2), ''), '') "
+                f"AS reason, count(*), count(distinct _source_file) "
+                f'from (select unnest(_reasons) AS reason, _source_file from quarantine."{name}" {where}) '
+                f"group by all order by 2 desc",
+                params,
+            ).fetchall()
+            for reason, count, files in rows:
+                summary.add_row(name, reason, f"{count:,}", f"{files:,}")
+            if rows:
+                samples += [
+                    (name, *r)
+                    for r in con.execute(
+                        f'select _source_file, _row_number, _reasons from quarantine."{name}" {where} '
+                        f"order by _source_file, _row_number limit ?",
+                        [*params, limit],
+                    ).fetchall()
+                ]
+        console.print(summary)
+        refused = con.execute(
+            "select file_path, reason from meta.refused_files order by refused_at desc limit ?", [limit]
+        ).fetchall()
+    finally:
+        con.close()
+    if samples:
+        detail = Table(title=f"first {limit} quarantined rows per entity")
+        for name in ("entity", "file", "row", "reasons"):
+            detail.add_column(name)
+        for name, file, row, reasons in samples[: limit * 3]:
+            detail.add_row(name, Path(file).name, str(row), ", ".join(reasons))
+        console.print(detail)
+    if refused:
+        console.print("[red]refused files[/]:")
+        for _path, reason in refused:
+            console.print(f"  {reason}")
