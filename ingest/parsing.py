@@ -305,7 +305,7 @@ def sql_enum(expr: str, allowed: tuple[str, ...]) -> str:
 # --------------------------------------------------------------------------- mojibake
 # UTF-8 Cyrillic read as cp1251 shows as 'Р' or 'С' followed by a character that
 # never follows them in Russian (typographic marks, rare Cyrillic, Latin-1 signs).
-MOJIBAKE_HINT = "[РС][\u0080-\u00bf\u0400-\u040f\u0450-\u045f\u2010-\u2122]"
+MOJIBAKE_HINT = "[РС][\u0080-\u00bf\u0400-\u040f\u0450-\u045f\u0490-\u0491\u2010-\u2122]"
 
 
 def repair_mojibake(value: str | None) -> str | None:
