@@ -1,0 +1,1 @@
+"""Benchmark harness: stage timings, peak memory, ratios to a DuckDB baseline."""

@@ -1,0 +1,149 @@
+"""python -m bench --scale 1 [--scale 0.1 ...] [--reuse] [--stages ...]
+
+Runs each stage in a child process and records its wall time and peak memory
+(max RSS of that process); compares ingest with DuckDB's own CSV load of the same
+files in the same run; replays one day of exports after a full build to measure
+the incremental cost. Results go to bench/results/ as JSON and markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+
+import psutil
+
+from bench.report import write_results
+
+log = logging.getLogger("bench")
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+PIPELINE_STAGES = ("ingest", "dbt", "models", "reports")
+
+
+def run_stage(name: str, work: Path, scale: float, seed: int, extra: dict | None = None) -> dict:
+    """Run one stage in a child; return wall seconds, peak RSS and the stage's own result."""
+    cmd = [sys.executable, "-m", "bench.stages", name, str(work), str(scale), str(seed)]
+    if extra:
+        cmd.append(json.dumps(extra, default=str))
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    out, err = proc.stdout.read(), proc.stderr.read()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"stage {name} failed ({proc.returncode}):\n{err[-3000:]}")
+    result = {}
+    for line in out.splitlines():
+        if line.startswith("BENCH-RESULT "):
+            result = json.loads(line[len("BENCH-RESULT ") :])
+    peak_mb = usage.ru_maxrss / 1024  # Linux reports KiB
+    log.info("%-10s %8.2fs  peak %7.0f MB  %s", name, wall, peak_mb, result)
+    return {"seconds": round(wall, 3), "peak_mb": round(peak_mb, 1), "result": result}
+
+
+def bench_scale(scale: float, seed: int, reuse: bool, stages: list[str]) -> dict:
+    work = RESULTS / "work" / f"scale-{scale:g}"
+    work.mkdir(parents=True, exist_ok=True)
+    out: dict = {"scale": scale, "seed": seed, "stages": {}}
+    exports_ready = (work / "exports" / "ground_truth" / "manifest.json").exists()
+    if "generate" in stages and not (reuse and exports_ready):
+        out["stages"]["generate"] = run_stage("generate", work, scale, seed)
+    if "baseline" in stages:
+        out["stages"]["baseline"] = run_stage("baseline", work, scale, seed)
+    for name in PIPELINE_STAGES:
+        if name in stages:
+            out["stages"][name] = run_stage(name, work, scale, seed)
+    ran = [s for s in PIPELINE_STAGES if s in out["stages"] and "skipped" not in out["stages"][s]["result"]]
+    out["pipeline"] = {
+        "stages": ran,
+        "seconds": round(sum(out["stages"][s]["seconds"] for s in ran), 3),
+        "peak_mb": max((out["stages"][s]["peak_mb"] for s in ran), default=0),
+    }
+    if "baseline" in out["stages"] and "ingest" in out["stages"]:
+        out["ingest_vs_baseline"] = round(
+            out["stages"]["ingest"]["seconds"] / out["stages"]["baseline"]["seconds"], 2
+        )
+    if "incremental" in stages:
+        out["incremental"] = bench_incremental(work, scale, seed)
+    return out
+
+
+def bench_incremental(work: Path, scale: float, seed: int) -> dict:
+    """Full build on all but the last day, then the last day's exports alone."""
+    from bench.stages import split_last_day
+
+    base, day, day_name = split_last_day(work)
+    full: dict = {}
+    full["ingest"] = run_stage(
+        "ingest", work, scale, seed, {"files": [str(p) for p in base], "home_name": "inc"}
+    )
+    # The first ingest with an explicit file list reuses the home; start it clean.
+    full["dbt"] = run_stage("dbt", work, scale, seed, {"home_name": "inc", "full_refresh": True})
+    daily: dict = {}
+    daily["ingest"] = run_stage(
+        "ingest", work, scale, seed, {"files": [str(p) for p in day], "home_name": "inc"}
+    )
+    daily["dbt"] = run_stage("dbt", work, scale, seed, {"home_name": "inc", "full_refresh": False})
+    full_s = sum(v["seconds"] for v in full.values() if "skipped" not in v["result"])
+    daily_s = sum(v["seconds"] for v in daily.values() if "skipped" not in v["result"])
+    return {
+        "day": day_name,
+        "day_files": len(day),
+        "full": full,
+        "daily": daily,
+        "full_seconds": round(full_s, 3),
+        "daily_seconds": round(daily_s, 3),
+        "daily_share_of_full": round(daily_s / full_s, 3) if full_s else None,
+    }
+
+
+def machine() -> dict:
+    return {
+        "cores": os.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "versions": {
+            p: version(p) for p in ("duckdb", "dbt-core", "dbt-duckdb", "dagster", "scikit-learn", "pyarrow")
+        },
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, action="append", help="scale factor(s); repeat for several")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--reuse", action="store_true", help="reuse generated exports of the same scale")
+    parser.add_argument(
+        "--stages",
+        default="generate,baseline,ingest,dbt,models,reports,incremental",
+        help="comma-separated subset of: generate, baseline, ingest, dbt, models, reports, incremental",
+    )
+    parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the JSON and markdown results")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    stages = args.stages.split(",")
+    results = {
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "scales": [bench_scale(s, args.seed, args.reuse, stages) for s in (args.scale or [0.1])],
+    }
+    json_path, md_path = write_results(results, args.out)
+    print(md_path.read_text())
+    print(f"results: {json_path} and {md_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

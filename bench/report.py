@@ -1,0 +1,68 @@
+"""Benchmark results as JSON and a markdown table."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+GOALS = {
+    "ingest_vs_baseline": 1.5,
+    "pipeline_seconds_scale_1": 300,
+    "daily_share_of_full": 0.10,
+    "peak_mb_scale_1": 4096,
+}
+
+
+def _fmt(value, unit="") -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.2f}{unit}"
+    return f"{value}{unit}"
+
+
+def render_markdown(results: dict) -> str:
+    m = results["machine"]
+    lines = [
+        f"# Benchmark {results['started_at']}",
+        "",
+        f"Machine: {m['cores']} cores, {m['memory_gb']} GB, {m['platform']}, Python {m['python']}; "
+        + ", ".join(f"{k} {v}" for k, v in m["versions"].items()),
+        "",
+        "| scale | stage | seconds | peak MB | result |",
+        "|---|---|---:|---:|---|",
+    ]
+    for s in results["scales"]:
+        for name, stage in s["stages"].items():
+            detail = ", ".join(f"{k}={v}" for k, v in stage["result"].items())
+            lines.append(
+                f"| {s['scale']:g} | {name} | {_fmt(stage['seconds'])} | {_fmt(stage['peak_mb'])} | {detail} |"
+            )
+        p = s["pipeline"]
+        lines.append(
+            f"| {s['scale']:g} | **pipeline** ({' + '.join(p['stages'])}) | {_fmt(p['seconds'])} | {_fmt(p['peak_mb'])} | |"
+        )
+    lines += [
+        "",
+        "| scale | ingest / DuckDB baseline | daily run / full build | goal |",
+        "|---|---:|---:|---|",
+    ]
+    for s in results["scales"]:
+        inc = s.get("incremental") or {}
+        lines.append(
+            f"| {s['scale']:g} | {_fmt(s.get('ingest_vs_baseline'), 'x')} | {_fmt(inc.get('daily_share_of_full'))} "
+            f"| ingest <= {GOALS['ingest_vs_baseline']}x, daily <= {GOALS['daily_share_of_full']:.0%} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_results(results: dict, out: Path) -> tuple[Path, Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    scales = "-".join(f"{s['scale']:g}" for s in results["scales"])
+    stamp = results["started_at"].replace(":", "").replace("-", "")[:15]
+    json_path = out / f"bench-{stamp}-scale-{scales}.json"
+    md_path = out / f"bench-{stamp}-scale-{scales}.md"
+    json_path.write_text(json.dumps(results, indent=2, default=str))
+    md_path.write_text(render_markdown(results))
+    (out / f"latest-scale-{scales}.md").write_text(render_markdown(results))
+    return json_path, md_path

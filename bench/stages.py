@@ -1,0 +1,176 @@
+"""One function per benchmarked stage. Each runs in its own child process (see
+bench/__main__.py), so its wall time and peak memory are its own."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+
+def _exports(work: Path) -> Path:
+    return work / "exports"
+
+
+def stage_generate(work: Path, scale: float, seed: int) -> dict:
+    from ingest.generator import generate
+
+    out = _exports(work)
+    shutil.rmtree(out, ignore_errors=True)
+    summary = generate(out_dir=out, scale=scale, seed=seed, finance_dialect="generic")
+    rows = sum(n for _, n in summary.files)
+    size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file() and "ground_truth" not in p.parts)
+    return {"rows": rows, "files": len(summary.files), "bytes": size}
+
+
+def export_files(folder: Path) -> list[Path]:
+    return sorted(
+        p
+        for p in folder.rglob("*")
+        if p.is_file() and "ground_truth" not in p.parts and not p.name.startswith(".")
+    )
+
+
+def stage_baseline(work: Path, scale: float, seed: int) -> dict:
+    """DuckDB's own CREATE TABLE ... AS SELECT * FROM read_csv(...) of the same files."""
+    db = work / "baseline.duckdb"
+    db.unlink(missing_ok=True)
+    con = duckdb.connect(str(db))
+    con.execute("set enable_progress_bar = false")
+    rows = 0
+    for i, path in enumerate(export_files(_exports(work))):
+        reader = "read_json" if path.suffix == ".jsonl" else "read_csv"
+        con.execute(f"create table t{i} as select * from {reader}(?)", [str(path)])
+        rows += con.execute(f"select count(*) from t{i}").fetchone()[0]
+    con.close()
+    return {"rows": rows}
+
+
+def _fresh_home(work: Path, name: str) -> Path:
+    home = work / name
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    return home
+
+
+def stage_ingest(
+    work: Path, scale: float, seed: int, files: list[Path] | None = None, home_name="home"
+) -> dict:
+    from ingest.load import ingest_paths
+
+    home = work / home_name
+    if files is None:
+        home = _fresh_home(work, home_name)
+    db = home / "warehouse" / "warehouse.duckdb"
+    batch = ingest_paths(files or [_exports(work)], db)
+    totals = batch.totals()
+    if not batch.ok:
+        raise SystemExit(f"ingest refused files: {[f.message for f in batch.refused]}")
+    return totals
+
+
+def _optional(module: str, attr: str):
+    try:
+        mod = __import__(module, fromlist=[attr])
+        return getattr(mod, attr)
+    except (ImportError, AttributeError):
+        return None
+
+
+def _settings(work: Path, home_name: str = "home"):
+    from crmw.settings import Settings
+
+    return Settings(home=work / home_name)
+
+
+def stage_dbt(work: Path, scale: float, seed: int, full_refresh: bool = True, home_name="home") -> dict:
+    build = _optional("crmw.warehouse", "build_warehouse")
+    if build is None:
+        return {"skipped": "crmw.warehouse.build_warehouse not available yet"}
+    build(_settings(work, home_name), full_refresh=full_refresh)
+    return {}
+
+
+def stage_models(work: Path, scale: float, seed: int, home_name="home") -> dict:
+    run = _optional("models.jobs", "run_all")
+    if run is None:
+        return {"skipped": "models.jobs.run_all not available yet"}
+    return run(_settings(work, home_name)) or {}
+
+
+def stage_reports(work: Path, scale: float, seed: int, home_name="home") -> dict:
+    render = _optional("crmw.reports", "render_latest")
+    if render is None:
+        return {"skipped": "crmw.reports.render_latest not available yet"}
+    render(_settings(work, home_name))
+    return {}
+
+
+def split_last_day(work: Path) -> tuple[list[Path], list[Path], str]:
+    """Hold back the last day of every event export, to replay it as a daily increment.
+
+    Returns (files for the full build, files of the last day, the day). Snapshot
+    exports are re-sent in full on the day, as a CRM's daily export does.
+    """
+    from ingest.contracts import get_contract
+    from ingest.detect import detect
+    from ingest.readers import read_header
+
+    src = _exports(work)
+    base, day_dir = work / "split" / "base", work / "split" / "day"
+    shutil.rmtree(work / "split", ignore_errors=True)
+    manifest = json.loads((src / "ground_truth" / "manifest.json").read_text())
+    end = date.fromisoformat(str(manifest.get("end_date", manifest.get("parameters", {}).get("end_date"))))
+    day = end.isoformat()
+    con = duckdb.connect()
+    base_files, day_files = [], []
+    for path in export_files(src):
+        rel = path.relative_to(src)
+        (base / rel).parent.mkdir(parents=True, exist_ok=True)
+        (day_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+        detection = detect(read_header(path, ","), path)
+        contract = get_contract(detection.entity)
+        if contract.kind == "snapshot":
+            shutil.copy(path, base / rel)
+            day_copy = (day_dir / rel).with_name(rel.name.replace(rel.stem.split("__")[-1], day + "-daily"))
+            shutil.copy(path, day_copy)
+            base_files.append(base / rel)
+            day_files.append(day_copy)
+            continue
+        et = contract.event_time
+        query = f'select * from read_csv(?, all_varchar = true) where left("{et}", 10) {{op}} ?'
+        con.execute(f"copy ({query.format(op='<')}) to '{base / rel}' (header)", [str(path), day])
+        base_files.append(base / rel)
+        n = con.execute(f"select count(*) from ({query.format(op='=')})", [str(path), day]).fetchone()[0]
+        if n:
+            target = (day_dir / rel).with_name(f"{contract.entity}__{day}.csv")
+            con.execute(f"copy ({query.format(op='=')}) to '{target}' (header)", [str(path), day])
+            day_files.append(target)
+    return base_files, day_files, day
+
+
+STAGES = {
+    "generate": stage_generate,
+    "baseline": stage_baseline,
+    "ingest": stage_ingest,
+    "dbt": stage_dbt,
+    "models": stage_models,
+    "reports": stage_reports,
+}
+
+
+def main() -> None:
+    name, work, scale, seed = sys.argv[1], Path(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+    extra = json.loads(sys.argv[5]) if len(sys.argv) > 5 else {}
+    if "files" in extra:
+        extra["files"] = [Path(p) for p in extra["files"]]
+    result = STAGES[name](work, scale, seed, **extra)
+    print("BENCH-RESULT " + json.dumps(result, default=str), flush=True)
+
+
+if __name__ == "__main__":
+    main()
