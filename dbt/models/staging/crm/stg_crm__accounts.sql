@@ -1,0 +1,36 @@
+-- one row per account: its latest snapshot
+with
+
+source as (
+
+    select * from {{ source('crm', 'accounts') }}
+
+),
+
+deduplicated as (
+
+    select
+        account_id,
+        name,
+        inn,
+        kpp,
+        parent_account_id,
+        region,
+        lower(website) as website,
+        phone,
+        industry,
+        owner_user_id,
+        office_code,
+        created_at,
+        _snapshot_date as snapshot_date,
+        _loaded_at as loaded_at
+    from source
+    -- DuckDB-only: qualify keeps one row per key without a nested query
+    qualify row_number() over (
+        partition by account_id
+        order by _snapshot_date desc, _loaded_at desc, _source_file desc, _row_number desc
+    ) = 1
+
+)
+
+select * from deduplicated

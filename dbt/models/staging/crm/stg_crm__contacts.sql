@@ -1,0 +1,34 @@
+{{ config(schema='pii') }}
+
+-- one row per contact: its latest snapshot
+with
+
+source as (
+
+    select * from {{ source('crm', 'contacts') }}
+
+),
+
+deduplicated as (
+
+    select
+        contact_id,
+        account_id,
+        full_name,
+        email,
+        phone,
+        job_title,
+        is_active,
+        created_at,
+        _snapshot_date as snapshot_date,
+        _loaded_at as loaded_at
+    from source
+    -- DuckDB-only: qualify keeps one row per key without a nested query
+    qualify row_number() over (
+        partition by contact_id
+        order by _snapshot_date desc, _loaded_at desc, _source_file desc, _row_number desc
+    ) = 1
+
+)
+
+select * from deduplicated

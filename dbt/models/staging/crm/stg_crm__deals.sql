@@ -1,0 +1,39 @@
+-- one row per deal: its latest snapshot
+with
+
+source as (
+
+    select * from {{ source('crm', 'deals') }}
+
+),
+
+deduplicated as (
+
+    select
+        deal_id,
+        account_id,
+        created_at,
+        stage,
+        amount,
+        currency,
+        product_line,
+        expected_close_date,
+        closed_at,
+        lost_reason,
+        owner_user_id,
+        partner_id,
+        lead_id,
+        campaign_id,
+        office_code,
+        _snapshot_date as snapshot_date,
+        _loaded_at as loaded_at
+    from source
+    -- DuckDB-only: qualify keeps one row per key without a nested query
+    qualify row_number() over (
+        partition by deal_id
+        order by _snapshot_date desc, _loaded_at desc, _source_file desc, _row_number desc
+    ) = 1
+
+)
+
+select * from deduplicated

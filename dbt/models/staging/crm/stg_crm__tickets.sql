@@ -1,0 +1,34 @@
+-- one row per ticket: its latest snapshot
+with
+
+source as (
+
+    select * from {{ source('crm', 'tickets') }}
+
+),
+
+deduplicated as (
+
+    select
+        ticket_id,
+        account_id,
+        contact_id,
+        opened_at,
+        priority,
+        status,
+        resolved_at,
+        category,
+        channel,
+        owner_user_id,
+        _snapshot_date as snapshot_date,
+        _loaded_at as loaded_at
+    from source
+    -- DuckDB-only: qualify keeps one row per key without a nested query
+    qualify row_number() over (
+        partition by ticket_id
+        order by _snapshot_date desc, _loaded_at desc, _source_file desc, _row_number desc
+    ) = 1
+
+)
+
+select * from deduplicated

@@ -1,0 +1,31 @@
+-- one row per counterparty: its latest snapshot
+with
+
+source as (
+
+    select * from {{ source('finance', 'counterparties') }}
+
+),
+
+deduplicated as (
+
+    select
+        counterparty_id,
+        name,
+        inn,
+        kpp,
+        region,
+        address,
+        created_date,
+        _snapshot_date as snapshot_date,
+        _loaded_at as loaded_at
+    from source
+    -- DuckDB-only: qualify keeps one row per key without a nested query
+    qualify row_number() over (
+        partition by counterparty_id
+        order by _snapshot_date desc, _loaded_at desc, _source_file desc, _row_number desc
+    ) = 1
+
+)
+
+select * from deduplicated

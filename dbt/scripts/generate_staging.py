@@ -1,0 +1,206 @@
+"""Write the staging layer's sources, models and YAML from ingest/contracts.py.
+
+Run once when a contract changes (`python dbt/scripts/generate_staging.py`), then
+review the diff: staging is mechanical (keep the contract's names, pick the
+latest snapshot or the latest copy of an event), so it is generated rather than
+typed seventeen times. tests/test_dbt_project.py checks the result still agrees
+with the contracts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from ingest.contracts import CONTRACTS, Contract
+
+DBT_DIR = Path(__file__).resolve().parent.parent
+STAGING = DBT_DIR / "models" / "staging"
+
+SOURCE_DESCRIPTIONS = {
+    "finance": "Accounting exports (counterparties, invoices, payments, credit notes), loaded by ingest/.",
+    "crm": "CRM exports (accounts, contacts, leads, deals, activities, tickets, campaigns, users, partners).",
+    "web": "Web-channel exports: page views, form submits, chat and ad clicks.",
+}
+# Light cleaning per column (an expression over the raw column); everything else passes as is.
+CLEANING = {
+    ("accounts", "website"): "lower(website)",
+    ("partners", "name"): "name",
+}
+# Staging models that carry people's names, e-mails or phones live in the restricted pii schema.
+
+
+def model_name(contract: Contract) -> str:
+    entity = contract.entity
+    if contract.source == "web" and entity.startswith("web_"):
+        entity = entity[len("web_") :]
+    return f"stg_{contract.source}__{entity}"
+
+
+def has_pii(contract: Contract) -> bool:
+    return any(c.pii for c in contract.columns)
+
+
+def column_sql(contract: Contract) -> list[str]:
+    lines = []
+    for col in contract.columns:
+        expr = CLEANING.get((contract.entity, col.name), col.name)
+        lines.append(col.name if expr == col.name else f"{expr} as {col.name}")
+    return lines
+
+
+def model_sql(contract: Contract, history: bool = False) -> str:
+    key = ", ".join(contract.key)
+    cols = column_sql(contract)
+    config = "{{ config(schema='pii') }}\n\n" if has_pii(contract) else ""
+    if contract.kind == "snapshot":
+        extra = ["_snapshot_date as snapshot_date", "_loaded_at as loaded_at"]
+        if history:
+            partition, order = f"{key}, _snapshot_date", "_loaded_at desc, _source_file desc, _row_number desc"
+            what = f"one row per {contract.key[0].removesuffix('_id')} per snapshot date (every snapshot kept)"
+        else:
+            partition = key
+            order = "_snapshot_date desc, _loaded_at desc, _source_file desc, _row_number desc"
+            what = f"one row per {contract.key[0].removesuffix('_id')}: its latest snapshot"
+    else:
+        extra = ["_loaded_at as loaded_at", "_content_hash as source_file_hash"]
+        partition, order = key, "_loaded_at desc, _source_file desc, _row_number desc"
+        what = f"{contract.grain}: the latest loaded copy when an export repeats a row"
+    select = ",\n        ".join(cols + extra)  # no trailing comma before from: portable SQL
+    return f"""{config}-- {what}
+with
+
+source as (
+
+    select * from {{{{ source('{contract.source}', '{contract.entity}') }}}}
+
+),
+
+deduplicated as (
+
+    select
+        {select}
+    from source
+    -- DuckDB-only: qualify keeps one row per key without a nested query
+    qualify row_number() over (
+        partition by {partition}
+        order by {order}
+    ) = 1
+
+)
+
+select * from deduplicated
+"""
+
+
+def column_tests(contract: Contract, col, history: bool) -> list:
+    tests: list = []
+    single_key = len(contract.key) == 1 and col.name == contract.key[0]
+    if single_key and not history:
+        tests += ["unique", "not_null"]
+    elif col.required:
+        tests.append("not_null")
+    if col.type == "enum":
+        tests.append({"accepted_values": {"arguments": {"values": FlowList(col.allowed)}}})
+    return tests
+
+
+def model_yaml(contract: Contract, history: bool = False) -> dict:
+    name = model_name(contract) + ("_history" if history else "")
+    if contract.kind == "snapshot":
+        grain = (
+            f"one row per {contract.key[0]} per snapshot_date"
+            if history
+            else f"one row per {contract.key[0]}, from its latest snapshot"
+        )
+    else:
+        grain = f"one row per {', '.join(contract.key)} (deduplicated on the key)"
+    where = "the restricted pii schema (it carries people's names, e-mails or phones)"
+    description = f"{contract.description} Grain: {grain}." + (f" Lives in {where}." if has_pii(contract) else "")
+    columns = []
+    for col in contract.columns:
+        entry = {"name": col.name, "description": col.description}
+        tests = column_tests(contract, col, history)
+        if tests:
+            entry["data_tests"] = tests
+        columns.append(entry)
+    if contract.kind == "snapshot":
+        columns.append(
+            {"name": "snapshot_date", "description": "date of the snapshot the row comes from", "data_tests": ["not_null"]}
+        )
+        columns.append({"name": "loaded_at", "description": "when the row was loaded (UTC)"})
+    else:
+        columns.append({"name": "loaded_at", "description": "when the row was loaded (UTC)"})
+        columns.append({"name": "source_file_hash", "description": "sha256 of the export file the row came from"})
+    model: dict = {"name": name, "description": description, "columns": columns}
+    keys = list(contract.key) + (["snapshot_date"] if history else [])
+    if len(keys) > 1:
+        model["data_tests"] = [{"unique_combination_of_columns": {"arguments": {"combination_of_columns": FlowList(keys)}}}]
+    return model
+
+
+def source_yaml(source: str, contracts: list[Contract]) -> dict:
+    tables = []
+    for c in contracts:
+        table = {
+            "name": c.entity,
+            "description": f"{c.description} Grain: {c.grain}. Rows as exported, typed, with lineage columns.",
+        }
+        tables.append(table)
+    return {
+        "version": 2,
+        "sources": [
+            {
+                "name": source,
+                "schema": "raw",
+                "description": SOURCE_DESCRIPTIONS[source]
+                + " Every table exists (ingest creates them empty); a company without this source gets empty "
+                "tables, and every model still builds.",
+                "config": {
+                    "loaded_at_field": "_loaded_at",
+                    "freshness": {
+                        "warn_after": {"count": 35, "period": "day"},
+                        "error_after": {"count": 70, "period": "day"},
+                    },
+                },
+                "tables": tables,
+            }
+        ],
+    }
+
+
+class FlowList(list):
+    """A short list written on one line."""
+
+
+class _Dumper(yaml.SafeDumper):
+    def increase_indent(self, flow=False, indentless=False):
+        return super().increase_indent(flow, False)
+
+
+_Dumper.add_representer(FlowList, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, flow_style=True))
+
+
+def dump(data: dict) -> str:
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=110)
+
+
+def main() -> None:
+    for source in ("finance", "crm", "web"):
+        contracts = [c for c in CONTRACTS.values() if c.source == source]
+        folder = STAGING / source
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"_{source}__sources.yml").write_text(dump(source_yaml(source, contracts)))
+        models = []
+        for c in contracts:
+            (folder / f"{model_name(c)}.sql").write_text(model_sql(c))
+            models.append(model_yaml(c))
+            if c.entity == "accounts":
+                (folder / f"{model_name(c)}_history.sql").write_text(model_sql(c, history=True))
+                models.append(model_yaml(c, history=True))
+        (folder / f"_{source}__models.yml").write_text(dump({"version": 2, "models": models}))
+
+
+if __name__ == "__main__":
+    main()
