@@ -16,10 +16,12 @@ log = logging.getLogger("crmw")
 
 def _setup_logging(verbose: bool) -> None:
     logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
+        level=logging.DEBUG if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
     )
+    for name in ("crmw", "ingest", "models", "dagster_project"):
+        logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.INFO)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -159,6 +161,62 @@ def quarantine(entity, file_filter, limit, db_path) -> None:
     if not db_path.exists():
         raise click.ClickException(f"no warehouse at {db_path}; run `crmw ingest` first")
     print_quarantine(db_path, entity=entity, file_filter=file_filter, limit=limit)
+
+
+@cli.command()
+@click.option("--full-refresh", is_flag=True, help="Rebuild incremental models from scratch.")
+@click.pass_context
+def run(ctx, full_refresh: bool) -> None:
+    """Run the whole graph in this process: ingest the landing folder, build, score, report, publish."""
+    from crmw.orchestrate import run_everything
+
+    result = run_everything(get_settings().ensure(), full_refresh=full_refresh, log_level=_dagster_level(ctx))
+    _finish(result)
+
+
+@cli.command()
+@click.option("--from", "start", required=True, metavar="YYYY-MM", help="First month.")
+@click.option("--to", "end", required=True, metavar="YYYY-MM", help="Last month.")
+@click.pass_context
+def backfill(ctx, start: str, end: str) -> None:
+    """Reload the months FROM..TO of period exports in one run and rebuild what depends on them."""
+    from crmw.orchestrate import backfill as run_backfill
+
+    _finish(run_backfill(get_settings().ensure(), start, end, log_level=_dagster_level(ctx)))
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback by default).")
+@click.option("--port", default=3000, show_default=True)
+def ui(host: str, port: int) -> None:
+    """Start the Dagster UI on the whole asset graph."""
+    from crmw.orchestrate import ui as run_ui
+
+    sys.exit(run_ui(get_settings().ensure(), host=host, port=port))
+
+
+@cli.command()
+def status() -> None:
+    """Last run, freshness of each source, refused files and failed checks."""
+    from crmw.console import print_status
+    from crmw.orchestrate import status as get_status
+
+    print_status(get_status(get_settings().ensure()))
+
+
+def _dagster_level(ctx) -> str:
+    return "DEBUG" if ctx.find_root().params.get("verbose") else "WARNING"
+
+
+def _finish(result: dict) -> None:
+    if result["success"]:
+        click.echo(f"run {result['run_id']} succeeded")
+        return
+    click.echo(
+        f"run {result['run_id']} failed at: {', '.join(result['failed_steps']) or 'unknown step'}", err=True
+    )
+    click.echo("see `crmw ui` for the logs of each step", err=True)
+    sys.exit(1)
 
 
 @cli.command()

@@ -126,3 +126,22 @@ def print_quarantine(db_path: Path, entity: str | None, file_filter: str | None,
         console.print("[red]refused files[/]:")
         for _path, reason in refused:
             console.print(f"  {reason}")
+
+
+def print_status(status: dict) -> None:
+    last = status.get("last_run")
+    console.print(f"last run: {last['job']} {last['run_id'][:8]} {last['status']}" if last else "no run yet")
+    sources = status.get("sources") or []
+    if sources:
+        table = Table(title="sources")
+        for name in ("source", "entity", "last loaded", "data until", "days since load"):
+            table.add_column(name)
+        for row in sources:
+            table.add_row(*(str(v) if v is not None else "" for v in row))
+        console.print(table)
+    if status.get("refused_files"):
+        console.print(f"[red]{status['refused_files']} refused file(s)[/]: crmw quarantine")
+    failed = status.get("failed_checks") or []
+    console.print(
+        f"[red]failed checks: {', '.join(failed)}[/]" if failed else "no failed checks in the last run"
+    )

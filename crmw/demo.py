@@ -15,9 +15,8 @@ log = logging.getLogger(__name__)
 
 
 def run_demo(scale: float = 0.01, seed: int = 42) -> int:
-    from crmw.console import console, print_batch
+    from crmw.console import console
     from ingest.generator import generate
-    from ingest.load import ingest_paths
 
     settings = get_settings().ensure()
     started = time.perf_counter()
@@ -29,16 +28,20 @@ def run_demo(scale: float = 0.01, seed: int = 42) -> int:
     else:
         console.print(f"sample exports already in {exports}")
 
-    console.print(f"ingesting into {settings.warehouse_path}")
-    batch = ingest_paths([exports], settings.warehouse_path)
-    print_batch(batch)
-    if not batch.ok:
+    console.print(f"running the whole graph into {settings.warehouse_path}")
+    from crmw.orchestrate import run_everything
+
+    result = run_everything(settings)
+    if not result["success"]:
+        console.print(f"[red]run failed at {', '.join(result['failed_steps'])}[/]; `crmw ui` shows the logs")
         return 1
 
     console.print()
     console.print(f"[bold]done in {time.perf_counter() - started:.1f}s[/]")
     console.print(f"  sample exports : {exports}")
     console.print(f"  ground truth   : {exports / 'ground_truth'}")
-    console.print(f"  warehouse      : {settings.warehouse_path}  (schemas raw, quarantine, meta)")
-    console.print("  quarantine     : crmw quarantine")
+    console.print(f"  warehouse      : {settings.warehouse_path}  (raw, quarantine, meta, staging, marts)")
+    console.print(f"  published copy : {settings.published_path}  (read this one: marts, ml, meta)")
+    console.print(f"  reports        : {settings.reports_dir}")
+    console.print("  next           : crmw quarantine | crmw status | crmw ui")
     return 0

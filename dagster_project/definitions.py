@@ -1,13 +1,14 @@
 """The Dagster code location: one Definitions merged from the domain modules."""
 
-from __future__ import annotations
-
 import dagster as dg
 
-from dagster_project.defs import ingest
+from dagster_project.defs import ingest, warehouse
 from dagster_project.resources import CrmwResource
+
+everything_job = dg.define_asset_job("everything", selection=dg.AssetSelection.all())
 
 defs = dg.Definitions.merge(
     ingest.defs,
-    dg.Definitions(resources={"crmw": CrmwResource()}),
+    warehouse.defs,
+    dg.Definitions(resources={"crmw": CrmwResource()}, jobs=[everything_job]),
 )

@@ -1,6 +1,5 @@
 """Ingest domain: landing files into raw.* (assets), the landing sensor, the daily schedule."""
 
-
 import json
 
 import dagster as dg
@@ -94,7 +93,9 @@ def landing_files_are_all_readable(crmw: CrmwResource) -> dg.AssetCheckResult:
     )
 
 
-ingest_snapshots_job = dg.define_asset_job("ingest_snapshots", selection=dg.AssetSelection.assets(raw_snapshots))
+ingest_snapshots_job = dg.define_asset_job(
+    "ingest_snapshots", selection=dg.AssetSelection.assets(raw_snapshots)
+)
 ingest_events_job = dg.define_asset_job("ingest_events", selection=dg.AssetSelection.assets(raw_events))
 
 
@@ -114,10 +115,14 @@ def landing_sensor(context: dg.SensorEvaluationContext, crmw: CrmwResource):
         else:
             snapshots = True
     if snapshots:
-        yield dg.RunRequest(run_key=f"snapshots-{len(now)}-{hash(frozenset(now.items()))}", job_name="ingest_snapshots")
+        yield dg.RunRequest(
+            run_key=f"snapshots-{len(now)}-{hash(frozenset(now.items()))}", job_name="ingest_snapshots"
+        )
     for month in sorted(m for m in months if m in set(MONTHLY.get_partition_keys())):
         yield dg.RunRequest(
-            run_key=f"events-{month}-{hash(frozenset(now.items()))}", job_name="ingest_events", partition_key=month
+            run_key=f"events-{month}-{hash(frozenset(now.items()))}",
+            job_name="ingest_events",
+            partition_key=month,
         )
     context.update_cursor(json.dumps(now))
 
