@@ -55,7 +55,7 @@ def model_sql(contract: Contract, history: bool = False) -> str:
     cols = column_sql(contract)
     config = "{{ config(schema='pii') }}\n\n" if has_pii(contract) else ""
     if contract.kind == "snapshot":
-        extra = ["_snapshot_date as snapshot_date", "_loaded_at as loaded_at"]
+        extra = ["_snapshot_date as snapshot_date", "_loaded_at as loaded_at", "_content_hash as source_file_hash"]
         if history:
             partition, order = f"{key}, _snapshot_date", "_loaded_at desc, _source_file desc, _row_number desc"
             what = f"one row per {contract.key[0].removesuffix('_id')} per snapshot date (every snapshot kept)"
@@ -130,6 +130,7 @@ def model_yaml(contract: Contract, history: bool = False) -> dict:
             {"name": "snapshot_date", "description": "date of the snapshot the row comes from", "data_tests": ["not_null"]}
         )
         columns.append({"name": "loaded_at", "description": "when the row was loaded (UTC)"})
+        columns.append({"name": "source_file_hash", "description": "sha256 of the export file the row came from"})
     else:
         columns.append({"name": "loaded_at", "description": "when the row was loaded (UTC)"})
         columns.append({"name": "source_file_hash", "description": "sha256 of the export file the row came from"})

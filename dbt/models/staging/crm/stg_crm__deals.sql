@@ -26,7 +26,8 @@ deduplicated as (
         campaign_id,
         office_code,
         _snapshot_date as snapshot_date,
-        _loaded_at as loaded_at
+        _loaded_at as loaded_at,
+        _content_hash as source_file_hash
     from source
     -- DuckDB-only: qualify keeps one row per key without a nested query
     qualify row_number() over (

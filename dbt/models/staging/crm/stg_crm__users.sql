@@ -20,7 +20,8 @@ deduplicated as (
         hired_date,
         left_date,
         _snapshot_date as snapshot_date,
-        _loaded_at as loaded_at
+        _loaded_at as loaded_at,
+        _content_hash as source_file_hash
     from source
     -- DuckDB-only: qualify keeps one row per key without a nested query
     qualify row_number() over (

@@ -1,0 +1,45 @@
+{#- Cross-database helpers the dbt core macros lack. Each dispatches, so an engine
+    that spells it differently adds its own <adapter>__ version. -#}
+
+{% macro is_distinct_from(left, right) -%}
+    {{ return(adapter.dispatch('is_distinct_from', 'crm_warehouse')(left, right)) }}
+{%- endmacro %}
+
+{% macro default__is_distinct_from(left, right) -%}
+    ({{ left }} is distinct from {{ right }})
+{%- endmacro %}
+
+{% macro day_of_week_iso(date_expr) -%}
+    {{ return(adapter.dispatch('day_of_week_iso', 'crm_warehouse')(date_expr)) }}
+{%- endmacro %}
+
+{% macro default__day_of_week_iso(date_expr) -%}
+    extract(isodow from {{ date_expr }})
+{%- endmacro %}
+
+{% macro to_date(expr) -%}
+    cast({{ expr }} as date)
+{%- endmacro %}
+
+{#- Whole days from one date or timestamp to another (calendar days, not 24-hour spans). -#}
+{% macro days_between(start_expr, end_expr) -%}
+    {{ dbt.datediff(to_date(start_expr), to_date(end_expr), 'day') }}
+{%- endmacro %}
+
+{#- Hours from one timestamp to another, with fractions. -#}
+{% macro hours_between(start_expr, end_expr) -%}
+    ({{ dbt.datediff(start_expr, end_expr, 'second') }} / 3600.0)
+{%- endmacro %}
+
+{% macro month_start(expr) -%}
+    cast({{ dbt.date_trunc('month', expr) }} as date)
+{%- endmacro %}
+
+{#- Pseudonymous key of a person (contact or lead person): a salted hash of the CRM id, so
+    analysts can count and join people without seeing who they are; pii.contacts maps it back.
+    The salt (CRMW_PSEUDONYM_SALT) must stay the same across builds for keys to stay stable. -#}
+{% macro person_key(kind, id_expr) -%}
+    case when {{ id_expr }} is not null then
+        {{ dbt.hash("'" ~ env_var('CRMW_PSEUDONYM_SALT', 'crm-warehouse') ~ ":" ~ kind ~ ":' || " ~ id_expr) }}
+    end
+{%- endmacro %}

@@ -1,0 +1,206 @@
+-- One row per invoice issued by the as-of date: what was credited and paid against it
+-- by then, what is still open, and how overdue it is (the ageing bucket). Payments that
+-- accounting did not apply to an invoice settle the counterparty's oldest open invoices
+-- in the same currency first (FIFO by due date).
+with
+
+invoices as (
+
+    select * from {{ ref('int_invoices__resolved') }}
+
+),
+
+payments as (
+
+    select * from {{ ref('stg_finance__payments') }}
+
+),
+
+credit_notes as (
+
+    select * from {{ ref('stg_finance__credit_notes') }}
+
+),
+
+as_of as (
+
+    select as_of_date from {{ ref('int_as_of_date') }}
+
+),
+
+paid as (
+
+    select
+        payments.invoice_id,
+        sum(payments.amount) as paid_amount,
+        max(payments.payment_date) as last_payment_date
+    from payments
+    cross join as_of
+    where payments.invoice_id is not null
+        and payments.payment_date <= as_of.as_of_date
+    group by payments.invoice_id
+
+),
+
+credited as (
+
+    select
+        credit_notes.invoice_id,
+        sum(credit_notes.amount) as credited_amount
+    from credit_notes
+    cross join as_of
+    where credit_notes.credit_note_date <= as_of.as_of_date
+    group by credit_notes.invoice_id
+
+),
+
+unapplied as (
+
+    select
+        payments.counterparty_id,
+        payments.currency,
+        sum(payments.amount) as unapplied_amount
+    from payments
+    cross join as_of
+    where payments.invoice_id is null
+        and payments.payment_date <= as_of.as_of_date
+    group by payments.counterparty_id, payments.currency
+
+),
+
+balances as (
+
+    select
+        invoices.invoice_id,
+        invoices.client_id,
+        invoices.legal_entity_id,
+        invoices.counterparty_id,
+        invoices.office_code,
+        invoices.product_line,
+        invoices.currency,
+        invoices.rub_per_unit,
+        invoices.invoice_date,
+        invoices.invoice_month,
+        coalesce(invoices.due_date, invoices.invoice_date) as due_date,
+        invoices.amount,
+        invoices.amount_rub,
+        invoices.amount_with_vat,
+        coalesce(credited.credited_amount, 0) as credited_amount,
+        coalesce(paid.paid_amount, 0) as paid_amount,
+        invoices.amount_with_vat
+        - coalesce(credited.credited_amount, 0)
+        - coalesce(paid.paid_amount, 0) as open_before_unapplied,
+        paid.last_payment_date,
+        as_of.as_of_date
+    from invoices
+    cross join as_of
+    left join paid
+        on paid.invoice_id = invoices.invoice_id
+    left join credited
+        on credited.invoice_id = invoices.invoice_id
+    where invoices.invoice_date <= as_of.as_of_date
+
+),
+
+fifo as (
+
+    select
+        balances.*,
+        coalesce(unapplied.unapplied_amount, 0) as counterparty_unapplied_amount,
+        coalesce(
+            sum(case when balances.open_before_unapplied > 0 then balances.open_before_unapplied else 0 end) over (
+                partition by balances.counterparty_id, balances.currency
+                order by balances.due_date, balances.invoice_date, balances.invoice_id
+                rows between unbounded preceding and 1 preceding
+            ),
+            0
+        ) as open_before_this_invoice
+    from balances
+    left join unapplied
+        on unapplied.counterparty_id = balances.counterparty_id
+        and unapplied.currency = balances.currency
+
+),
+
+allocated as (
+
+    select
+        *,
+        case
+            when open_before_unapplied <= 0 then 0
+            when counterparty_unapplied_amount - open_before_this_invoice <= 0 then 0
+            when counterparty_unapplied_amount - open_before_this_invoice >= open_before_unapplied
+                then open_before_unapplied
+            else counterparty_unapplied_amount - open_before_this_invoice
+        end as unapplied_allocated_amount
+    from fifo
+
+),
+
+settled as (
+
+    select
+        *,
+        open_before_unapplied - unapplied_allocated_amount as open_amount
+    from allocated
+
+),
+
+aged as (
+
+    select
+        *,
+        case
+            when open_amount > 0 and as_of_date > due_date
+                then {{ days_between('due_date', 'as_of_date') }}
+            else 0
+        end as days_past_due
+    from settled
+
+),
+
+final as (
+
+    select
+        invoice_id,
+        client_id,
+        legal_entity_id,
+        counterparty_id,
+        office_code,
+        product_line,
+        currency,
+        invoice_date,
+        invoice_month,
+        due_date,
+        amount_with_vat,
+        credited_amount,
+        paid_amount,
+        unapplied_allocated_amount,
+        open_amount,
+        cast(open_amount * rub_per_unit as decimal(18, 2)) as open_amount_rub,
+        -- revenue: the amount before VAT, less the pre-VAT part of credit notes, in roubles
+        cast(
+            case
+                when amount_with_vat = 0 then 0
+                else (amount_with_vat - credited_amount) * amount / amount_with_vat * rub_per_unit
+            end as decimal(18, 2)
+        ) as net_revenue_rub,
+        open_amount > 0 as is_open,
+        open_amount > 0 and days_past_due > 0 as is_overdue,
+        days_past_due,
+        case
+            when open_amount <= 0 then 'settled'
+            when days_past_due = 0 then 'not_due'
+            when days_past_due <= 30 then '1-30'
+            when days_past_due <= 60 then '31-60'
+            when days_past_due <= 90 then '61-90'
+            when days_past_due <= 180 then '91-180'
+            else '180+'
+        end as ageing_bucket,
+        last_payment_date,
+        as_of_date
+    from aged
+
+)
+
+select * from final

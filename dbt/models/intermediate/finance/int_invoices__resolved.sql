@@ -1,0 +1,59 @@
+{{ config(materialized='view') }}
+
+-- One row per invoice with the legal entity and client behind its counterparty and
+-- its amounts in roubles.
+with
+
+invoices as (
+
+    select * from {{ ref('stg_finance__invoices') }}
+
+),
+
+resolution_keys as (
+
+    select * from {{ ref('int_resolution_keys') }}
+
+),
+
+currency_rates as (
+
+    select * from {{ ref('currency_rates') }}
+
+),
+
+final as (
+
+    select
+        invoices.invoice_id,
+        invoices.invoice_date,
+        {{ month_start('invoices.invoice_date') }} as invoice_month,
+        invoices.due_date,
+        invoices.counterparty_id,
+        'counterparties:' || invoices.counterparty_id as resolution_key,
+        resolution_keys.legal_entity_id,
+        resolution_keys.client_id,
+        invoices.office_code,
+        invoices.product_line,
+        invoices.deal_ref as deal_id,
+        invoices.currency,
+        invoices.amount,
+        coalesce(invoices.vat_amount, 0) as vat_amount,
+        invoices.amount + coalesce(invoices.vat_amount, 0) as amount_with_vat,
+        currency_rates.rub_per_unit,
+        cast(invoices.amount * currency_rates.rub_per_unit as decimal(18, 2)) as amount_rub,
+        cast(
+            (invoices.amount + coalesce(invoices.vat_amount, 0)) * currency_rates.rub_per_unit
+            as decimal(18, 2)
+        ) as amount_with_vat_rub,
+        invoices.loaded_at,
+        invoices.source_file_hash
+    from invoices
+    left join resolution_keys
+        on resolution_keys.resolution_key = 'counterparties:' || invoices.counterparty_id
+    left join currency_rates
+        on currency_rates.currency = invoices.currency
+
+)
+
+select * from final

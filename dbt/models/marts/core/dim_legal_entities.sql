@@ -1,0 +1,93 @@
+-- One row per legal entity the resolution found behind the records of every source, with
+-- the client it belongs to and the evidence that put its records together.
+with
+
+records as (
+
+    select * from {{ ref('int_entity_records__resolved') }}
+
+),
+
+ranked as (
+
+    select
+        *,
+        -- the name and codes shown for the entity: accounting's card first, then the CRM
+        row_number() over (
+            partition by legal_entity_id
+            order by
+                case entity
+                    when 'counterparties' then 1
+                    when 'accounts' then 2
+                    when 'leads' then 3
+                    else 4
+                end,
+                case when inn is null then 1 else 0 end,
+                record_id
+        ) as display_rank
+    from records
+
+),
+
+evidence as (
+
+    select distinct
+        legal_entity_id,
+        match_evidence
+    from records
+    where match_evidence is not null
+
+),
+
+evidence_listed as (
+
+    select
+        legal_entity_id,
+        {{ dbt.listagg('match_evidence', "', '", 'order by match_evidence') }} as match_evidence
+    from evidence
+    group by legal_entity_id
+
+),
+
+summary as (
+
+    select
+        legal_entity_id,
+        count(*) as record_count,
+        sum(case when entity = 'counterparties' then 1 else 0 end) as counterparty_count,
+        sum(case when entity = 'accounts' then 1 else 0 end) as account_count,
+        sum(case when entity = 'leads' then 1 else 0 end) as lead_count,
+        sum(case when entity = 'web_events' then 1 else 0 end) as web_form_count,
+        min(match_probability) as min_match_probability
+    from records
+    group by legal_entity_id
+
+),
+
+final as (
+
+    select
+        ranked.legal_entity_id,
+        ranked.client_id,
+        ranked.display_name as legal_entity_name,
+        ranked.inn,
+        ranked.kpp,
+        ranked.region,
+        summary.record_count,
+        summary.counterparty_count,
+        summary.account_count,
+        summary.lead_count,
+        summary.web_form_count,
+        summary.counterparty_count > 0 as is_invoiced_entity,
+        evidence_listed.match_evidence,
+        cast(summary.min_match_probability as double) as min_match_probability
+    from ranked
+    inner join summary
+        on summary.legal_entity_id = ranked.legal_entity_id
+    left join evidence_listed
+        on evidence_listed.legal_entity_id = ranked.legal_entity_id
+    where ranked.display_rank = 1
+
+)
+
+select * from final

@@ -1,0 +1,70 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='invoice_id',
+        on_schema_change='append_new_columns',
+        post_hook=[
+            "delete from {{ this }} where source_file_hash not in (
+                select content_hash from {{ source('meta', 'load_manifest') }} where status = 'loaded')",
+        ],
+    )
+}}
+
+-- One row per invoice, with its client and rouble amounts. Incremental like fct_interactions:
+-- new files, changed client resolution or rates, and superseded files are caught up.
+-- depends_on: {{ source('meta', 'load_manifest') }}
+-- depends_on: {{ ref('int_resolution_keys') }}
+-- depends_on: {{ ref('currency_rates') }}
+with
+
+invoices as (
+
+    select * from {{ ref('int_invoices__resolved') }}
+
+),
+
+{% if is_incremental() %}
+
+resolution_keys as (
+
+    select * from {{ ref('int_resolution_keys') }}
+
+),
+
+currency_rates as (
+
+    select * from {{ ref('currency_rates') }}
+
+),
+
+stale as (
+
+    select target.invoice_id
+    from {{ this }} as target
+    left join resolution_keys
+        on resolution_keys.resolution_key = target.resolution_key
+    left join currency_rates
+        on currency_rates.currency = target.currency
+    where target.source_file_hash not in (
+        select content_hash from {{ source('meta', 'load_manifest') }} where status = 'loaded'
+    )
+    or {{ is_distinct_from('target.client_id', 'resolution_keys.client_id') }}
+    or {{ is_distinct_from('target.legal_entity_id', 'resolution_keys.legal_entity_id') }}
+    or {{ is_distinct_from('target.rub_per_unit', 'currency_rates.rub_per_unit') }}
+
+),
+
+{% endif %}
+
+final as (
+
+    select * from invoices
+    {% if is_incremental() %}
+        where invoices.loaded_at > (select max(target.loaded_at) from {{ this }} as target)
+            or invoices.invoice_id in (select stale.invoice_id from stale)
+    {% endif %}
+
+)
+
+select * from final

@@ -1,0 +1,118 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='interaction_id',
+        on_schema_change='append_new_columns',
+        post_hook=[
+            "delete from {{ this }} where source_file_hash not in (
+                select content_hash from {{ source('meta', 'load_manifest') }} where status = 'loaded')",
+        ],
+    )
+}}
+
+-- One row per touch with a client, on every channel. Incremental: a run rewrites the
+-- touches from files loaded since the last run, the touches whose client, office or
+-- campaign changed since (new resolution, new snapshot), and drops the touches whose
+-- file was superseded, so a run gives the same table as a full refresh.
+-- depends_on: {{ source('meta', 'load_manifest') }}
+with
+
+interactions as (
+
+    select * from {{ ref('int_interactions__unioned') }}
+
+),
+
+resolution_keys as (
+
+    select * from {{ ref('int_resolution_keys') }}
+
+),
+
+users as (
+
+    select * from {{ ref('stg_crm__users') }}
+
+),
+
+campaigns as (
+
+    select * from {{ ref('stg_crm__campaigns') }}
+
+),
+
+enriched as (
+
+    select
+        interactions.interaction_id,
+        interactions.source_system,
+        interactions.source_record_id,
+        interactions.interaction_type,
+        interactions.channel,
+        interactions.direction,
+        interactions.occurred_at,
+        {{ to_date('interactions.occurred_at') }} as occurred_date,
+        resolution_keys.client_id,
+        resolution_keys.legal_entity_id,
+        interactions.resolution_key,
+        interactions.account_id,
+        interactions.lead_id,
+        interactions.contact_key,
+        interactions.visitor_id,
+        interactions.manager_id,
+        -- the office that ran the campaign, else the office of the employee who made the touch
+        coalesce(campaigns.office_code, users.office_code) as office_code,
+        interactions.deal_id,
+        interactions.campaign_id,
+        interactions.ticket_id,
+        interactions.medium,
+        interactions.duration_seconds,
+        interactions.outcome,
+        interactions.loaded_at,
+        interactions.source_file_hash
+    from interactions
+    left join resolution_keys
+        on resolution_keys.resolution_key = interactions.resolution_key
+    left join users
+        on users.user_id = interactions.manager_id
+    left join campaigns
+        on campaigns.campaign_id = interactions.campaign_id
+
+),
+
+{% if is_incremental() %}
+
+stale as (
+
+    select target.interaction_id
+    from {{ this }} as target
+    left join resolution_keys
+        on resolution_keys.resolution_key = target.resolution_key
+    left join users
+        on users.user_id = target.manager_id
+    left join campaigns
+        on campaigns.campaign_id = target.campaign_id
+    where target.source_file_hash not in (
+        select content_hash from {{ source('meta', 'load_manifest') }} where status = 'loaded'
+    )
+    or {{ is_distinct_from('target.client_id', 'resolution_keys.client_id') }}
+    or {{ is_distinct_from('target.legal_entity_id', 'resolution_keys.legal_entity_id') }}
+    or {{ is_distinct_from('target.office_code', 'coalesce(campaigns.office_code, users.office_code)') }}
+    or (target.campaign_id is not null and {{ is_distinct_from('target.medium', 'campaigns.campaign_type') }})
+
+),
+
+{% endif %}
+
+final as (
+
+    select * from enriched
+    {% if is_incremental() %}
+        where enriched.loaded_at > (select max(target.loaded_at) from {{ this }} as target)
+            or enriched.interaction_id in (select stale.interaction_id from stale)
+    {% endif %}
+
+)
+
+select * from final

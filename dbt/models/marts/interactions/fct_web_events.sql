@@ -1,0 +1,103 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='event_id',
+        on_schema_change='append_new_columns',
+        post_hook=[
+            "delete from {{ this }} where source_file_hash not in (
+                select content_hash from {{ source('meta', 'load_manifest') }} where status = 'loaded')",
+        ],
+    )
+}}
+
+-- One row per web event (page views included) with the client behind the visitor.
+-- Form e-mails and phones are not here (they stay in pii). Incremental like fct_interactions.
+-- depends_on: {{ source('meta', 'load_manifest') }}
+with
+
+web_events as (
+
+    select * from {{ ref('stg_web__events') }}
+
+),
+
+resolution_keys as (
+
+    select * from {{ ref('int_resolution_keys') }}
+
+),
+
+keyed as (
+
+    select
+        *,
+        case
+            when event_type = 'form_submit' then 'web_events:' || event_id
+            else 'visitor:' || visitor_id
+        end as resolution_key
+    from web_events
+
+),
+
+enriched as (
+
+    select
+        keyed.event_id,
+        keyed.event_at,
+        {{ to_date('keyed.event_at') }} as event_date,
+        keyed.visitor_id,
+        keyed.event_type,
+        resolution_keys.client_id,
+        resolution_keys.legal_entity_id,
+        keyed.resolution_key,
+        keyed.page_url,
+        keyed.referrer,
+        keyed.utm_source,
+        keyed.utm_medium,
+        keyed.utm_campaign,
+        keyed.chat_session_id,
+        keyed.form_company,
+        keyed.form_inn,
+        keyed.form_email is not null as has_form_email,
+        keyed.form_phone is not null as has_form_phone,
+        keyed.lead_id,
+        keyed.device,
+        keyed.geo_region,
+        keyed.loaded_at,
+        keyed.source_file_hash
+    from keyed
+    left join resolution_keys
+        on resolution_keys.resolution_key = keyed.resolution_key
+
+),
+
+{% if is_incremental() %}
+
+stale as (
+
+    select target.event_id
+    from {{ this }} as target
+    left join resolution_keys
+        on resolution_keys.resolution_key = target.resolution_key
+    where target.source_file_hash not in (
+        select content_hash from {{ source('meta', 'load_manifest') }} where status = 'loaded'
+    )
+    or {{ is_distinct_from('target.client_id', 'resolution_keys.client_id') }}
+    or {{ is_distinct_from('target.legal_entity_id', 'resolution_keys.legal_entity_id') }}
+
+),
+
+{% endif %}
+
+final as (
+
+    select * from enriched
+    {% if is_incremental() %}
+        where enriched.loaded_at > (select max(target.loaded_at) from {{ this }} as target)
+            or enriched.event_id in (select stale.event_id from stale)
+    {% endif %}
+
+)
+
+select * from final

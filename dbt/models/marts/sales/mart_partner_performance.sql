@@ -1,0 +1,92 @@
+-- One row per partner (reseller or distributor): the deals that came through it, how
+-- they ended, and the revenue invoiced on its won deals.
+with
+
+partners as (
+
+    select * from {{ ref('dim_partners') }}
+
+),
+
+deals as (
+
+    select * from {{ ref('int_deals__staged') }}
+
+),
+
+invoices as (
+
+    select * from {{ ref('int_invoices__aged') }}
+
+),
+
+invoice_deals as (
+
+    select * from {{ ref('int_invoices__resolved') }}
+
+),
+
+deal_summary as (
+
+    select
+        partner_id,
+        count(*) as deals_total,
+        sum(case when is_won then 1 else 0 end) as deals_won,
+        sum(case when is_lost then 1 else 0 end) as deals_lost,
+        sum(case when is_open then 1 else 0 end) as deals_open,
+        sum(case when is_won then amount_rub else 0 end) as won_amount_rub,
+        sum(case when is_open then amount_rub else 0 end) as open_amount_rub,
+        count(distinct case when is_won then client_id end) as clients_won,
+        avg(days_created_to_won) as avg_days_created_to_won,
+        min(created_at) as first_deal_at,
+        max(won_at) as last_won_at
+    from deals
+    where partner_id is not null
+    group by partner_id
+
+),
+
+invoiced as (
+
+    select
+        deals.partner_id,
+        sum(invoices.net_revenue_rub) as invoiced_revenue_rub
+    from invoices
+    inner join invoice_deals
+        on invoice_deals.invoice_id = invoices.invoice_id
+    inner join deals
+        on deals.deal_id = invoice_deals.deal_id
+    where deals.partner_id is not null
+    group by deals.partner_id
+
+),
+
+final as (
+
+    select
+        partners.partner_id,
+        partners.partner_name,
+        partners.partner_type,
+        partners.region,
+        coalesce(deal_summary.deals_total, 0) as deals_total,
+        coalesce(deal_summary.deals_won, 0) as deals_won,
+        coalesce(deal_summary.deals_lost, 0) as deals_lost,
+        coalesce(deal_summary.deals_open, 0) as deals_open,
+        cast(deal_summary.deals_won as double) / nullif(deal_summary.deals_won + deal_summary.deals_lost, 0)
+            as win_rate,
+        coalesce(deal_summary.won_amount_rub, 0) as won_amount_rub,
+        coalesce(deal_summary.open_amount_rub, 0) as open_amount_rub,
+        coalesce(invoiced.invoiced_revenue_rub, 0) as invoiced_revenue_rub,
+        coalesce(deal_summary.clients_won, 0) as clients_won,
+        cast(deal_summary.avg_days_created_to_won as double) as avg_days_created_to_won,
+        deal_summary.first_deal_at,
+        deal_summary.last_won_at
+    from partners
+    left join deal_summary
+        on deal_summary.partner_id = partners.partner_id
+    left join invoiced
+        on invoiced.partner_id = partners.partner_id
+
+)
+
+select * from final
