@@ -89,12 +89,22 @@ def run_everything(
             instance=instance, tags=tags, run_config=run_config, raise_on_error=False
         )
     log.info("run log: %s", log_path)
-    failed = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-    return dg_result_summary(result, failed)
+    failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    return {
+        "success": result.success,
+        "run_id": result.run_id,
+        "failed_steps": [e.step_key for e in failures],
+        "errors": [_error_text(e) for e in failures],
+        "log": str(log_path),
+    }
 
 
-def dg_result_summary(result, failed: list[str]) -> dict:
-    return {"success": result.success, "run_id": result.run_id, "failed_steps": failed}
+def _error_text(event) -> str:
+    error = getattr(event.event_specific_data, "error", None)
+    if error is None:
+        return event.step_key or "unknown step"
+    cause = error.cause.message if getattr(error, "cause", None) else ""
+    return f"{event.step_key}: {error.message.strip()} {cause.strip()}".strip()[:2000]
 
 
 def backfill(settings: Settings, start: str, end: str, log_level: str = "WARNING") -> dict:

@@ -423,6 +423,10 @@ def normalise_region(value: str | None) -> str | None:
 
 
 # ---------------------------------------------------------------------------- records
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and value != value)
+
+
 RECORD_COLUMNS: tuple[str, ...] = (
     "record_key",
     "source",
@@ -451,21 +455,30 @@ def normalise_records(records: pd.DataFrame, excluded_domains: frozenset[str] = 
     if missing:
         raise KeyError(f"entity records lack columns {missing}; expected {list(RECORD_COLUMNS)}")
     out = records.copy()
-    split = [split_legal_form(v) for v in out["name"].tolist()]
-    out["legal_form"] = [form for _, form in split]
-    out["name_norm"] = [fold_script(text).strip() or None for text, _ in split]
-    out["name_stem"] = [name_stem(n, f) for n, f in zip(out["name_norm"], out["legal_form"], strict=True)]
-    out["inn_norm"] = [normalise_inn(v) for v in out["inn"].tolist()]
-    out["inn_kind"] = [inn_kind(v) for v in out["inn_norm"]]
+
+    def values(column: str) -> list:
+        return [None if _missing(v) else v for v in out[column].tolist()]
+
+    split = [split_legal_form(v) for v in values("name")]
+    names = [fold_script(text).strip() or None for text, _ in split]
+    inns = [normalise_inn(v) for v in values("inn")]
+    kinds = [inn_kind(v) for v in inns]
     # a 12-digit INN is an individual entrepreneur's, whatever the name says
-    out.loc[out["inn_kind"] == "individual", "legal_form"] = INDIVIDUAL_FORM
-    out["kpp_norm"] = [normalise_kpp(v) for v in out["kpp"].tolist()]
-    out.loc[out["inn_kind"] != "organisation", "kpp_norm"] = None
-    out["region_norm"] = [normalise_region(v) for v in out["region"].tolist()]
-    out["phone_norm"] = [normalise_phone(v) for v in out["phone"].tolist()]
-    out["email_domain"] = [corporate_domain(email_domain(v), excluded_domains) for v in out["email"].tolist()]
-    out["website_domain"] = [
-        corporate_domain(website_domain(v), excluded_domains) for v in out["website"].tolist()
+    forms = [INDIVIDUAL_FORM if k == "individual" else f for (_, f), k in zip(split, kinds, strict=True)]
+    kpps = [
+        normalise_kpp(v) if k == "organisation" else None for v, k in zip(values("kpp"), kinds, strict=True)
     ]
-    out["domain"] = out["website_domain"].where(out["website_domain"].notna(), out["email_domain"])
+    emails = [corporate_domain(email_domain(v), excluded_domains) for v in values("email")]
+    sites = [corporate_domain(website_domain(v), excluded_domains) for v in values("website")]
+    out["legal_form"] = forms
+    out["name_norm"] = names
+    out["name_stem"] = [name_stem(n, f) for n, f in zip(names, forms, strict=True)]
+    out["inn_norm"] = inns
+    out["inn_kind"] = kinds
+    out["kpp_norm"] = kpps
+    out["region_norm"] = [normalise_region(v) for v in values("region")]
+    out["phone_norm"] = [normalise_phone(v) for v in values("phone")]
+    out["email_domain"] = emails
+    out["website_domain"] = sites
+    out["domain"] = [w or e for w, e in zip(sites, emails, strict=True)]
     return out

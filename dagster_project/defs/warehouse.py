@@ -18,14 +18,26 @@ from dagster_project.resources import WRITER_POOL, CrmwResource
 
 DBT_DIR = Path(__file__).resolve().parents[2] / "dbt"
 dbt_project = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
+# The dbt next to this interpreter: the venv need not be on PATH.
+DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
+
+
+def _newest_source_mtime(project_dir: Path) -> float:
+    paths = [project_dir / "dbt_project.yml"]
+    for folder in ("models", "macros", "seeds", "snapshots", "tests"):
+        paths += [p for p in (project_dir / folder).rglob("*") if p.is_file()]
+    return max((p.stat().st_mtime for p in paths if p.exists()), default=0.0)
 
 
 def ensure_manifest(project: DbtProject = dbt_project) -> Path:
-    """The manifest the asset graph is built from: parsed when missing (dev and package time)."""
-    project.prepare_if_dev()
-    if not project.manifest_path.exists():
-        project.preparer.prepare(project)
-    return project.manifest_path
+    """The manifest the asset graph is built from: parsed when missing or older than the
+    project's files (so a checkout always loads the graph its dbt files describe)."""
+    manifest = project.manifest_path
+    if not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime(project.project_dir):
+        DbtCliResource(project_dir=project, dbt_executable=DBT_EXECUTABLE).cli(
+            ["parse", "--quiet"], target_path=project.target_path
+        ).wait()
+    return manifest
 
 
 class WarehouseTranslator(DagsterDbtTranslator):
