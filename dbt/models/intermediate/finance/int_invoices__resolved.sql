@@ -39,7 +39,7 @@ final as (
         invoices.currency,
         invoices.amount,
         coalesce(invoices.vat_amount, 0) as vat_amount,
-        invoices.amount + coalesce(invoices.vat_amount, 0) as amount_with_vat,
+        cast(invoices.amount + coalesce(invoices.vat_amount, 0) as decimal(18, 2)) as amount_with_vat,
         currency_rates.rub_per_unit,
         cast(invoices.amount * currency_rates.rub_per_unit as decimal(18, 2)) as amount_rub,
         cast(

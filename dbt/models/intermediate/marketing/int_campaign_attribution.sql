@@ -73,13 +73,13 @@ final as (
         won_at,
         touch_order,
         touches_on_deal,
-        case when touch_order = 1 then 1.0 else 0.0 end as first_touch_credit,
-        case when touch_order_desc = 1 then 1.0 else 0.0 end as last_touch_credit,
-        1.0 / touches_on_deal as linear_credit,
+        cast(case when touch_order = 1 then 1 else 0 end as double) as first_touch_credit,
+        cast(case when touch_order_desc = 1 then 1 else 0 end as double) as last_touch_credit,
+        cast(1 as double) / touches_on_deal as linear_credit,
         amount_rub as deal_amount_rub,
-        case when touch_order = 1 then amount_rub else 0 end as first_touch_revenue_rub,
-        case when touch_order_desc = 1 then amount_rub else 0 end as last_touch_revenue_rub,
-        amount_rub / touches_on_deal as linear_revenue_rub
+        cast(case when touch_order = 1 then amount_rub else 0 end as double) as first_touch_revenue_rub,
+        cast(case when touch_order_desc = 1 then amount_rub else 0 end as double) as last_touch_revenue_rub,
+        cast(amount_rub as double) / touches_on_deal as linear_revenue_rub
     from ranked
 
 )

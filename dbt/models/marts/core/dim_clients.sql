@@ -114,11 +114,11 @@ summary as (
     select
         client_id,
         count(*) as legal_entity_count,
-        sum(record_count) as record_count,
-        sum(counterparty_count) as counterparty_count,
-        sum(account_count) as account_count,
-        sum(lead_count) as lead_count,
-        sum(web_form_count) as web_form_count
+        cast(sum(record_count) as {{ dbt.type_bigint() }}) as record_count,
+        cast(sum(counterparty_count) as {{ dbt.type_bigint() }}) as counterparty_count,
+        cast(sum(account_count) as {{ dbt.type_bigint() }}) as account_count,
+        cast(sum(lead_count) as {{ dbt.type_bigint() }}) as lead_count,
+        cast(sum(web_form_count) as {{ dbt.type_bigint() }}) as web_form_count
     from legal_entities
     group by client_id
 

@@ -54,10 +54,10 @@ summary as (
     select
         legal_entity_id,
         count(*) as record_count,
-        sum(case when entity = 'counterparties' then 1 else 0 end) as counterparty_count,
-        sum(case when entity = 'accounts' then 1 else 0 end) as account_count,
-        sum(case when entity = 'leads' then 1 else 0 end) as lead_count,
-        sum(case when entity = 'web_events' then 1 else 0 end) as web_form_count,
+        count(case when entity = 'counterparties' then 1 end) as counterparty_count,
+        count(case when entity = 'accounts' then 1 end) as account_count,
+        count(case when entity = 'leads' then 1 end) as lead_count,
+        count(case when entity = 'web_events' then 1 end) as web_form_count,
         min(match_probability) as min_match_probability
     from records
     group by legal_entity_id

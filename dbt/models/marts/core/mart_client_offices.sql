@@ -49,11 +49,8 @@ touched as (
         interactions.client_id,
         interactions.office_code,
         count(*) as interaction_count,
-        sum(
-            case
-                when interactions.occurred_date > {{ dbt.dateadd('day', -365, 'as_of.as_of_date') }} then 1
-                else 0
-            end
+        count(
+            case when interactions.occurred_date > {{ dbt.dateadd('day', -365, 'as_of.as_of_date') }} then 1 end
         ) as interactions_12m,
         max(interactions.occurred_at) as last_interaction_at
     from interactions

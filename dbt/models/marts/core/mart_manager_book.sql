@@ -33,12 +33,12 @@ book as (
     select
         owner_manager_id as manager_id,
         count(*) as clients_owned,
-        sum(case when is_customer then 1 else 0 end) as customers_owned,
-        sum(case when lifecycle_stage = 'prospect' then 1 else 0 end) as prospects_owned,
+        count(case when is_customer then 1 end) as customers_owned,
+        count(case when lifecycle_stage = 'prospect' then 1 end) as prospects_owned,
         sum(revenue_12m_rub) as revenue_12m_rub,
         sum(revenue_lifetime_rub) as revenue_lifetime_rub,
-        sum(case when is_single_manager then 1 else 0 end) as clients_single_manager,
-        sum(case when is_single_contact then 1 else 0 end) as clients_single_contact,
+        count(case when is_single_manager then 1 end) as clients_single_manager,
+        count(case when is_single_contact then 1 end) as clients_single_contact,
         sum(case when is_single_manager or is_single_contact then revenue_12m_rub else 0 end)
             as revenue_12m_at_key_person_risk_rub
     from clients

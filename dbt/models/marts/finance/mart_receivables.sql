@@ -19,8 +19,8 @@ final as (
     select
         invoices.client_id,
         count(*) as invoice_count,
-        sum(case when invoices.is_open then 1 else 0 end) as open_invoice_count,
-        sum(case when invoices.is_overdue then 1 else 0 end) as overdue_invoice_count,
+        count(case when invoices.is_open then 1 end) as open_invoice_count,
+        count(case when invoices.is_overdue then 1 end) as overdue_invoice_count,
         sum(invoices.open_amount_rub) as open_amount_rub,
         sum(case when invoices.ageing_bucket = 'not_due' then invoices.open_amount_rub else 0 end)
             as not_due_amount_rub,

@@ -20,7 +20,7 @@ touched as (
         campaign_id,
         client_id,
         count(*) as touches,
-        sum(case when is_response then 1 else 0 end) as responses,
+        count(case when is_response then 1 end) as responses,
         min(touched_at) as first_touched_at,
         max(touched_at) as last_touched_at
     from touches

@@ -34,8 +34,8 @@ reach as (
         count(*) as touches,
         count(distinct contact_key) as people_reached,
         count(distinct client_id) as clients_reached,
-        sum(case when is_response then 1 else 0 end) as responses,
-        sum(case when touch_type = 'lead_created' then 1 else 0 end) as leads_created
+        count(case when is_response then 1 end) as responses,
+        count(case when touch_type = 'lead_created' then 1 end) as leads_created
     from touches
     group by campaign_id
 
@@ -61,7 +61,7 @@ crm_primary as (
 
     select
         campaign_id,
-        sum(case when is_won then 1 else 0 end) as crm_deals_won,
+        count(case when is_won then 1 end) as crm_deals_won,
         sum(case when is_won then amount_rub else 0 end) as crm_won_amount_rub
     from deals
     where campaign_id is not null

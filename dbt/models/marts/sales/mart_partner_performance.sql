@@ -31,9 +31,9 @@ deal_summary as (
     select
         partner_id,
         count(*) as deals_total,
-        sum(case when is_won then 1 else 0 end) as deals_won,
-        sum(case when is_lost then 1 else 0 end) as deals_lost,
-        sum(case when is_open then 1 else 0 end) as deals_open,
+        count(case when is_won then 1 end) as deals_won,
+        count(case when is_lost then 1 end) as deals_lost,
+        count(case when is_open then 1 end) as deals_open,
         sum(case when is_won then amount_rub else 0 end) as won_amount_rub,
         sum(case when is_open then amount_rub else 0 end) as open_amount_rub,
         count(distinct case when is_won then client_id end) as clients_won,

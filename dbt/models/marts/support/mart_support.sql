@@ -19,11 +19,11 @@ final as (
     select
         tickets.client_id,
         count(*) as tickets_total,
-        sum(
-            case when tickets.opened_date > {{ dbt.dateadd('day', -365, 'as_of.as_of_date') }} then 1 else 0 end
+        count(
+            case when tickets.opened_date > {{ dbt.dateadd('day', -365, 'as_of.as_of_date') }} then 1 end
         ) as tickets_12m,
-        sum(case when tickets.is_open then 1 else 0 end) as open_tickets,
-        sum(case when tickets.is_open and tickets.priority in ('high', 'critical') then 1 else 0 end)
+        count(case when tickets.is_open then 1 end) as open_tickets,
+        count(case when tickets.is_open and tickets.priority in ('high', 'critical') then 1 end)
             as open_high_priority_tickets,
         cast(avg(tickets.resolution_hours) as double) as avg_resolution_hours,
         cast(max(tickets.resolution_hours) as double) as max_resolution_hours,
