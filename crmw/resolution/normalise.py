@@ -106,7 +106,7 @@ _LOANWORD_RE = re.compile("|".join(sorted(LOANWORDS, key=len, reverse=True)))
 # plus the letters only English has.
 _REVERSE_TRANSLIT: tuple[tuple[str, str], ...] = (
     ("shch", "щ"),
-    ("sch", "щ"),
+    ("sch", "сч"),
     ("zh", "ж"),
     ("kh", "х"),
     ("ts", "ц"),
@@ -148,8 +148,11 @@ _REVERSE_TRANSLIT: tuple[tuple[str, str], ...] = (
 )
 _REVERSE_RE = re.compile("|".join(re.escape(k) for k, _ in _REVERSE_TRANSLIT))
 _REVERSE_MAP = dict(_REVERSE_TRANSLIT)
-# the last fold, applied to Cyrillic: letters that transliteration confuses become one
-_CYRILLIC_FOLD = str.maketrans({"ё": "е", "э": "е", "й": "и", "ы": "и", "ь": None, "ъ": None})
+# the last fold, applied to Cyrillic: letters that transliteration confuses become one, and the letters
+# written with two Latin ones are spelt out ("Baltstroy" reads back as "балцтрои" but is "балтстрой")
+_CYRILLIC_FOLD = str.maketrans(
+    {"ё": "е", "э": "е", "й": "и", "ы": "и", "ь": None, "ъ": None, "ц": "тс", "щ": "шч"}
+)
 _DOUBLED = re.compile(r"(\w)\1+")
 _LATIN_WORD = re.compile(r"[a-z]+")
 _QUOTES_AND_PUNCT = re.compile(r"[^\w\s-]|_")
@@ -427,6 +430,11 @@ def _missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and value != value)
 
 
+def py_values(series: pd.Series) -> list:
+    """The values of `series` as Python objects, with None for every kind of missing value."""
+    return [None if _missing(v) or v is pd.NA else v for v in series.tolist()]
+
+
 RECORD_COLUMNS: tuple[str, ...] = (
     "record_key",
     "source",
@@ -457,7 +465,7 @@ def normalise_records(records: pd.DataFrame, excluded_domains: frozenset[str] = 
     out = records.copy()
 
     def values(column: str) -> list:
-        return [None if _missing(v) else v for v in out[column].tolist()]
+        return py_values(out[column])
 
     split = [split_legal_form(v) for v in values("name")]
     names = [fold_script(text).strip() or None for text, _ in split]
