@@ -10,6 +10,7 @@ active customers of the campaign's period, so touched and untouched groups are c
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -56,7 +57,7 @@ class Campaigns:
     lift: np.ndarray  # planted probability of an extra purchase within 90 days
     true_lift: np.ndarray  # filled by customer_touches: mean additive change over touched groups
 
-    @property
+    @cached_property
     def campaign_id(self) -> np.ndarray:
         return clock.make_ids("CMP-", np.arange(1, self.n + 1), 4)
 

@@ -5,6 +5,7 @@ and their stage history; plus the export tables of the CRM snapshot entities.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -63,7 +64,7 @@ class Accounts:
     group_ptr: np.ndarray  # CSR of primary accounts by group
     group_rows: np.ndarray
 
-    @property
+    @cached_property
     def account_id(self) -> np.ndarray:
         return _ids("ACC-", self.n, 6)
 
@@ -99,7 +100,7 @@ class Contacts:
     group_ptr: np.ndarray
     group_rows: np.ndarray
 
-    @property
+    @cached_property
     def contact_id(self) -> np.ndarray:
         return _ids("CON-", self.n, 6)
 
@@ -157,6 +158,15 @@ def build_accounts(world: World, leads: Leads) -> Accounts:
     lead_acc = np.full(ents.n, NEVER, dtype=np.int64)
     np.minimum.at(lead_acc, leads.entity, conv_day)
     acc_day = np.where(new_first, np.minimum(lead_acc, first), acc_day)
+    # prospects: sales open accounts for companies they work on (after a lead) or target cold
+    first_lead = np.full(ents.n, NEVER, dtype=np.int64)
+    np.minimum.at(first_lead, leads.entity, leads.created_s // SECONDS_PER_DAY)
+    with_lead = first_lead < NEVER
+    cold_day = win.start_day - 700 + (rng.random(ents.n) * (E - win.start_day + 700)).astype(np.int64)
+    prospect_day = np.where(with_lead, first_lead + rng.integers(0, 30, ents.n), cold_day)
+    share = np.where(with_lead, p.prospect_account_share_with_lead, p.prospect_account_share_cold)
+    opened = ~is_customer & (rng.random(ents.n) < share * np.where(ents.is_head, 1.0, 0.4))
+    acc_day = np.where(opened, np.minimum(acc_day, prospect_day), acc_day)
     has_acc = acc_day <= E
     e_idx = np.flatnonzero(has_acc)
     created_s = clock.office_seconds(rng, acc_day[e_idx])
@@ -361,7 +371,7 @@ class Deals:
     sc_time: np.ndarray
     sc_amount: np.ndarray
 
-    @property
+    @cached_property
     def deal_id(self) -> np.ndarray:
         return _ids("DL-", self.n, 6)
 

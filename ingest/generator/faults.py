@@ -84,7 +84,8 @@ def mojibake(value: str | None) -> str | None:
     return garbled
 
 
-def _text_columns(contract: Contract) -> list[int]:
+def text_columns(contract: Contract) -> list[int]:
+    """Columns of free text (names, reasons, outcomes), as opposed to ids, codes and URLs."""
     return [
         i
         for i, c in enumerate(contract.columns)
@@ -114,8 +115,8 @@ def applicable(contract: Contract, allow_mojibake: bool) -> dict[str, list[int]]
         cols = _cols(contract, pred)
         if cols:
             kinds[kind] = cols
-    if allow_mojibake and _text_columns(contract):
-        kinds["mojibake"] = _text_columns(contract)
+    if allow_mojibake and text_columns(contract):
+        kinds["mojibake"] = text_columns(contract)
     return kinds
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 
 import numpy as np
 
@@ -163,7 +164,7 @@ class Counterparties:
     region: np.ndarray
     address: np.ndarray
 
-    @property
+    @cached_property
     def counterparty_id(self) -> np.ndarray:
         return clock.make_ids("00-", np.arange(1, self.n + 1), 6)
 

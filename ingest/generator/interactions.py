@@ -23,6 +23,10 @@ ROUTINE_OUTCOMES = np.array(
     ],
     dtype=object,
 )  # fmt: skip
+PROSPECT_OUTCOMES = np.array(
+    ["Холодный звонок", "Отправлена презентация", "Не заинтересован", "Перезвонить через месяц", "Нет ЛПР"],
+    dtype=object,
+)
 DEAL_OUTCOMES = np.array(
     [
         "Отправлено КП",
@@ -83,19 +87,26 @@ class ActivityStream:
 
     def month(self, m: int) -> Table:
         world, acc, con, users = self.world, self.acc, self.con, self.world.users
-        g, win = world.groups, world.window
+        g, win, p = world.groups, world.window, world.params
         rng = rng_for(world.seed, "activities", win.month_labels[m])
         start, stop = int(win.month_start[m]), int(win.month_stop[m])
         started = g.first_purchase < stop
-        lam = g.activity_rate * (stop - start) / 30.4 * started
-        grp = clock.explode(rng.poisson(lam))
+        days = (stop - start) / 30.4
+        customer = clock.explode(rng.poisson(g.activity_rate * days * started))
+        # outreach to prospects (groups not buying yet) that have an account
+        prospect = clock.explode(
+            rng.poisson(np.full(g.n, p.prospect_activities_per_month * days) * (g.first_purchase > start))
+        )
+        grp = np.concatenate([customer, prospect])
+        is_prospect = np.arange(len(grp)) >= len(customer)
         day = start + (rng.random(len(grp)) * (stop - start)).astype(np.int64)
         day = np.where(rng.random(len(grp)) < 0.92, clock.to_working_day(day, start, stop), day)
-        keep = rng.random(len(grp)) < g.engagement(grp, day, "activity")
-        grp, day = grp[keep], day[keep]
+        level = np.where(is_prospect, day < g.first_purchase[grp], g.engagement(grp, day, "activity"))
+        keep = rng.random(len(grp)) < level
+        grp, day, is_prospect = grp[keep], day[keep], is_prospect[keep]
         account = acc.of_group_at(rng, grp, day)
         ok = account >= 0
-        grp, day, account = grp[ok], day[ok], account[ok]
+        grp, day, account, is_prospect = grp[ok], day[ok], account[ok], is_prospect[ok]
         n_r = len(grp)
         r_time = clock.office_seconds(rng, day)
         r_contact = np.where(rng.random(n_r) < 0.8, con.of_account_at(rng, account, day), -1)
@@ -105,9 +116,15 @@ class ActivityStream:
             owner[support] = users.pick_employed(
                 rng, ("support_agent",), acc.office[account[support]], day[support]
             )
-        r_kind = clock.choice_p(rng, n_r, ROUTINE_TYPE_P)
-        r_inbound = rng.random(n_r) < np.where(r_kind == 1, 0.45, 0.3)
-        r_outcome = ROUTINE_OUTCOMES[rng.integers(0, len(ROUTINE_OUTCOMES), n_r)]
+        r_kind = np.where(
+            is_prospect, clock.choice_p(rng, n_r, (0.6, 0.4, 0, 0)), clock.choice_p(rng, n_r, ROUTINE_TYPE_P)
+        )
+        r_inbound = ~is_prospect & (rng.random(n_r) < np.where(r_kind == 1, 0.45, 0.3))
+        r_outcome = np.where(
+            is_prospect,
+            PROSPECT_OUTCOMES[rng.integers(0, len(PROSPECT_OUTCOMES), n_r)],
+            ROUTINE_OUTCOMES[rng.integers(0, len(ROUTINE_OUTCOMES), n_r)],
+        )
 
         s0, s1 = start * SECONDS_PER_DAY, stop * SECONDS_PER_DAY
         dl = slice(*np.searchsorted(self.deal_time, [s0, s1]))

@@ -10,6 +10,7 @@ Prospect groups become customers with their first won lead; that decides their f
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -72,7 +73,7 @@ class Leads:
     responded: np.ndarray
     win_logit: np.ndarray
 
-    @property
+    @cached_property
     def lead_id(self) -> np.ndarray:
         return clock.make_ids("LD-", np.arange(1, self.n + 1), 6)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cached_property
 
 import numpy as np
 
@@ -41,7 +42,7 @@ class GeneratorParams:
     n_marketers: int = 12
     n_partners: int = 150
     n_campaigns: int = 240
-    anonymous_sessions_per_month: int = 26_000
+    anonymous_sessions_per_month: int = 28_000
     anonymous_visitor_pool: int = 250_000
 
     # -- groups and legal entities
@@ -58,7 +59,7 @@ class GeneratorParams:
     multi_office_share: float = 0.35  # multi-entity groups with entities served by another office
 
     # -- finance
-    purchases_per_customer_month: float = 0.78  # median group; scaled by size
+    purchases_per_customer_month: float = 0.9  # median group; scaled by size
     purchase_size_elasticity: float = 0.45
     revenue_trend_per_year: float = 0.12
     # multiplier by calendar month (Jan..Dec): quarter ends and December are busy
@@ -77,6 +78,9 @@ class GeneratorParams:
 
     # -- CRM
     account_coverage: float = 0.92  # entities of customers with a CRM account
+    prospect_account_share_with_lead: float = 0.6  # prospects' entities with a lead that get an account
+    prospect_account_share_cold: float = 0.3  # ... and without a lead (cold targets)
+    prospect_activities_per_month: float = 0.4  # outreach to prospects that have an account
     duplicate_account_share: float = 0.05
     parent_link_share: float = 0.4  # multi-entity groups whose accounts point to the head account
     contacts_per_account: float = 1.3  # mean extra contacts beyond the first
@@ -88,7 +92,7 @@ class GeneratorParams:
     lost_deals_per_customer_month: float = 0.05
     open_deals_per_customer: float = 0.3
     partner_deal_share: float = 0.2
-    activities_per_customer_month: float = 3.3
+    activities_per_customer_month: float = 3.6
     tickets_per_customer_month: float = 0.18
     unresolved_ticket_share: float = 0.03
 
@@ -172,7 +176,7 @@ class Window:
     end: date
     n_months: int = 36
 
-    @property
+    @cached_property
     def months(self) -> list[tuple[int, int]]:
         y, m = self.end.year, self.end.month
         out = []
@@ -181,15 +185,15 @@ class Window:
             y, m = (y, m - 1) if m > 1 else (y - 1, 12)
         return out[::-1]
 
-    @property
+    @cached_property
     def month_labels(self) -> list[str]:
         return [f"{y:04d}-{m:02d}" for y, m in self.months]
 
-    @property
+    @cached_property
     def month_start(self) -> np.ndarray:
         return np.array([day_number(date(y, m, 1)) for y, m in self.months], dtype=np.int64)
 
-    @property
+    @cached_property
     def month_stop(self) -> np.ndarray:
         """Exclusive end day of each month (the last month stops the day after `end`)."""
         starts = self.month_start
@@ -198,7 +202,7 @@ class Window:
         stop[-1] = self.end_day + 1
         return stop
 
-    @property
+    @cached_property
     def month_of_year(self) -> np.ndarray:
         return np.array([m for _, m in self.months], dtype=np.int64)
 
@@ -210,7 +214,7 @@ class Window:
     def end_day(self) -> int:
         return day_number(self.end)
 
-    @property
+    @cached_property
     def snapshot_dates(self) -> list[date]:
         """Quarter ends inside the window, and the end date (the last snapshot)."""
         out = []

@@ -10,6 +10,7 @@ arrays and never change the population, except that lead conversions make prospe
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -144,7 +145,7 @@ class Groups:
     ticket_rate: np.ndarray
     first_entity: np.ndarray  # entity that buys first (the lead's entity for new customers)
 
-    @property
+    @cached_property
     def group_id(self) -> np.ndarray:
         return clock.make_ids("G", np.arange(1, self.n + 1), 5)
 
@@ -193,7 +194,7 @@ class Entities:
     weight: np.ndarray  # share of the group's purchases
     join_day: np.ndarray  # first day the entity can buy (new customers add entities over time)
 
-    @property
+    @cached_property
     def entity_id(self) -> np.ndarray:
         return clock.make_ids("E", np.arange(1, self.n + 1), 6)
 

@@ -20,7 +20,7 @@ import numpy as np
 from ingest.contracts import CONTRACTS, Contract
 from ingest.dialects import GENERIC, RU_ACCOUNTING, Dialect, export_file_name
 from ingest.generator.clock import NULL
-from ingest.generator.faults import plant_faults
+from ingest.generator.faults import plant_faults, text_columns
 from ingest.generator.params import GeneratorParams, rng_for
 
 NBSP = "\u00a0"
@@ -157,14 +157,12 @@ def write_csv(
     """
     writer = csv.writer(fh, delimiter=delimiter, lineterminator=eol, quoting=csv.QUOTE_MINIMAL)
     writer.writerow(header)
-    n = len(columns[0]) if columns else 0
-    special = np.zeros(n, dtype=bool)
-    for c, col in zip(contract.columns, columns, strict=True):
-        if c.type == "string" and n:
-            special |= np.strings.startswith(col.astype(str), "'")
+    special: set[int] = set()
+    for ci in text_columns(contract):  # ids, codes and URLs never start with an apostrophe
+        special.update(i for i, v in enumerate(columns[ci].tolist()) if v and v[0] == "'")
     rows = zip(*(c.tolist() for c in columns), strict=True)
     done = 0
-    for idx in np.flatnonzero(special).tolist():
+    for idx in sorted(special):
         writer.writerows(itertools.islice(rows, idx - done))
         fh.write(delimiter.join(_quote_always(v, delimiter) for v in next(rows)) + eol)
         done = idx + 1
