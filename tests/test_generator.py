@@ -234,8 +234,11 @@ def test_known_inns_pass_and_a_changed_check_digit_fails():
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.integers(1, 99), min_size=1, max_size=40), st.lists(st.booleans(), min_size=40, max_size=40),
-       st.integers(0, 2**32 - 1))  # fmt: skip
+@given(
+    st.lists(st.integers(1, 99), min_size=1, max_size=40),
+    st.lists(st.booleans(), min_size=40, max_size=40),
+    st.integers(0, 2**32 - 1),
+)
 def test_generated_inns_are_valid_distinct_and_corruption_breaks_them(regions, individual, seed):
     rng = np.random.default_rng(seed)
     kinds = np.array(individual[: len(regions)])
@@ -556,12 +559,14 @@ def test_lead_outcome_is_learnable_from_exported_features(tmp_path: Path):
         d as (select deal_id, any_value(stage) stage from {src("crm/deals__*.csv")} group by 1),
         t as (select lead_id, count(*) n from {src("crm/campaign_members__*.csv")} group by 1),
         w as (select visitor_id, count(*) filter (event_type = 'page_view') pages,
-                     count(*) filter (event_type = 'form_submit') forms, count(*) filter (event_type = 'chat_start') chats
+                     count(*) filter (event_type = 'form_submit') forms,
+                     count(*) filter (event_type = 'chat_start') chats
               from {src("web/web_events__*.csv")} group by 1),
         a as (select lead_id, count(*) filter (direction = 'inbound') inbound, count(*) n_act
               from {src("crm/activities__*.csv")} where lead_id is not null group by 1)
         select coalesce(d.stage, '') = 'won' as won, l.source_channel,
-               not regexp_matches(coalesce(l.email, ''), '@(gmail|mail|yandex|bk|inbox|list|ya)\\.(com|ru)$') as corporate,
+               not regexp_matches(coalesce(l.email, ''), '@(gmail|mail|yandex|bk|inbox|list|ya)\\.(com|ru)$')
+                   as corporate,
                l.inn is not null as has_inn, coalesce(t.n, 0) touches, ln(1 + coalesce(w.pages, 0)) pages,
                coalesce(w.forms, 0) forms, coalesce(w.chats, 0) chats, coalesce(a.inbound, 0) inbound,
                coalesce(a.n_act, 0) n_act

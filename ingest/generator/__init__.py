@@ -32,9 +32,17 @@ from ingest.generator import crm as crm_mod
 from ingest.generator import finance, interactions
 from ingest.generator.campaigns import build_campaigns, concat_touches, customer_touches
 from ingest.generator.leads import build_leads, lead_activities
-from ingest.generator.params import SECONDS_PER_DAY, GeneratorParams, Sizes, Window, day_number, day_to_date
+from ingest.generator.params import (
+    NEVER,
+    SECONDS_PER_DAY,
+    GeneratorParams,
+    Sizes,
+    Window,
+    day_number,
+    day_to_date,
+)
 from ingest.generator.truth import GROUND_TRUTH_DIR, manifest, write_ground_truth
-from ingest.generator.web import NS_LEAD, WebStream, opaque_ids
+from ingest.generator.web import WebStream
 from ingest.generator.world import build_world
 from ingest.generator.writers import ExportWriter
 
@@ -112,25 +120,37 @@ def generate(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     _clear_previous_output(out_dir)
-    log.info("generating scale %s (%d groups), seed %d, %s .. %s", scale, sizes.n_groups, seed,
-             day_to_date(win.start_day), end_date)  # fmt: skip
+    log.info(
+        "generating scale %s (%d groups), seed %d, %s .. %s",
+        scale,
+        sizes.n_groups,
+        seed,
+        day_to_date(win.start_day),
+        end_date,
+    )
 
     world = build_world(params, sizes, win, seed)
     camps = build_campaigns(params, sizes, win, seed)
     leads, lead_touches = build_leads(world, camps)
     acc = crm_mod.build_accounts(world, leads)
     con = crm_mod.build_contacts(world, leads, acc)
-    touches, induced = customer_touches(
-        world, crm_mod.Crm(acc, con), camps, finance.purchase_intensity(world)
-    )
+    touches, induced = customer_touches(world, con, camps, finance.purchase_intensity(world))
     purchases = finance.simulate_purchases(world, leads, induced)
     deals = crm_mod.build_deals(world, leads, acc, purchases, camps)
     cp, card_of_purchase = finance.build_counterparties(world, purchases)
     ledger = finance.build_ledger(world, purchases, card_of_purchase)
     lead_acts = lead_activities(world, leads)
-    log.info("world built: %d groups, %d entities, %d leads, %d deals, %d invoices (%.1f s)", world.groups.n,
-             world.entities.n, leads.n, deals.n, len(purchases.day), time.perf_counter() - started)  # fmt: skip
+    log.info(
+        "world built: %d groups, %d entities, %d leads, %d deals, %d invoices (%.1f s)",
+        world.groups.n,
+        world.entities.n,
+        leads.n,
+        deals.n,
+        len(purchases.day),
+        time.perf_counter() - started,
+    )
 
+    web = WebStream(world, leads, con, acc, camps)
     writer = ExportWriter(out_dir, seed, messiness, params, finance_dialect)
     end_label = end_date.isoformat()
     end_day = win.end_day
@@ -142,12 +162,11 @@ def generate(
             snap.isoformat(),
             record_truth=snap == end_date,
         )
-    lead_visitors = opaque_ids("v", NS_LEAD + np.arange(leads.n), seed).astype(object)
     snapshot_tables = [
         crm_mod.users_table(world),
         crm_mod.partners_table(world),
         crm_mod.contacts_table(acc, con),
-        crm_mod.leads_table(world, leads, acc, deals, camps, lead_visitors),
+        crm_mod.leads_table(world, leads, acc, deals, camps, web.lead_visitor),
         crm_mod.deals_table(world, deals, acc, camps, leads),
         interactions.tickets_table(world, acc, con),
         crm_mod.campaigns_table(camps),
@@ -163,7 +182,6 @@ def generate(
     sc_month = win.month_index(deals.sc_time[sc_order] // SECONDS_PER_DAY)
     activity_stream = interactions.ActivityStream(world, acc, con, leads, deals, lead_acts)
     members = interactions.CampaignMemberStream(concat_touches(touches, lead_touches), camps, con, acc, leads)
-    web = WebStream(world, leads, con, acc, camps)
     deal_ids = deals.deal_id
     for m, label in enumerate(win.month_labels):
         start, stop = int(win.month_start[m]), int(win.month_stop[m])
@@ -180,8 +198,17 @@ def generate(
         log.debug("month %s written", label)
 
     files = sorted(writer.log.files)
-    man = manifest(params, sizes, seed=seed, scale=scale, end_date=end_date, window_start=day_to_date(win.start_day),
-                   finance_dialect=finance_dialect, messiness=messiness, files=files)  # fmt: skip
+    man = manifest(
+        params,
+        sizes,
+        seed=seed,
+        scale=scale,
+        end_date=end_date,
+        window_start=day_to_date(win.start_day),
+        finance_dialect=finance_dialect,
+        messiness=messiness,
+        files=files,
+    )
     gt_dir = write_ground_truth(out_dir, world, camps, writer.log, man)
     summary = GenerationSummary(
         out_dir=out_dir,
@@ -192,8 +219,8 @@ def generate(
         repaired_values=len(writer.log.repairs),
         world={
             "groups": world.groups.n,
-            "customers": int((world.groups.first_purchase < 10**7).sum()),
-            "churned": int((world.groups.churn < 10**7).sum()),
+            "customers": int((world.groups.first_purchase < NEVER).sum()),
+            "churned": int((world.groups.churn < NEVER).sum()),
             "legal entities": world.entities.n,
         },
     )

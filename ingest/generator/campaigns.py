@@ -150,7 +150,9 @@ def sample_responses(rng: np.random.Generator, type_idx: np.ndarray, engagement:
     return np.where(drop, _LOWEST_RESPONSE[type_idx], resp)
 
 
-def customer_touches(world, crm, camps: Campaigns, purchase_intensity) -> tuple[Touches, InducedPurchases]:
+def customer_touches(
+    world, contacts, camps: Campaigns, purchase_intensity
+) -> tuple[Touches, InducedPurchases]:
     """Touch random active customers with each campaign; plant the campaign's effect on purchases.
 
     `purchase_intensity(groups, day)` is the expected number of ordinary purchases per day.
@@ -173,7 +175,7 @@ def customer_touches(world, crm, camps: Campaigns, purchase_intensity) -> tuple[
         grp = np.repeat(chosen, per)
         span = int(camps.end_day[c]) - start + 1
         day = start + (rng.random(len(grp)) * span).astype(np.int64)
-        contact = crm.contact_of_group_at(rng, grp, day)
+        contact = contacts.of_group_at(rng, grp, day)
         ok = contact >= 0
         grp, day, contact = grp[ok], day[ok], contact[ok]
         if len(grp) == 0:
@@ -181,7 +183,7 @@ def customer_touches(world, crm, camps: Campaigns, purchase_intensity) -> tuple[
         eng = g.engagement(grp, day, "activity")
         t_campaign.append(np.full(len(grp), c))
         t_contact.append(contact)
-        t_account.append(crm.contacts.account[contact])
+        t_account.append(contacts.account[contact])
         t_time.append(clock.office_seconds(rng, day))
         t_resp.append(sample_responses(rng, np.full(len(grp), CAMPAIGN_TYPES.index(ctype)), eng))
         # the effect: once per touched group
@@ -198,7 +200,10 @@ def customer_touches(world, crm, camps: Campaigns, purchase_intensity) -> tuple[
             i_group.append(touched[hit])
             i_day.append(t0[hit] + rng.integers(3, LIFT_HORIZON_DAYS - 2, int(hit.sum())))
             i_campaign.append(np.full(int(hit.sum()), c))
-    cat = lambda parts, dt=np.int64: np.concatenate(parts).astype(dt) if parts else np.zeros(0, dt)  # noqa: E731
+
+    def cat(parts: list[np.ndarray]) -> np.ndarray:
+        return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
+
     touches = Touches(
         campaign=cat(t_campaign),
         contact=cat(t_contact),

@@ -73,9 +73,11 @@ class Accounts:
 
     def of_group_at(self, rng: np.random.Generator, grp: np.ndarray, day: np.ndarray) -> np.ndarray:
         """A random primary account of each group that exists on `day`; -1 when it has none yet."""
+        if len(self.group_rows) == 0:
+            return np.full(len(grp), -1, dtype=np.int64)
         acc = clock.pick_in_csr(rng, self.group_ptr, self.group_rows, grp)
         created = self.created_day()
-        first = self.group_rows[np.minimum(self.group_ptr[grp], max(len(self.group_rows) - 1, 0))]
+        first = self.group_rows[np.minimum(self.group_ptr[grp], len(self.group_rows) - 1)]  # earliest
         has = self.group_ptr[grp + 1] > self.group_ptr[grp]
         acc = np.where((acc >= 0) & (created[np.maximum(acc, 0)] <= day), acc, np.where(has, first, -1))
         return np.where((acc >= 0) & (created[np.maximum(acc, 0)] <= day), acc, -1)
@@ -121,15 +123,6 @@ class Contacts:
             c = clock.pick_in_csr(rng, self.group_ptr, self.group_rows, grp[todo])
             out[todo] = np.where(self._valid(c, day[todo]), c, -1)
         return out
-
-
-@dataclass
-class Crm:
-    accounts: Accounts
-    contacts: Contacts
-
-    def contact_of_group_at(self, rng, grp, day):
-        return self.contacts.of_group_at(rng, grp, day)
 
 
 # ---------------------------------------------------------------------------- accounts

@@ -170,7 +170,7 @@ class Counterparties:
 
 
 def build_counterparties(world: World, purchases: Purchases) -> tuple[Counterparties, np.ndarray]:
-    """Cards for every entity that was invoiced (a few entities get two); returns the card of each purchase."""
+    """Cards for every invoiced entity (a few get two); also returns the card each purchase is billed to."""
     p, g, ents, win = world.params, world.groups, world.entities, world.window
     rng = rng_for(world.seed, "counterparties")
     E = win.end_day
@@ -253,7 +253,7 @@ def counterparties_table(cp: Counterparties, snapshot_day: int) -> Table:
     )
 
 
-# ---------------------------------------------------------------------------- invoices, payments, credit notes
+# ---------------------------------------------------------------------------- ledger
 @dataclass
 class Ledger:
     """Invoices (one per purchase, in purchase order), payments and credit notes."""

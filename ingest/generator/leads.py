@@ -217,7 +217,7 @@ def build_leads(world: World, camps: Campaigns) -> tuple[Leads, Touches]:
         ents.join_day[lo_e : lo_e + k] = g.first_purchase[gg] + churn_rng.integers(30, 500, k)
         ents.join_day[g.first_entity[gg]] = g.first_purchase[gg]
     # a deal cannot be won while the group has churned (or before it became a customer)
-    blocked = won & ~g.is_customer_at(grp, invoice_day) & ~(invoice_day == g.first_purchase[grp])
+    blocked = won & ~g.is_customer_at(grp, invoice_day)
     outcome = np.where(blocked, OUTCOME_LOST, outcome)
     outcome = np.where(converted & (close_s >= end_s), OUTCOME_OPEN, outcome)
     outcome = np.where(~converted | (converted_s >= end_s), OUTCOME_NONE, outcome)

@@ -377,7 +377,8 @@ def odd_phone(rng: np.random.Generator) -> str:
     if kind == 0:
         return f"{int(rng.integers(10_000, 999_999))}"
     if kind == 1:
-        return f"+7 (495) {int(rng.integers(100, 999))}-{int(rng.integers(10, 99))}-{int(rng.integers(10, 99))} доб. {int(rng.integers(100, 999))}"  # noqa: E501
+        digits = f"{int(rng.integers(0, 10_000_000)):07d}"
+        return f"+7 (495) {digits[:3]}-{digits[3:5]}-{digits[5:]} доб. {int(rng.integers(100, 999))}"
     return "нет"
 
 

@@ -52,7 +52,7 @@ def write_ground_truth(
             "first_purchase_date",
             "churn_date",
             "won_back_date",
-        ],  # fmt: skip
+        ],
         (
             (
                 group_ids[i],
@@ -135,8 +135,18 @@ def _json_default(obj):
     raise TypeError(f"cannot serialise {type(obj).__name__}")
 
 
-def manifest(params, sizes, *, seed: int, scale: float, end_date: date, window_start: date, finance_dialect: str,
-             messiness: float, files: list[tuple[str, int]]) -> dict:  # fmt: skip
+def manifest(
+    params,
+    sizes,
+    *,
+    seed: int,
+    scale: float,
+    end_date: date,
+    window_start: date,
+    finance_dialect: str,
+    messiness: float,
+    files: list[tuple[str, int]],
+) -> dict:
     return {
         "generator_version": GENERATOR_VERSION,
         "parameters": asdict(params),

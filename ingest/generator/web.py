@@ -23,24 +23,50 @@ from ingest.generator.writers import Table
 
 SITE = "https://sfera-it.ru"
 PAGES = np.array(
-    ["/", "/products/licenses", "/products/cloud", "/products/hardware", "/services/implementation", "/support",
-     "/support/docs", "/pricing", "/blog/importozameshchenie", "/blog/cloud-migration", "/contacts", "/about",
-     "/webinars", "/events", "/cases", "/careers", "/contacts/form", "/pricing/request", "/support/request",
-     "/downloads/price"],
+    [
+        "/",
+        "/products/licenses",
+        "/products/cloud",
+        "/products/hardware",
+        "/services/implementation",
+        "/support",
+        "/support/docs",
+        "/pricing",
+        "/blog/importozameshchenie",
+        "/blog/cloud-migration",
+        "/contacts",
+        "/about",
+        "/webinars",
+        "/events",
+        "/cases",
+        "/careers",
+        "/contacts/form",
+        "/pricing/request",
+        "/support/request",
+        "/downloads/price",
+    ],
     dtype=object,
-)  # fmt: skip
+)
 PAGE_P = {
     "anonymous": (10, 5, 5, 3, 2, 2, 1, 4, 6, 5, 3, 2, 2, 2, 2, 3, 0, 0, 0, 0),
     "customer": (3, 2, 3, 1, 2, 8, 9, 2, 1, 1, 1, 0.5, 2, 1, 0.5, 0, 0, 0, 0, 0),
     "lead": (4, 6, 6, 4, 4, 1, 1, 6, 2, 2, 3, 2, 2, 1, 4, 0, 0, 0, 0, 0),
-}  # fmt: skip
+}
 FORM_PAGES = (16, 17)  # index in PAGES
 IDENTIFY_PAGES = (18, 19)
 REFERRERS = np.array(
-    [None, "https://yandex.ru/", "https://www.google.com/", "https://vc.ru/", "https://habr.com/", "https://t.me/",
-     "https://dzen.ru/", SITE + "/"],
+    [
+        None,
+        "https://yandex.ru/",
+        "https://www.google.com/",
+        "https://vc.ru/",
+        "https://habr.com/",
+        "https://t.me/",
+        "https://dzen.ru/",
+        SITE + "/",
+    ],
     dtype=object,
-)  # fmt: skip
+)
 REFERRER_P = (30, 28, 17, 6, 6, 5, 3, 0)
 INTERNAL_REFERRER = 7
 AD_SOURCES = (
@@ -192,8 +218,8 @@ class WebStream:
         self.next_id = 1
         rng = rng_for(world.seed, "web_plan")
         win = world.window
-        self.lead_visitor = opaque_ids("v", NS_LEAD + np.arange(leads.n), world.seed)
-        self.contact_visitor = opaque_ids("v", NS_CONTACT + np.arange(con.n), world.seed)
+        # the web_visitor_id the CRM stores on each lead (used where the lead has a visitor)
+        self.lead_visitor = opaque_ids("v", NS_LEAD + np.arange(leads.n), world.seed).astype(object)
         parts = [self._lead_events(rng), self._identify_events(rng)]
         planned = Events.concat(parts)
         s0, s1 = win.start_day * SECONDS_PER_DAY, (win.end_day + 1) * SECONDS_PER_DAY
@@ -235,7 +261,7 @@ class WebStream:
                 device=device[wf],
                 geo=geo[wf],
                 page=rng.choice(FORM_PAGES, int(wf.sum())),
-            )  # fmt: skip
+            )
         )
         cl = ch == LEAD_CHANNELS.index("chat")
         later_chat = leads.chat[L] & ~cl
@@ -252,7 +278,7 @@ class WebStream:
                 np.where(cl, L, -1)[has_chat],
                 device[has_chat],
                 geo[has_chat],
-            )  # fmt: skip
+            )
         )
         ef = leads.extra_form[L]
         t_ef = created[ef] + (rng.uniform(3, 40, int(ef.sum())) * SECONDS_PER_DAY).astype(np.int64)
@@ -266,7 +292,7 @@ class WebStream:
                 device=device[ef],
                 geo=geo[ef],
                 page=rng.choice(FORM_PAGES, int(ef.sum())),
-            )  # fmt: skip
+            )
         )
         # visits after the lead
         n_after = (leads.pages_after[L] + 2) // 3
@@ -283,8 +309,15 @@ class WebStream:
         day = np.maximum(con.created_s[c] // SECONDS_PER_DAY, win.start_day) + rng.integers(0, 60, len(c))
         t = clock.office_seconds(rng, day)
         geo = self.world.entities.region[self.acc.entity[con.account[c]]]
-        return _single(t, NS_CONTACT + c, KIND["form_submit"], form_contact=c, device=np.zeros(len(c), np.int64),
-                       geo=geo, page=rng.choice(IDENTIFY_PAGES, len(c)))  # fmt: skip
+        return _single(
+            t,
+            NS_CONTACT + c,
+            KIND["form_submit"],
+            form_contact=c,
+            device=np.zeros(len(c), np.int64),
+            geo=geo,
+            page=rng.choice(IDENTIFY_PAGES, len(c)),
+        )
 
     # ------------------------------------------------------------------ one month
     def month(self, m: int) -> Table:
@@ -331,7 +364,7 @@ class WebStream:
                 geo=geo[news],
                 page=np.full(int(news.sum()), 10),
                 form_contact=np.full(int(news.sum()), -2),
-            )  # fmt: skip
+            )
         )
         # customers' people
         started = g.first_purchase < stop
@@ -352,7 +385,7 @@ class WebStream:
                 "customer",
                 clock.choice_p(rng, n_c, (0.8, 0.17, 0.03)),
                 g.region[grp],
-            )  # fmt: skip
+            )
         )
         s0, s1 = start * SECONDS_PER_DAY, stop * SECONDS_PER_DAY
         pl = self.planned

@@ -92,7 +92,8 @@ class Users:
     def pick_employed(
         self, rng: np.random.Generator, roles: tuple[str, ...], office: np.ndarray, day: np.ndarray
     ) -> np.ndarray:
-        """For each (office, day), a random user with one of `roles` employed that day, preferring the office."""
+        """For each (office, day): a random user with one of `roles` employed that day, from that office
+        when it has one."""
         office = np.asarray(office, dtype=object)
         day = np.asarray(day, dtype=np.int64)
         cand = np.flatnonzero(np.isin(self.role, roles))
@@ -191,7 +192,6 @@ class Entities:
     inn_valid: np.ndarray
     kpp: np.ndarray
     is_branch: np.ndarray
-    weight: np.ndarray  # share of the group's purchases
     join_day: np.ndarray  # first day the entity can buy (new customers add entities over time)
 
     @cached_property
@@ -384,8 +384,10 @@ def build_groups_and_entities(
                 e_form[e] = e_form[ent_start[g]]
                 e_native[e], e_other[e] = e_native[ent_start[g]], e_other[ent_start[g]]
             elif rng.random() < p.unrelated_name_share:
-                a, b = names.company_stem(rng, bool(latin[g]) and rng.random() < 0.5)
-                e_native[e], e_other[e] = (b, a) if a != b and not a.isascii() and latin[g] else (a, b)
+                latin_stem = bool(latin[g]) and rng.random() < 0.5
+                cyrillic, latin_spelling = names.company_stem(rng, latin_stem)
+                pair = (latin_spelling, cyrillic) if latin_stem else (cyrillic, latin_spelling)
+                e_native[e], e_other[e] = pair
             else:
                 q = names.QUALIFIERS[quals[k % len(quals)]]
                 e_native[e] = f"{stem_native} {q if not latin[g] else names.transliterate(q)}"
@@ -394,24 +396,21 @@ def build_groups_and_entities(
     individual = e_form == names.INDIVIDUAL_FORM
     region_code = np.array([REGIONS[r][1] for r in e_region])
     inn = generate_inns(rng, region_code, individual).astype(object)
-    # branches carry the head's INN; the head is always the group's first entity
-    head_of = ent_start[e_group]
-    inn[e_branch] = inn[head_of[e_branch]]
+    # KPP by the tax office where each entity is registered; a branch (reason 43) sits under its head's INN
     tax_office = region_code * 100 + rng.integers(1, 50, n_total)
     kpp = generate_kpp(tax_office, e_branch).astype(object)
     kpp[individual] = ""
-    # a branch's head keeps its own KPP; branches differ from it by their tax office and reason code
     u = rng.random(n_total)
     invalid = (u < p.invalid_inn_share) & ~e_branch
     missing = (u >= p.invalid_inn_share) & (u < p.invalid_inn_share + p.missing_inn_share) & ~e_branch
     for e in np.flatnonzero(invalid):
         inn[e] = corrupt_inn(inn[e], rng)
     inn[missing] = ""
+    head_of = ent_start[e_group]  # the head is always the group's first entity
     branch_of_bad = e_branch & (invalid | missing)[head_of]
     inn[e_branch] = inn[head_of[e_branch]]
     inn_valid = ~(invalid | missing | branch_of_bad)
 
-    weight = np.where(e_head, 1.0, rng.uniform(0.2, 0.8, n_total))
     size_noise = rng.normal(0.0, 0.3, (4, n))
     groups = Groups(
         n=n,
@@ -453,7 +452,6 @@ def build_groups_and_entities(
         inn_valid=inn_valid,
         kpp=kpp,
         is_branch=e_branch,
-        weight=weight,
         join_day=np.full(n_total, -NEVER, dtype=np.int64),
     )
     existing_idx = np.flatnonzero(existing)

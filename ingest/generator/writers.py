@@ -5,7 +5,7 @@ A `Table` holds one export's rows as typed numpy columns named after the contrac
 - date: int64 days since 1970-01-01; timestamp: int64 seconds (UTC); decimal: int64 hundredths
   (kopecks); integer: int64; boolean: int8 (1, 0, -1 for empty). `clock.NULL` marks empty numbers.
 `ExportWriter.write` formats it for the file's dialect, plants faults (faults.py), writes the CSV with
-the csv module (fields quoted only when needed) and records what ground truth needs.
+the csv module (fields quoted when needed; see `write_csv`) and records what ground truth needs.
 """
 
 from __future__ import annotations
@@ -142,7 +142,7 @@ def format_column(
 
 
 # ---------------------------------------------------------------------------- writing
-def _quote_always(value: str | None, delimiter: str) -> str:
+def _quote_always(value: str | None) -> str:
     return "" if value is None else '"' + value.replace('"', '""') + '"'
 
 
@@ -164,7 +164,7 @@ def write_csv(
     done = 0
     for idx in sorted(special):
         writer.writerows(itertools.islice(rows, idx - done))
-        fh.write(delimiter.join(_quote_always(v, delimiter) for v in next(rows)) + eol)
+        fh.write(delimiter.join(_quote_always(v) for v in next(rows)) + eol)
         done = idx + 1
     writer.writerows(rows)
 
