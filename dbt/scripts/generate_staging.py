@@ -55,10 +55,19 @@ def model_sql(contract: Contract, history: bool = False) -> str:
     cols = column_sql(contract)
     config = "{{ config(schema='pii') }}\n\n" if has_pii(contract) else ""
     if contract.kind == "snapshot":
-        extra = ["_snapshot_date as snapshot_date", "_loaded_at as loaded_at", "_content_hash as source_file_hash"]
+        extra = [
+            "_snapshot_date as snapshot_date",
+            "_loaded_at as loaded_at",
+            "_content_hash as source_file_hash",
+        ]
         if history:
-            partition, order = f"{key}, _snapshot_date", "_loaded_at desc, _source_file desc, _row_number desc"
-            what = f"one row per {contract.key[0].removesuffix('_id')} per snapshot date (every snapshot kept)"
+            partition, order = (
+                f"{key}, _snapshot_date",
+                "_loaded_at desc, _source_file desc, _row_number desc",
+            )
+            what = (
+                f"one row per {contract.key[0].removesuffix('_id')} per snapshot date (every snapshot kept)"
+            )
         else:
             partition = key
             order = "_snapshot_date desc, _loaded_at desc, _source_file desc, _row_number desc"
@@ -117,7 +126,9 @@ def model_yaml(contract: Contract, history: bool = False) -> dict:
     else:
         grain = f"one row per {', '.join(contract.key)} (deduplicated on the key)"
     where = "the restricted pii schema (it carries people's names, e-mails or phones)"
-    description = f"{contract.description} Grain: {grain}." + (f" Lives in {where}." if has_pii(contract) else "")
+    description = f"{contract.description} Grain: {grain}." + (
+        f" Lives in {where}." if has_pii(contract) else ""
+    )
     columns = []
     for col in contract.columns:
         entry = {"name": col.name, "description": col.description}
@@ -127,17 +138,27 @@ def model_yaml(contract: Contract, history: bool = False) -> dict:
         columns.append(entry)
     if contract.kind == "snapshot":
         columns.append(
-            {"name": "snapshot_date", "description": "date of the snapshot the row comes from", "data_tests": ["not_null"]}
+            {
+                "name": "snapshot_date",
+                "description": "date of the snapshot the row comes from",
+                "data_tests": ["not_null"],
+            }
         )
         columns.append({"name": "loaded_at", "description": "when the row was loaded (UTC)"})
-        columns.append({"name": "source_file_hash", "description": "sha256 of the export file the row came from"})
+        columns.append(
+            {"name": "source_file_hash", "description": "sha256 of the export file the row came from"}
+        )
     else:
         columns.append({"name": "loaded_at", "description": "when the row was loaded (UTC)"})
-        columns.append({"name": "source_file_hash", "description": "sha256 of the export file the row came from"})
+        columns.append(
+            {"name": "source_file_hash", "description": "sha256 of the export file the row came from"}
+        )
     model: dict = {"name": name, "description": description, "columns": columns}
     keys = list(contract.key) + (["snapshot_date"] if history else [])
     if len(keys) > 1:
-        model["data_tests"] = [{"unique_combination_of_columns": {"arguments": {"combination_of_columns": FlowList(keys)}}}]
+        model["data_tests"] = [
+            {"unique_combination_of_columns": {"arguments": {"combination_of_columns": FlowList(keys)}}}
+        ]
     return model
 
 
@@ -180,7 +201,9 @@ class _Dumper(yaml.SafeDumper):
         return super().increase_indent(flow, False)
 
 
-_Dumper.add_representer(FlowList, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, flow_style=True))
+_Dumper.add_representer(
+    FlowList, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, flow_style=True)
+)
 
 
 def dump(data: dict) -> str:
