@@ -1,20 +1,23 @@
 """Clustering entity records into legal entities, and legal entities into clients.
 
-Two passes of constrained union-find, each taking evidence strongest first:
+Two union-finds over the records, kept nested (every legal entity lies inside one client): `entities`
+and `clients`. Evidence is taken strongest first, and every union checks constraints at both levels:
 
-1. Legal entities (records -> legal entities). Overrides that say two records must match, the same tax
-   identity, a converted lead's account, the lead a web form created, then Splink pairs at or above
-   the match threshold, most probable first. A union is refused when the two sides carry different
-   tax identities (INN, and KPP for branches) or an override says they must not match.
-2. Clients (legal entities -> clients). Overrides, the same INN under different KPPs (branches),
-   CRM parent links and the CRM and web links refused in pass 1 are taken as facts. Then legal
-   entities sharing a corporate domain (each legal entity votes with the domain most of its records
-   carry: a website counts three times, an e-mail once), then legal entities whose names start with
-   the same word in the same region. These inferred unions are refused when they would put two
-   namesakes with different INNs in one client, or two different corporate domains.
+- a legal entity has one tax identity (INN, with the KPP for a branch);
+- a client holds no two namesakes with different INNs, and one corporate domain (the websites of its
+  CRM accounts and the e-mail domains its leads typed; web form e-mails do not count, people who
+  moved keep their old address);
+- no client holds both records of a must_not_match override.
 
-Pass 2's constraints are what keep one stray record (a person who moved and kept an old e-mail
-address, a namesake in another region) from merging two whole clients.
+Order: overrides; the same tax identity; a converted lead's account and the lead a web form created
+(same legal entity when the constraints allow, else same client); the same INN under other KPPs
+(branches) and CRM parent links (same client); Splink pairs at or above the match threshold, most
+probable first (same legal entity); legal entities that vote for the same corporate domain (each votes
+with the domain most of its records carry, a website counting three times); legal entities whose
+names start with the same word in the same region. Tax numbers, CRM links and overrides are facts and
+join clients even against the inferred constraints; Splink pairs, domains and name stems never do.
+That is what keeps one stray record (a person who moved and kept an old e-mail, a namesake in the same
+region) from merging two whole clients.
 """
 
 from __future__ import annotations
@@ -25,21 +28,23 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from crmw.resolution.evidence import EVIDENCE_RANK, with_tax_identity
+from crmw.resolution.evidence import EVIDENCE_RANK, FACT_EVIDENCE, with_tax_identity
 from crmw.resolution.graph import ConstrainedUnionFind
+from crmw.resolution.normalise import py_values
 
 log = logging.getLogger(__name__)
 
 RESULT_COLUMNS = ["record_key", "legal_entity_key", "client_key", "match_evidence", "match_probability"]
 WEBSITE_VOTE, EMAIL_VOTE = 3, 1
+MAIL_KEY_ENTITIES = {"leads", "web_events"}
 
 
 @dataclass(frozen=True)
 class ClusteringConfig:
-    """Thresholds of the clustering passes."""
+    """Thresholds of the clustering."""
 
     # Splink pairs at or above this probability join records into one legal entity
-    match_threshold: float = 0.5
+    match_threshold: float = 0.3
     # a domain seen with more distinct INNs than this is a shared service (a mail host, the
     # supplier's own domain), not a client's: it links nothing
     max_inns_per_domain: int = 12
@@ -71,6 +76,56 @@ def _majority(frame: pd.DataFrame, by: str, value: str, weight: str | None = Non
     return votes.drop_duplicates("by").set_index("by")["value"]
 
 
+class _NestedClusters:
+    """Legal entities nested in clients: a legal-entity union is also a client union, and happens only
+    when both levels allow it."""
+
+    def __init__(self, keys, entity_keys, client_keys, cannot_link) -> None:
+        self.entities = ConstrainedUnionFind(keys, keys=entity_keys, cannot_link=cannot_link)
+        self.clients = ConstrainedUnionFind(keys, keys=client_keys, cannot_link=cannot_link)
+        self.accepted: list[tuple[str, str, str, float]] = []
+
+    def same_entity(self, a: str, b: str, evidence: str, probability: float = 1.0) -> bool:
+        """Join a and b into one legal entity if both levels allow it; True when they are one now."""
+        self.accepted.append((a, b, evidence, probability))
+        if self.entities.same(a, b):
+            return True
+        if not (self.entities.can_union(a, b) and self.clients.can_union(a, b)):
+            self.entities.refused += 1
+            return False
+        self.entities.union(a, b)
+        self.clients.union(a, b)
+        return True
+
+    def same_client(self, a: str, b: str, evidence: str, force: bool) -> None:
+        self.accepted.append((a, b, evidence, 1.0))
+        self.clients.union(a, b, force=force)
+
+
+def _client_keys(records: pd.DataFrame) -> dict[str, dict]:
+    """What a client may hold once: per name, the INNs of the organisations so named; and its corporate
+    domain, from CRM websites and leads' e-mail addresses."""
+    keys: dict[str, dict] = {}
+    for key, name, inn, site, mail, entity in zip(
+        records["record_key"],
+        py_values(records["name_norm"]),
+        py_values(records["inn_norm"]),
+        py_values(records["website_domain"]),
+        py_values(records["email_domain"]),
+        records["entity"],
+        strict=True,
+    ):
+        mapping: dict = {}
+        if name and inn:
+            mapping[("name", name)] = {inn}
+        domain = site or (mail if entity in MAIL_KEY_ENTITIES else None)
+        if domain:
+            mapping["domain"] = {domain}
+        if mapping:
+            keys[key] = mapping
+    return keys
+
+
 def cluster_records(
     records: pd.DataFrame,
     edges: pd.DataFrame,
@@ -90,42 +145,33 @@ def cluster_records(
     config = config or ClusteringConfig()
     keys = records["record_key"].astype("str").tolist()
     known = set(keys)
-    overrides = (
-        overrides
-        if overrides is not None
-        else pd.DataFrame(columns=["record_key_a", "record_key_b", "decision"])
-    )
-    unknown = overrides[~overrides["record_key_a"].isin(known) | ~overrides["record_key_b"].isin(known)]
-    if len(unknown):
+    if overrides is None:
+        overrides = pd.DataFrame(columns=["record_key_a", "record_key_b", "decision"], dtype="str")
+    usable = overrides["record_key_a"].isin(known) & overrides["record_key_b"].isin(known)
+    if (~usable).any():
         log.warning(
-            "%d override pairs name records that do not exist (any more); they are ignored", len(unknown)
+            "%d override pairs name records that do not exist (any more); ignored", int((~usable).sum())
         )
-    overrides = overrides[overrides["record_key_a"].isin(known) & overrides["record_key_b"].isin(known)]
+    overrides = overrides[usable]
     must = overrides[overrides["decision"] == "must_match"]
     must_not = list(_pairs(overrides[overrides["decision"] == "must_not_match"]))
     stats: dict[str, int] = {}
-    accepted: list[tuple[str, str, str, float]] = []  # record-level evidence that was considered
 
-    # ---------------------------------------------------------------- pass 1: legal entities
     identity = with_tax_identity(records)
     tax_keys = {k: {"tax": {v}} for k, v in zip(keys, identity.tolist(), strict=True) if v is not None}
-    entities = ConstrainedUnionFind(keys, keys=tax_keys, cannot_link=must_not)
+    nested = _NestedClusters(keys, tax_keys, _client_keys(records), must_not)
+
     for a, b in _pairs(must):
-        entities.union(a, b)
-        accepted.append((a, b, "override", 1.0))
-    entity_edges = edges[edges["level"] == "legal_entity"]
-    entity_edges = entity_edges.assign(rank=entity_edges["evidence"].map(EVIDENCE_RANK))
-    link_refused = []
-    for a, b, evidence in zip(
-        *(
-            entity_edges.sort_values("rank", kind="stable")[c]
-            for c in ("record_key_a", "record_key_b", "evidence")
-        ),
+        if not nested.same_entity(a, b, "override"):
+            nested.same_client(a, b, "override", force=True)
+    rank = edges["evidence"].map(EVIDENCE_RANK)
+    for a, b, evidence, level in zip(
+        *(edges.assign(rank=rank).sort_values(["rank", "level"], kind="stable")[c]
+          for c in ("record_key_a", "record_key_b", "evidence", "level")),
         strict=True,
-    ):
-        if not entities.union(a, b) and not entities.same(a, b):
-            link_refused.append((a, b, evidence))
-        accepted.append((a, b, evidence, 1.0))
+    ):  # fmt: skip
+        if level == "client" or not nested.same_entity(a, b, evidence):
+            nested.same_client(a, b, evidence, force=evidence in FACT_EVIDENCE)
     strong = pairs[pairs["match_probability"] >= config.match_threshold]
     strong = strong.sort_values(
         ["match_probability", "record_key_a", "record_key_b"], ascending=[False, True, True], kind="stable"
@@ -133,60 +179,32 @@ def cluster_records(
     for a, b, p in zip(
         strong["record_key_a"], strong["record_key_b"], strong["match_probability"], strict=True
     ):
-        entities.union(a, b)
-        accepted.append((a, b, "splink", float(p)))
-    stats["legal_entity_unions_refused"] = entities.refused
-    entity_of = {k: entities.find(k) for k in keys}
+        nested.same_entity(a, b, "splink", float(p))
 
-    # ---------------------------------------------------------------- pass 2: clients
-    frame = records.assign(entity=[entity_of[k] for k in keys])
-    client_keys: dict[str, dict] = {}
-    named = frame[frame["inn_norm"].notna() & frame["name_norm"].notna()]
-    for ent, name, inn in zip(named["entity"], named["name_norm"], named["inn_norm"], strict=True):
-        client_keys.setdefault(ent, {}).setdefault(("name", name), set()).add(inn)
+    frame = records.assign(entity_root=[nested.entities.find(k) for k in keys])
     domains = _usable_domains(frame, config, stats)
-    domain_votes = domains.assign(
+    votes = domains.assign(
         vote=domains["website_domain"].notna().map({True: WEBSITE_VOTE, False: EMAIL_VOTE})
     )
-    entity_domain = _majority(domain_votes, "entity", "domain", "vote")
-    for ent, dom in entity_domain.items():
-        client_keys.setdefault(ent, {})["domain"] = {dom}
-    clients = ConstrainedUnionFind(
-        set(entity_of.values()),
-        keys=client_keys,
-        cannot_link=[(entity_of[a], entity_of[b]) for a, b in must_not],
-    )
-
-    def join(a: str, b: str, evidence: str, force: bool) -> None:
-        clients.union(entity_of[a], entity_of[b], force=force)
-        accepted.append((a, b, evidence, 1.0))
-
-    for a, b in _pairs(must):
-        join(a, b, "override", force=True)
-    client_edges = edges[edges["level"] == "client"]
-    for a, b, evidence in zip(
-        client_edges["record_key_a"], client_edges["record_key_b"], client_edges["evidence"], strict=True
-    ):
-        join(a, b, evidence, force=True)
-    for a, b, evidence in link_refused:
-        join(a, b, evidence, force=True)
-    # legal entities voting for the same domain; the records that carry it are the evidence
-    voted = domains[domains["domain"] == domains["entity"].map(entity_domain)]
+    entity_domain = _majority(votes, "entity_root", "domain", "vote")
+    voted = domains[domains["domain"] == domains["entity_root"].map(entity_domain)]
     voted = voted.sort_values(["domain", "record_key"], kind="stable")
     for _, group in voted.groupby("domain", sort=True):
-        first = group.iloc[0]
+        first_key, first_site = group["record_key"].iloc[0], group["website_domain"].iloc[0]
         for key, site in zip(group["record_key"].iloc[1:], group["website_domain"].iloc[1:], strict=True):
-            evidence = (
-                "website_domain" if pd.notna(site) and pd.notna(first["website_domain"]) else "email_domain"
+            both_sites = pd.notna(site) and pd.notna(first_site)
+            nested.same_client(
+                first_key, key, "website_domain" if both_sites else "email_domain", force=False
             )
-            join(first["record_key"], key, evidence, force=False)
     if config.link_name_stems:
         for a, b in _stem_links(frame):
-            join(a, b, "name_stem", force=False)
-    stats["client_unions_refused"] = clients.refused
-    client_of = {k: clients.find(entity_of[k]) for k in keys}
+            nested.same_client(a, b, "name_stem", force=False)
 
-    return ClusteringResult(records=_result(keys, entity_of, client_of, accepted), stats=stats)
+    stats["legal_entity_unions_refused"] = nested.entities.refused
+    stats["client_unions_refused"] = nested.clients.refused
+    entity_of = {k: nested.entities.find(k) for k in keys}
+    client_of = {k: nested.clients.find(k) for k in keys}
+    return ClusteringResult(records=_result(keys, entity_of, client_of, nested.accepted), stats=stats)
 
 
 def _usable_domains(frame: pd.DataFrame, config: ClusteringConfig, stats: dict[str, int]) -> pd.DataFrame:
@@ -207,13 +225,13 @@ def _stem_links(frame: pd.DataFrame) -> list[tuple[str, str]]:
     stems = frame[frame["name_stem"].notna()]
     if stems.empty:
         return []
-    entity_stem = _majority(stems, "entity", "name_stem")
+    entity_stem = _majority(stems, "entity_root", "name_stem")
     regions = frame[frame["region_norm"].notna()]
-    entity_region = _majority(regions, "entity", "region_norm")
-    carriers = stems[stems["name_stem"] == stems["entity"].map(entity_stem)]
-    carriers = carriers.assign(region=carriers["entity"].map(entity_region)).dropna(subset=["region"])
-    carriers = carriers.sort_values(["name_stem", "region", "entity", "record_key"], kind="stable")
-    carriers = carriers.drop_duplicates("entity")  # one record speaks for its legal entity
+    entity_region = _majority(regions, "entity_root", "region_norm")
+    carriers = stems[stems["name_stem"] == stems["entity_root"].map(entity_stem)]
+    carriers = carriers.assign(region=carriers["entity_root"].map(entity_region)).dropna(subset=["region"])
+    carriers = carriers.sort_values(["name_stem", "region", "entity_root", "record_key"], kind="stable")
+    carriers = carriers.drop_duplicates("entity_root")  # one record speaks for its legal entity
     links = []
     for _, group in carriers.groupby(["name_stem", "region"], sort=True):
         first = group["record_key"].iloc[0]

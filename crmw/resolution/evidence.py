@@ -7,6 +7,8 @@ the same client). Evidence kinds, strongest first, are in `EVIDENCE_ORDER`.
 
 from __future__ import annotations
 
+from difflib import SequenceMatcher
+
 import pandas as pd
 
 from crmw.resolution.normalise import is_branch_kpp, py_values
@@ -18,6 +20,7 @@ EVIDENCE_ORDER: tuple[str, ...] = (
     "inn",  # the same valid INN (and KPP for branches)
     "crm_conversion",  # a lead converted into this CRM account
     "web_form_lead",  # a web form that created this lead
+    "crm_contact",  # the lead or form came from a corporate e-mail of an active CRM contact of this account
     "crm_parent",  # a CRM account's parent account
     "website_domain",  # the same corporate website
     "email_domain",  # the same corporate e-mail domain
@@ -26,6 +29,9 @@ EVIDENCE_ORDER: tuple[str, ...] = (
     "singleton",
 )
 EVIDENCE_RANK = {name: i for i, name in enumerate(EVIDENCE_ORDER)}
+# Evidence taken as fact: it joins clients even against the inferred constraints (one domain per
+# client, no namesakes with different INNs). The rest only joins what the constraints allow.
+FACT_EVIDENCE = frozenset({"override", "inn", "crm_conversion", "web_form_lead", "crm_parent"})
 EDGE_COLUMNS = ["record_key_a", "record_key_b", "evidence", "level"]
 
 
@@ -85,9 +91,20 @@ def tax_number_edges(records: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([same_entity, same_client], ignore_index=True)
 
 
+def names_compatible(a: str | None, b: str | None, min_ratio: float = 0.8) -> bool:
+    """Could two normalised names be one organisation's? True when either is missing, they share
+    their first word, or they differ by little more than typos."""
+    if not a or not b:
+        return True
+    if a.split(" ", 1)[0] == b.split(" ", 1)[0]:
+        return True
+    return SequenceMatcher(None, a, b, autojunk=False).ratio() >= min_ratio
+
+
 def link_edges(records: pd.DataFrame) -> pd.DataFrame:
-    """Links the sources keep: a converted lead's account, the lead a web form created (both about
-    the same organisation), and a CRM account's parent (the same client)."""
+    """Links the sources keep: a converted lead's account, the lead a web form created, the account
+    whose active contact wrote a lead or form (all about the same organisation), and a CRM account's
+    parent (the same client)."""
     known = set(records["record_key"])
     out = []
     linked = records[records["linked_record_key"].isin(known)]
@@ -98,6 +115,25 @@ def link_edges(records: pd.DataFrame) -> pd.DataFrame:
                 "record_key_a": linked["record_key"],
                 "record_key_b": linked["linked_record_key"],
                 "evidence": kind,
+                "level": "legal_entity",
+            }
+        )
+    )
+    # A free mailbox (ivanov.i@mail.ru) is shared by namesakes too: only corporate addresses count.
+    # A person who moved keeps the old address at the new account: the names must agree as well.
+    contacted = records[records["contact_account_key"].isin(known) & records["email_domain"].notna()]
+    name_of = dict(zip(records["record_key"], py_values(records["name_norm"]), strict=True))
+    agree = [
+        names_compatible(name_of[a], name_of[b])
+        for a, b in zip(contacted["record_key"], contacted["contact_account_key"], strict=True)
+    ]
+    contacted = contacted[pd.Series(agree, index=contacted.index, dtype="bool")]
+    out.append(
+        pd.DataFrame(
+            {
+                "record_key_a": contacted["record_key"],
+                "record_key_b": contacted["contact_account_key"],
+                "evidence": "crm_contact",
                 "level": "legal_entity",
             }
         )

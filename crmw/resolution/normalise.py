@@ -349,6 +349,21 @@ def email_domain(email: str | None) -> str | None:
     return domain if re.fullmatch(r"[\w-]+(\.[\w-]+)*\.[a-zа-я]{2,}", domain) else None
 
 
+def main_email_domain(emails: str | None, excluded: frozenset[str] = frozenset()) -> str | None:
+    """The corporate domain most of the addresses in `emails` (separated by spaces, commas or
+    semicolons) use; ties go to the alphabetically first. None when no address is corporate."""
+    if emails is None or (isinstance(emails, float) and pd.isna(emails)):
+        return None
+    counts: dict[str, int] = {}
+    for address in re.split(r"[\s,;]+", str(emails)):
+        domain = corporate_domain(email_domain(address), excluded)
+        if domain:
+            counts[domain] = counts.get(domain, 0) + 1
+    if not counts:
+        return None
+    return min(counts, key=lambda d: (-counts[d], d))
+
+
 def website_domain(url: str | None) -> str | None:
     """The host of a website, without scheme, 'www.', port or path: 'https://www.x.ru/a' -> 'x.ru'."""
     if url is None or (isinstance(url, float) and pd.isna(url)):
@@ -449,6 +464,7 @@ RECORD_COLUMNS: tuple[str, ...] = (
     "website",
     "parent_record_key",
     "linked_record_key",
+    "contact_account_key",
     "created_at",
 )
 
@@ -476,7 +492,7 @@ def normalise_records(records: pd.DataFrame, excluded_domains: frozenset[str] = 
     kpps = [
         normalise_kpp(v) if k == "organisation" else None for v, k in zip(values("kpp"), kinds, strict=True)
     ]
-    emails = [corporate_domain(email_domain(v), excluded_domains) for v in values("email")]
+    emails = [main_email_domain(v, excluded_domains) for v in values("email")]
     sites = [corporate_domain(website_domain(v), excluded_domains) for v in values("website")]
     out["legal_form"] = forms
     out["name_norm"] = names

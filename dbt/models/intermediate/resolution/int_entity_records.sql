@@ -28,6 +28,45 @@ web_events as (
 
 ),
 
+contacts as (
+
+    select * from {{ ref('stg_crm__contacts') }}
+
+),
+
+active_contacts as (
+
+    select
+        account_id,
+        lower(email) as email
+    from contacts
+    where is_active and email is not null and account_id is not null
+
+),
+
+-- the e-mail addresses of each account's active contacts: their corporate domain is the account's
+account_emails as (
+
+    select
+        account_id,
+        {{ dbt.listagg('email', "' '", 'order by email') }} as emails
+    from active_contacts
+    group by account_id
+
+),
+
+-- an address that belongs to an active contact of exactly one account
+contact_accounts as (
+
+    select
+        email,
+        min(account_id) as account_id
+    from active_contacts
+    group by email
+    having count(distinct account_id) = 1
+
+),
+
 counterparty_records as (
 
     select
@@ -43,6 +82,7 @@ counterparty_records as (
         cast(null as varchar) as website,
         cast(null as varchar) as parent_record_key,
         cast(null as varchar) as linked_record_key,
+        cast(null as varchar) as contact_account_key,
         cast(created_date as timestamp) as created_at
     from counterparties
 
@@ -53,18 +93,21 @@ account_records as (
     select
         'crm' as source,
         'accounts' as entity,
-        account_id as record_id,
-        name,
-        inn,
-        kpp,
-        region,
-        phone,
-        cast(null as varchar) as email,
-        website,
-        'accounts:' || parent_account_id as parent_record_key,
+        accounts.account_id as record_id,
+        accounts.name,
+        accounts.inn,
+        accounts.kpp,
+        accounts.region,
+        accounts.phone,
+        account_emails.emails as email,
+        accounts.website,
+        'accounts:' || accounts.parent_account_id as parent_record_key,
         cast(null as varchar) as linked_record_key,
-        created_at
+        cast(null as varchar) as contact_account_key,
+        accounts.created_at
     from accounts
+    left join account_emails
+        on account_emails.account_id = accounts.account_id
 
 ),
 
@@ -74,19 +117,22 @@ lead_records as (
     select
         'crm' as source,
         'leads' as entity,
-        lead_id as record_id,
-        company_name as name,
-        inn,
+        leads.lead_id as record_id,
+        leads.company_name as name,
+        leads.inn,
         cast(null as varchar) as kpp,
-        region,
-        phone,
-        email,
+        leads.region,
+        leads.phone,
+        leads.email,
         cast(null as varchar) as website,
         cast(null as varchar) as parent_record_key,
-        'accounts:' || converted_account_id as linked_record_key,
-        created_at
+        'accounts:' || leads.converted_account_id as linked_record_key,
+        'accounts:' || contact_accounts.account_id as contact_account_key,
+        leads.created_at
     from leads
-    where company_name is not null or inn is not null
+    left join contact_accounts
+        on contact_accounts.email = lower(leads.email)
+    where leads.company_name is not null or leads.inn is not null
 
 ),
 
@@ -95,20 +141,23 @@ web_form_records as (
     select
         'web' as source,
         'web_events' as entity,
-        event_id as record_id,
-        form_company as name,
-        form_inn as inn,
+        web_events.event_id as record_id,
+        web_events.form_company as name,
+        web_events.form_inn as inn,
         cast(null as varchar) as kpp,
-        geo_region as region,
-        form_phone as phone,
-        form_email as email,
+        web_events.geo_region as region,
+        web_events.form_phone as phone,
+        web_events.form_email as email,
         cast(null as varchar) as website,
         cast(null as varchar) as parent_record_key,
-        'leads:' || lead_id as linked_record_key,
-        event_at as created_at
+        'leads:' || web_events.lead_id as linked_record_key,
+        'accounts:' || contact_accounts.account_id as contact_account_key,
+        web_events.event_at as created_at
     from web_events
-    where event_type = 'form_submit'
-        and (form_company is not null or form_inn is not null)
+    left join contact_accounts
+        on contact_accounts.email = lower(web_events.form_email)
+    where web_events.event_type = 'form_submit'
+        and (web_events.form_company is not null or web_events.form_inn is not null)
 
 ),
 
@@ -140,6 +189,7 @@ final as (
         website,
         parent_record_key,
         linked_record_key,
+        contact_account_key,
         created_at
     from unioned
 

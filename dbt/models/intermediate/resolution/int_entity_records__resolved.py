@@ -36,7 +36,7 @@ def model(dbt, session):
     config = ResolutionConfig(
         linkage=LinkageConfig(seed=int(setting(dbt.config.get("resolution_seed"), 42))),
         clustering=ClusteringConfig(
-            match_threshold=float(setting(dbt.config.get("resolution_match_threshold"), 0.5))
+            match_threshold=float(setting(dbt.config.get("resolution_match_threshold"), 0.3))
         ),
         excluded_domains=frozenset(
             d.strip()
