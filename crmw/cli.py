@@ -39,6 +39,11 @@ def cli(verbose: bool) -> None:
       crmw generate --scale 0.01      write sample exports with ground truth
       crmw ingest landing/            load export files into the warehouse
       crmw quarantine                 show rejected rows and why
+      crmw build                      dbt build: staging, client resolution, marts
+      crmw run                        the whole Dagster graph, in this process
+      crmw backfill --from 2024-01 --to 2024-12
+      crmw status                     last run, freshness, failed checks
+      crmw ui                         the Dagster UI on 127.0.0.1:3000
     """
     _setup_logging(verbose)
 
@@ -161,6 +166,27 @@ def quarantine(entity, file_filter, limit, db_path) -> None:
     if not db_path.exists():
         raise click.ClickException(f"no warehouse at {db_path}; run `crmw ingest` first")
     print_quarantine(db_path, entity=entity, file_filter=file_filter, limit=limit)
+
+
+@cli.command()
+@click.option("--full-refresh", is_flag=True, help="Rebuild incremental models from scratch.")
+@click.option("--select", default=None, help="dbt selector, e.g. 'marts.finance+'.")
+@click.option("--as-of", default=None, metavar="YYYY-MM-DD", help="Build the warehouse as of this date.")
+def build(full_refresh: bool, select: str | None, as_of: str | None) -> None:
+    """Run `dbt build` (models and their tests) on the warehouse, without Dagster."""
+    from crmw.warehouse import WarehouseBuildError, build_warehouse
+
+    try:
+        result = build_warehouse(
+            get_settings().ensure(),
+            full_refresh=full_refresh,
+            select=select,
+            vars={"as_of_date": as_of} if as_of else None,
+        )
+    except WarehouseBuildError as exc:
+        raise click.ClickException(str(exc)) from exc
+    counts = ", ".join(f"{n} {status}" for status, n in sorted(result.counts().items()))
+    click.echo(f"dbt build succeeded in {result.seconds:.1f}s: {counts}")
 
 
 @cli.command()
