@@ -423,9 +423,19 @@ def test_ad_clicks_carry_utm_tags_of_campaigns(out: Path):
 
 def test_campaign_truth_has_effects_and_nulls(out: Path):
     camps = truth(out, "campaigns.csv")
-    with_effect = [float(c["true_lift"]) for c in camps if c["has_effect"] == "true"]
-    assert with_effect and max(with_effect) > 0
-    assert all(float(c["true_lift"]) == 0 for c in camps if c["has_effect"] == "false")
+    lines = set(GeneratorParams().product_lines)
+    assert all(c["product_line"] in lines for c in camps)
+    effect = [c for c in camps if c["has_effect"] == "true"]
+    assert effect and len(effect) < len(camps)
+    for c in camps:
+        lift, line_lift, planted = (
+            float(c[k]) for k in ("true_lift", "true_lift_product_line", "planted_lift")
+        )
+        if c["has_effect"] == "false":
+            assert lift == line_lift == planted == 0
+        else:
+            # the extra purchase matters more for the promoted line than for buying at all
+            assert 0 <= lift <= line_lift <= planted
 
 
 # ---------------------------------------------------------------------------- faults and ground truth

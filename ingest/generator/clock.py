@@ -105,3 +105,9 @@ def make_ids(prefix: str, numbers: np.ndarray, width: int) -> np.ndarray:
     if len(numbers) == 0:
         return np.zeros(0, dtype=object)
     return np.strings.add(prefix, np.strings.zfill(numbers.astype(str), width)).astype(object)
+
+
+def product_mix(p, frac: np.ndarray) -> np.ndarray:
+    """Product-line probabilities at `frac` (0 at the window start, 1 at its end), one row per value."""
+    a, b = np.array(p.product_mix_start), np.array(p.product_mix_end)
+    return a[None, :] + (b - a)[None, :] * np.clip(frac, 0, 1)[:, None]

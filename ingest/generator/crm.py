@@ -22,7 +22,6 @@ from ingest.generator.leads import (
     PRODUCT_BASE_RUB,
     Leads,
     deal_cycle_days,
-    product_mix,
 )
 from ingest.generator.params import NEVER, SECONDS_PER_DAY, rng_for
 from ingest.generator.world import INDUSTRIES, REGION_CRM_VARIANTS, REGION_NAMES, REGIONS, World
@@ -460,7 +459,7 @@ def build_deals(world: World, leads: Leads, acc: Accounts, purchases, camps: Cam
     lg, lm = gm_g[rows], gm_m[rows]
     l_created = clock.office_seconds(rng, clock.random_days_in_months(rng, lm, win))
     frac = (l_created // SECONDS_PER_DAY - S) / max(E - S, 1)
-    l_prod = clock.choice_rows(rng, product_mix(p, frac))
+    l_prod = clock.choice_rows(rng, clock.product_mix(p, frac))
     l_amount_rub = PRODUCT_BASE_RUB[l_prod] * g.amount_scale[lg] * np.exp(rng.normal(0, 0.6, len(lg)))
     l_close = l_created + (deal_cycle_days(rng, l_amount_rub) * SECONDS_PER_DAY).astype(np.int64)
     seeds.append(
@@ -484,7 +483,7 @@ def build_deals(world: World, leads: Leads, acc: Accounts, purchases, camps: Cam
     oc = rng.poisson(p.open_deals_per_customer * np.exp(0.3 * g.size_z[active]))
     og = active[clock.explode(oc)]
     o_created = clock.office_seconds(rng, E - rng.integers(0, 150, len(og)))
-    o_prod = clock.choice_rows(rng, product_mix(p, np.ones(len(og))))
+    o_prod = clock.choice_rows(rng, clock.product_mix(p, np.ones(len(og))))
     o_amount_rub = PRODUCT_BASE_RUB[o_prod] * g.amount_scale[og] * np.exp(rng.normal(0, 0.6, len(og)))
     o_close = o_created + (deal_cycle_days(rng, o_amount_rub) * SECONDS_PER_DAY).astype(np.int64)
     o_close = np.where(o_close < end_s, end_s + rng.integers(5, 90, len(og)) * SECONDS_PER_DAY, o_close)

@@ -16,7 +16,7 @@ import numpy as np
 
 from ingest.generator import clock, names
 from ingest.generator.campaigns import InducedPurchases
-from ingest.generator.leads import OUTCOME_WON, PRODUCT_BASE_RUB, Leads, product_mix
+from ingest.generator.leads import OUTCOME_WON, PRODUCT_BASE_RUB, Leads
 from ingest.generator.params import NEVER, day_number, rng_for
 from ingest.generator.world import REGION_NAMES, World
 from ingest.generator.writers import Table
@@ -130,8 +130,11 @@ def simulate_purchases(world: World, leads: Leads, induced: InducedPurchases) ->
     office = np.where(rng.random(len(grp)) < 0.07, other, office).astype(object)
 
     frac = (day - S) / max(E - S, 1)
-    product = clock.choice_rows(rng, product_mix(p, frac))
+    product = clock.choice_rows(rng, clock.product_mix(p, frac))
     product = np.where(source == SOURCE_LEAD, leads.product[np.maximum(lead, 0)], product)
+    induced_product = np.full(len(grp), -1, dtype=np.int64)
+    induced_product[source == SOURCE_INDUCED] = induced.product[ok]
+    product = np.where(source == SOURCE_INDUCED, induced_product, product)
     amount, currency = _amounts(rng, p, g, grp, day, product, win)
     amount = np.where(source == SOURCE_LEAD, leads.amount[np.maximum(lead, 0)], amount)
     currency = np.where(source == SOURCE_LEAD, "RUB", currency).astype(object)

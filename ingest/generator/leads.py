@@ -78,12 +78,6 @@ class Leads:
         return clock.make_ids("LD-", np.arange(1, self.n + 1), 6)
 
 
-def product_mix(p, frac: np.ndarray) -> np.ndarray:
-    """Product-line probabilities at `frac` (0 at the window start, 1 at its end), one row per value."""
-    a, b = np.array(p.product_mix_start), np.array(p.product_mix_end)
-    return a[None, :] + (b - a)[None, :] * np.clip(frac, 0, 1)[:, None]
-
-
 def deal_cycle_days(rng: np.random.Generator, amount_rub: np.ndarray) -> np.ndarray:
     """Sales cycle: weeks for small deals, months for big ones."""
     rel = np.maximum(amount_rub, 1.0) / 300e3
@@ -187,7 +181,7 @@ def build_leads(world: World, camps: Campaigns) -> tuple[Leads, Touches]:
 
     # ------------------------------------------------------------------ outcome and timing
     frac = (created_day - S) / max(E - S, 1)
-    product = clock.choice_rows(rng, product_mix(p, frac))
+    product = clock.choice_rows(rng, clock.product_mix(p, frac))
     amount_rub = PRODUCT_BASE_RUB[product] * g.amount_scale[grp] * np.exp(rng.normal(0.0, 0.6, n)) * 1.3
     amount = (np.round(amount_rub / 100) * 100 * 100).astype(np.int64)
     converted_s = created_s + (rng.uniform(2, 25, n) * SECONDS_PER_DAY).astype(np.int64)

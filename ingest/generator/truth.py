@@ -97,12 +97,14 @@ def write_ground_truth(
     camp_ids = camps.campaign_id.tolist()
     _write(
         gt / "campaigns.csv",
-        ["campaign_id", "true_lift", "has_effect", "planted_lift"],
+        ["campaign_id", "true_lift", "has_effect", "product_line", "true_lift_product_line", "planted_lift"],
         (
             (
                 camp_ids[c],
                 f"{camps.true_lift[c]:.4f}",
                 "true" if camps.lift[c] > 0 else "false",
+                world.params.product_lines[camps.product[c]],
+                f"{camps.true_lift_product_line[c]:.4f}",
                 f"{camps.lift[c]:.4f}",
             )
             for c in range(camps.n)
