@@ -36,6 +36,15 @@ log = logging.getLogger(__name__)
 
 RESULT_COLUMNS = ["record_key", "legal_entity_key", "client_key", "match_evidence", "match_probability"]
 WEBSITE_VOTE, EMAIL_VOTE = 3, 1
+FEDERAL_DISTRICT = {
+    "Москва": "Центральный", "Московская область": "Центральный",
+    "Санкт-Петербург": "Северо-Западный", "Ленинградская область": "Северо-Западный",
+    "Свердловская область": "Уральский", "Челябинская область": "Уральский",
+    "Новосибирская область": "Сибирский", "Томская область": "Сибирский",
+    "Республика Татарстан": "Приволжский", "Самарская область": "Приволжский", "Нижегородская область": "Приволжский",
+    "Краснодарский край": "Южный", "Ростовская область": "Южный",
+    "Приморский край": "Дальневосточный", "Хабаровский край": "Дальневосточный",
+}  # fmt: skip
 MAIL_KEY_ENTITIES = {"leads", "web_events"}
 
 
@@ -227,7 +236,10 @@ def _stem_links(frame: pd.DataFrame) -> list[tuple[str, str]]:
         return []
     entity_stem = _majority(stems, "entity_root", "name_stem")
     regions = frame[frame["region_norm"].notna()]
-    entity_region = _majority(regions, "entity_root", "region_norm")
+    regions = regions.assign(
+        district=regions["region_norm"].map(FEDERAL_DISTRICT).fillna(regions["region_norm"])
+    )
+    entity_region = _majority(regions, "entity_root", "district")
     carriers = stems[stems["name_stem"] == stems["entity_root"].map(entity_stem)]
     carriers = carriers.assign(region=carriers["entity_root"].map(entity_region)).dropna(subset=["region"])
     carriers = carriers.sort_values(["name_stem", "region", "entity_root", "record_key"], kind="stable")

