@@ -1,0 +1,52 @@
+"""A published warehouse on scale-0.01 demo data, built once per test session and shared
+by tests/test_reports.py and tests/test_notebooks.py (about two minutes on two cores):
+generate exports, ingest, dbt build, the model jobs when they exist, publish."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+
+from crmw.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SCALE = 0.01
+SEED = 42
+
+
+def models_available() -> bool:
+    try:
+        return importlib.util.find_spec("models.jobs") is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def build_published_demo(home) -> Settings:
+    """Build (once: a marker file says it is done) and publish the demo warehouse under `home`."""
+    from crmw.publish import publish
+    from crmw.warehouse import build_warehouse
+    from ingest.generator import generate
+    from ingest.load import ingest_paths
+
+    settings = Settings(home=home).ensure()
+    done = home / ".published-demo"
+    if done.exists():
+        return settings
+    exports = home / "exports"
+    generate(out_dir=exports, scale=SCALE, seed=SEED)
+    files = sorted(p for p in exports.rglob("*") if p.is_file() and "ground_truth" not in p.parts)
+    assert ingest_paths(files, settings.warehouse_path).ok
+    build_warehouse(settings)
+    if models_available():
+        from models.jobs import run_all
+
+        run_all(settings)
+    publish(settings.warehouse_path, settings.published_path)
+    done.write_text("ok")
+    return settings
+
+
+def shared_demo(tmp_path_factory) -> Settings:
+    """The session's demo warehouse (the first module that asks builds it)."""
+    return build_published_demo(tmp_path_factory.getbasetemp() / "published_demo")
