@@ -1,0 +1,75 @@
+"""The resolution's dbt models on generated exports (scale 0.01): resolved records, stable ids across
+two builds, the id history appended once per build, match weights from the saved model, and quality
+against the ground truth."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from crmw.settings import Settings
+from crmw.warehouse import build_warehouse
+from ingest.generator import generate
+from ingest.load import ingest_paths
+
+pytestmark = pytest.mark.slow
+
+SELECT = "+path:models/intermediate/resolution"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    home = tmp_path_factory.mktemp("resolution_dbt")
+    settings = Settings(home=home).ensure()
+    exports = home / "exports"
+    generate(out_dir=exports, scale=0.01, seed=42)
+    ingest_paths([exports], settings.warehouse_path)
+    variables = {"resolution_ground_truth_path": str(exports / "ground_truth")}
+    build_warehouse(settings, select=SELECT, vars=variables)
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        first = con.sql("select * from intermediate.int_entity_records__resolved order by record_key").df()
+    build_warehouse(settings, select=SELECT, vars=variables)
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    yield settings, first, con
+    con.close()
+
+
+def test_every_entity_record_is_resolved_once(built):
+    _, _, con = built
+    counts = con.sql(
+        "select (select count(*) from pii.int_entity_records), count(*), count(distinct record_key), "
+        "count(client_id), count(legal_entity_id) from intermediate.int_entity_records__resolved"
+    ).fetchall()[0]
+    assert counts[0] == counts[1] == counts[2] == counts[3] == counts[4] > 0
+
+
+def test_ids_are_the_same_after_a_second_build(built):
+    _, first, con = built
+    second = con.sql("select * from intermediate.int_entity_records__resolved order by record_key").df()
+    assert second["client_id"].tolist() == first["client_id"].tolist()
+    assert (second["previous_client_id"] == second["client_id"]).all()
+
+
+def test_the_history_holds_one_creation_per_id_and_nothing_from_the_unchanged_build(built):
+    _, first, con = built
+    history = con.sql("select * from intermediate.int_clients__id_history").df()
+    assert set(history["event"]) == {"created"}
+    created = history[history["level"] == "client"]
+    assert sorted(created["id_after"]) == sorted(first["client_id"].unique())
+    assert history["resolution_build_id"].nunique() == 1
+
+
+def test_match_weights_come_from_the_saved_splink_model(built):
+    settings, _, con = built
+    weights = con.sql("select * from intermediate.int_entity_records__match_weights").df()
+    assert weights["comparison"].iloc[0] == "prior"
+    assert "name_norm" in set(weights["comparison"])
+    assert (settings.artifacts_dir / "splink" / "entity_records_model.json").exists()
+
+
+def test_quality_is_written_and_meets_the_floor(built):
+    _, _, con = built
+    quality = con.sql("select * from intermediate.resolution_quality").df().set_index("level")
+    assert set(quality.index) == {"client", "legal_entity"}
+    assert quality.loc["client", "precision"] >= 0.95
+    assert quality.loc["client", "recall"] >= 0.95
