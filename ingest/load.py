@@ -231,9 +231,27 @@ _BAD_CODE = {
 }
 
 
+def _labels(checks: list[tuple[str, str]], empty: str) -> str:
+    """The labels of the checks that hold, as a list; `empty` when none does.
+
+    Most rows pass every check: one OR decides that cheaply, and the list (which
+    costs an allocation per row) is built only for the rows that need it.
+    """
+    if not checks:
+        return empty
+    any_holds = " or ".join(f"coalesce({cond}, false)" for cond, _ in checks)
+    items = ", ".join(f"case when {cond} then {label} end" for cond, label in checks)
+    return f"case when {any_holds} then list_filter([{items}], lambda x: x is not null) else {empty} end"
+
+
 def _is_identifier(col: Column) -> bool:
-    """Ids are codes, not prose: they are not checked for mojibake (the check costs a regex per value)."""
-    return col.name.endswith("_id") or col.name.endswith("_ref")
+    """Ids, URLs and tags are codes, not prose: they are not checked for mojibake
+    (the check costs a regular expression per value)."""
+    return (
+        col.name.endswith(("_id", "_ref", "_url"))
+        or col.name.startswith("utm_")
+        or col.name in {"referrer", "website"}
+    )
 
 
 def _reason(code: str, col: str) -> str:
@@ -262,9 +280,10 @@ def build_validation_sql(
         t, v, m = sql_ident(f"t_{col.name}"), sql_ident(f"v_{col.name}"), sql_ident(f"m_{col.name}")
         src = source_exprs.get(col.name)
         o_cols.append(f"{src or 'NULL::VARCHAR'} AS {sql_ident('o_' + col.name)}")
+        checks_mojibake = src is not None and col.type == "string" and not _is_identifier(col)
         if src is None:
-            t_cols.append(f"NULL::VARCHAR AS {t}, false AS {m}")
-        elif col.type == "string" and not _is_identifier(col):
+            t_cols.append(f"NULL::VARCHAR AS {t}")
+        elif checks_mojibake:
             clean = sql_clean_text(src)
             fixed = f"crmw_repair_mojibake({clean})"
             hint = f"regexp_matches({clean}, {sql_literal(MOJIBAKE_HINT)})"
@@ -272,31 +291,36 @@ def build_validation_sql(
                 f"case when {hint} then coalesce({fixed}, {clean}) else {clean} end AS {t}, "
                 f"case when {hint} then {fixed} is not null else false end AS {m}"
             )
+            issues.append((m, _reason("repaired_mojibake", col.name)))
         else:
-            t_cols.append(f"{sql_clean_text(src)} AS {t}, false AS {m}")
+            t_cols.append(f"{sql_clean_text(src)} AS {t}")
         v_cols.append(f"{_typed_expr(col, t, dialect, lenient_iso)} AS {v}")
+        if src is None:
+            if col.required:
+                reasons.append(("true", _reason("missing_required", col.name)))
+            continue
         if col.required:
-            reasons.append(f"case when {t} is null then {_reason('missing_required', col.name)} end")
+            reasons.append((f"{t} is null", _reason("missing_required", col.name)))
         if col.type != "string":
             bad = f"{t} is not null and {v} is null"
-            target = reasons if col.invalid == "reject" else issues
-            target.append(f"case when {bad} then {_reason(_BAD_CODE[col.type], col.name)} end")
+            (reasons if col.invalid == "reject" else issues).append(
+                (bad, _reason(_BAD_CODE[col.type], col.name))
+            )
             if col.invalid == "flag":
-                invalid.append(f"{sql_literal(col.name)}, case when {bad} then {t} end")
+                invalid.append((bad, f"{sql_literal(col.name)}, case when {bad} then {t} end"))
+        else:
+            # Typed columns reject undecodable or absurd text by failing to parse.
+            reasons.append((f"length({t}) > {col.max_length}", _reason("too_long", col.name)))
+            reasons.append((f"contains({t}, chr(65533))", _reason("bad_encoding", col.name)))
         if col.min_value is not None:
-            reasons.append(f"case when {v} < {col.min_value} then {_reason('out_of_range', col.name)} end")
-        reasons.append(f"case when length({t}) > {col.max_length} then {_reason('too_long', col.name)} end")
-        reasons.append(f"case when contains({t}, chr(65533)) then {_reason('bad_encoding', col.name)} end")
-        issues.append(f"case when {m} then {_reason('repaired_mojibake', col.name)} end")
-    reasons.append("_malformed")
-    invalid_expr = f"json_object({', '.join(invalid)})" if invalid else "NULL::JSON"
+            reasons.append((f"{v} < {col.min_value}", _reason("out_of_range", col.name)))
+    reasons_expr = _labels(reasons, "[]::VARCHAR[]")
+    issues_expr = _labels(issues, "NULL::VARCHAR[]")
     if invalid:
-        any_bad = " or ".join(
-            f"{sql_ident('t_' + c.name)} is not null and {sql_ident('v_' + c.name)} is null"
-            for c in contract.columns
-            if c.invalid == "flag" and c.type != "string"
-        )
-        invalid_expr = f"case when {any_bad} then {invalid_expr} end"
+        any_bad = " or ".join(f"({cond})" for cond, _ in invalid)
+        invalid_expr = f"case when {any_bad} then json_object({', '.join(pair for _, pair in invalid)}) end"
+    else:
+        invalid_expr = "NULL::JSON"
     v_names = ", ".join(sql_ident(f"v_{c.name}") for c in contract.columns)
     o_names = ", ".join(sql_ident(f"o_{c.name}") for c in contract.columns)
     o_kept = ", ".join(
@@ -304,7 +328,6 @@ def build_validation_sql(
         f"AS {sql_ident('o_' + c.name)}"
         for c in contract.columns
     )
-    not_null = "lambda x: x is not null"
     return f"""
         with t as (
             select _rn, {", ".join(t_cols)}, {extras_expr} AS _extras, {malformed_expr} AS _malformed,
@@ -314,12 +337,12 @@ def build_validation_sql(
             select *, {", ".join(v_cols)} from t
         ), r as (
             select _rn, {v_names}, {o_names}, _raw_line, _extras, _malformed,
-                list_filter([{", ".join(reasons)}], {not_null}) AS _reasons0,
-                list_filter([{", ".join(issues)}], {not_null}) AS _issues,
+                {reasons_expr} AS _reasons0,
+                {issues_expr} AS _issues,
                 {invalid_expr} AS _invalid_values
             from v
         )
-        select _rn, {v_names}, _extras, nullif(_issues, []) AS _issues, _invalid_values,
+        select _rn, {v_names}, _extras, _issues, _invalid_values,
             case when _malformed is not null then [_malformed] else _reasons0 end AS _reasons,
             {o_kept},
             case when _malformed is not null or len(_reasons0) > 0 then _raw_line end AS _raw_line
