@@ -115,6 +115,7 @@ FORMATTERS = {
     "rub_compact": lambda v: fmt_rub(v, compact=True),
     "int": fmt_int,
     "pct": fmt_pct,
+    "roi": lambda v: fmt_pct(v, 0),
     "days": fmt_days,
     "hours": fmt_hours,
     "number": fmt_number,
@@ -136,11 +137,12 @@ def change(current: Any, base: Any, unit: str) -> tuple[str, int]:
     if is_missing(current) or is_missing(base):
         return DASH, 0
     current, base = float(current), float(base)
-    if unit == "pct":
+    if unit in {"pct", "roi"}:
         delta = (current - base) * 100
-        if abs(delta) < 0.05:
-            return "±0.0 pp", 0
-        return f"{delta:+.1f} pp", 1 if delta > 0 else -1
+        digits = 1 if unit == "pct" else 0
+        if abs(delta) < 0.5 * 10**-digits:
+            return f"±{0:.{digits}f} pp", 0
+        return f"{delta:+,.{digits}f} pp", 1 if delta > 0 else -1
     if unit in {"days", "hours"}:
         delta = current - base
         delta_text = fmt_hours(abs(delta)) if unit == "hours" else fmt_days(abs(delta))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from crmw.reports import charts
-from crmw.reports.formatting import fmt_int, fmt_number, fmt_rub
+from crmw.reports.formatting import fmt_int, fmt_pct, fmt_rub
 from crmw.reports.model import Context, Metric, Section, Table, report_section
 from crmw.reports.sections.common import shorten, trailing_12m
 
@@ -50,7 +50,7 @@ def campaign_roi(ctx: Context, section: Section) -> None:
         metric("Campaigns started in 12 months", "campaigns", better=None),
         metric("Their cost", "cost_rub", "rub", better=None),
         metric("Won revenue credited (linear)", "linear_revenue_rub", "rub"),
-        metric("ROI (linear)", "roi", "number", headline=True, note="(revenue − cost) / cost"),
+        metric("Campaign ROI (linear)", "roi", "roi", headline=True, note="(credited revenue − cost) / cost"),
         metric("Leads created", "leads_created"),
     ]
     frame = frames[ctx.period].sort_values("cost_rub", ascending=False)
@@ -63,8 +63,8 @@ def campaign_roi(ctx: Context, section: Section) -> None:
         section.summary = (
             f"{len(frame)} campaigns started in the 12 months to {ctx.period.last_day:%d %b %Y}, costing "
             f"{fmt_rub(cur['cost_rub'])}; won deals credited to them (linear attribution) bring "
-            f"{fmt_rub(cur['linear_revenue_rub'])}, an ROI of {fmt_number(cur['roi'])}. "
-            f"Best return: {shorten(best['campaign_name'], 60)} ({fmt_number(best['linear_roi'])})."
+            f"{fmt_rub(cur['linear_revenue_rub'])}, an ROI of {fmt_pct(cur['roi'], 0)}. "
+            f"Best return: {shorten(best['campaign_name'], 60)} (ROI {fmt_pct(best['linear_roi'], 0)})."
         )
     section.tables.append(
         Table(
@@ -92,7 +92,7 @@ def campaign_roi(ctx: Context, section: Section) -> None:
                     fmt_rub(r["linear_revenue_rub"]),
                     fmt_rub(r["first_touch_revenue_rub"]),
                     fmt_rub(r["last_touch_revenue_rub"]),
-                    fmt_number(r["linear_roi"]),
+                    fmt_pct(r["linear_roi"], 0),
                 ]
                 for r in frame.head(12).to_dict("records")
             ],

@@ -70,6 +70,13 @@ def credited_sql(source: Source, until_param: str | None = None) -> str:
     )
 
 
+def credit_note_rows_sql(source: Source) -> str:
+    """SQL: every credit note (invoice_id, credit_note_date, amount), none when not published."""
+    if not has_credit_notes(source):
+        return "select null::varchar as invoice_id, null::date as credit_note_date, 0::double as amount where false"
+    return f"select invoice_id, credit_note_date, cast(amount as double) as amount from {CREDIT_NOTES_TABLE}"
+
+
 def revenue_lines_sql(source: Source) -> str:
     """SQL: one row per invoice with its net revenue in roubles (before VAT, less the pre-VAT
     part of its credit notes when they are published): invoice_id, client_id, invoice_date,

@@ -15,7 +15,13 @@ import pandas as pd
 from crmw.reports import charts
 from crmw.reports.formatting import fmt_int, fmt_pct, fmt_rub
 from crmw.reports.model import Context, Metric, Section, Table, report_section
-from crmw.reports.sections.common import TOP_N, credited_sql, has_credit_notes, label_clients, owner_at
+from crmw.reports.sections.common import (
+    TOP_N,
+    credit_note_rows_sql,
+    has_credit_notes,
+    label_clients,
+    owner_at,
+)
 
 BUCKETS = ("not_due", "1-30", "31-60", "61-90", "91-180", "180+")
 BUCKET_LABELS = {
@@ -30,30 +36,40 @@ BUCKET_LABELS = {
 AGED_INVOICES_SQL = """
 with
 
+days as (
+    select unnest($days)::date as day
+),
+
 invoices as (
     select
-        invoice_id, client_id, counterparty_id, currency, rub_per_unit, invoice_date,
-        coalesce(due_date, invoice_date) as due_date, amount_with_vat
-    from marts.fct_invoices
-    where invoice_date <= $last
+        days.day, invoices.invoice_id, invoices.client_id, invoices.counterparty_id, invoices.currency,
+        invoices.rub_per_unit, invoices.invoice_date,
+        coalesce(invoices.due_date, invoices.invoice_date) as due_date, invoices.amount_with_vat
+    from marts.fct_invoices as invoices
+    join days on invoices.invoice_date <= days.day
 ),
 
 paid as (
-    select invoice_id, sum(amount) as paid_amount
-    from marts.fct_payments
-    where invoice_id is not null and payment_date <= $last
-    group by 1
+    select days.day, payments.invoice_id, sum(payments.amount) as paid_amount
+    from marts.fct_payments as payments
+    join days on payments.payment_date <= days.day
+    where payments.invoice_id is not null
+    group by 1, 2
 ),
 
 credited as (
-    {credited}
+    select days.day, notes.invoice_id, sum(notes.amount) as credited_amount
+    from ({credit_notes}) as notes
+    join days on notes.credit_note_date <= days.day
+    group by 1, 2
 ),
 
 unapplied as (
-    select counterparty_id, currency, sum(amount) as unapplied_amount
-    from marts.fct_payments
-    where invoice_id is null and payment_date <= $last
-    group by 1, 2
+    select days.day, payments.counterparty_id, payments.currency, sum(payments.amount) as unapplied_amount
+    from marts.fct_payments as payments
+    join days on payments.payment_date <= days.day
+    where payments.invoice_id is null
+    group by 1, 2, 3
 ),
 
 balances as (
@@ -62,8 +78,8 @@ balances as (
         invoices.amount_with_vat - coalesce(credited.credited_amount, 0) - coalesce(paid.paid_amount, 0)
             as open_before_unapplied
     from invoices
-    left join paid on paid.invoice_id = invoices.invoice_id
-    left join credited on credited.invoice_id = invoices.invoice_id
+    left join paid on paid.day = invoices.day and paid.invoice_id = invoices.invoice_id
+    left join credited on credited.day = invoices.day and credited.invoice_id = invoices.invoice_id
 ),
 
 fifo as (
@@ -71,13 +87,15 @@ fifo as (
         balances.*,
         coalesce(unapplied.unapplied_amount, 0) as counterparty_unapplied,
         coalesce(sum(greatest(balances.open_before_unapplied, 0)) over (
-            partition by balances.counterparty_id, balances.currency
+            partition by balances.day, balances.counterparty_id, balances.currency
             order by balances.due_date, balances.invoice_date, balances.invoice_id
             rows between unbounded preceding and 1 preceding
         ), 0) as open_before_this
     from balances
     left join unapplied
-        on unapplied.counterparty_id = balances.counterparty_id and unapplied.currency = balances.currency
+        on unapplied.day = balances.day
+        and unapplied.counterparty_id = balances.counterparty_id
+        and unapplied.currency = balances.currency
 ),
 
 settled as (
@@ -94,15 +112,16 @@ settled as (
 
 aged as (
     select
+        day,
         client_id,
         cast(open_amount * rub_per_unit as double) as open_amount_rub,
-        case when open_amount > 0 and $last > due_date then date_diff('day', due_date, $last) else 0 end
-            as days_past_due
+        case when day > due_date then date_diff('day', due_date, day) else 0 end as days_past_due
     from settled
     where open_amount > 0
 )
 
 select
+    day,
     client_id,
     open_amount_rub,
     days_past_due,
@@ -118,10 +137,14 @@ from aged
 """
 
 
-def aged_invoices(ctx: Context, period) -> pd.DataFrame:
-    """Open invoices on the period's last day: client_id, open_amount_rub, days_past_due, ageing_bucket."""
-    sql = AGED_INVOICES_SQL.format(credited=credited_sql(ctx.source, "last"))
-    return ctx.source.df(sql, {"last": period.last_day})
+def aged_invoices(ctx: Context, periods) -> dict:
+    """Open invoices on each period's last day: {period: frame of client_id, open_amount_rub,
+    days_past_due, ageing_bucket}, in one query."""
+    periods = list(dict.fromkeys(periods))
+    sql = AGED_INVOICES_SQL.format(credit_notes=credit_note_rows_sql(ctx.source))
+    frame = ctx.source.df(sql, {"days": [p.last_day for p in periods]})
+    frame["day"] = pd.to_datetime(frame["day"]).dt.date
+    return {p: frame[frame["day"] == p.last_day].drop(columns="day").reset_index(drop=True) for p in periods}
 
 
 def _summary(aged: pd.DataFrame) -> dict:
@@ -141,7 +164,7 @@ def _summary(aged: pd.DataFrame) -> dict:
 def receivables(ctx: Context, section: Section) -> None:
     ctx.source.require("marts.fct_invoices", "marts.fct_payments")
     trend = ctx.period.trailing(ctx.trend_length)
-    aged = {p: aged_invoices(ctx, p) for p in dict.fromkeys([*trend, ctx.previous, ctx.year_ago])}
+    aged = aged_invoices(ctx, [*trend, ctx.previous, ctx.year_ago])
     cur, prev, year = (_summary(aged[p]) for p in ctx.comparisons)
 
     def metric(label, key, unit="rub", better="down", **kw):
