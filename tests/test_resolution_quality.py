@@ -30,6 +30,8 @@ STAGING = {
     "stg_crm__leads": ("leads", "lead_id"),
     "stg_crm__contacts": ("contacts", "contact_id"),
     "stg_web__events": ("web_events", "event_id"),
+    "stg_finance__invoices": ("invoices", "invoice_id"),
+    "stg_crm__deals": ("deals", "deal_id"),
 }
 
 

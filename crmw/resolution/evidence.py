@@ -22,6 +22,7 @@ EVIDENCE_ORDER: tuple[str, ...] = (
     "web_form_lead",  # a web form that created this lead
     "crm_contact",  # the lead or form came from a corporate e-mail of an active CRM contact of this account
     "crm_parent",  # a CRM account's parent account
+    "finance_deal",  # accounting tied the counterparty's invoices to a deal of this CRM account
     "website_domain",  # the same corporate website
     "email_domain",  # the same corporate e-mail domain
     "splink",  # a probabilistic match of names, region, phone and tax number
@@ -31,8 +32,12 @@ EVIDENCE_ORDER: tuple[str, ...] = (
 EVIDENCE_RANK = {name: i for i, name in enumerate(EVIDENCE_ORDER)}
 # Evidence taken as fact: it joins clients even against the inferred constraints (one domain per
 # client, no namesakes with different INNs). The rest only joins what the constraints allow.
-FACT_EVIDENCE = frozenset({"override", "inn", "crm_conversion", "web_form_lead", "crm_parent"})
+FACT_EVIDENCE = frozenset(
+    {"override", "inn", "crm_conversion", "web_form_lead", "crm_parent", "finance_deal"}
+)
 EDGE_COLUMNS = ["record_key_a", "record_key_b", "evidence", "level"]
+# what `linked_record_key` means, by the record's entity
+LINK_EVIDENCE = {"leads": "crm_conversion", "web_events": "web_form_lead", "counterparties": "finance_deal"}
 
 
 def empty_edges() -> pd.DataFrame:
@@ -103,19 +108,20 @@ def names_compatible(a: str | None, b: str | None, min_ratio: float = 0.8) -> bo
 
 def link_edges(records: pd.DataFrame) -> pd.DataFrame:
     """Links the sources keep: a converted lead's account, the lead a web form created, the account
-    whose active contact wrote a lead or form (all about the same organisation), and a CRM account's
-    parent (the same client)."""
+    whose active contact wrote a lead or form (all about the same organisation), a CRM account's
+    parent and the account of the deals a counterparty's invoices name (the same client)."""
     known = set(records["record_key"])
     out = []
     linked = records[records["linked_record_key"].isin(known)]
-    kind = linked["entity"].map({"leads": "crm_conversion", "web_events": "web_form_lead"}).fillna("crm_link")
+    kind = linked["entity"].map(LINK_EVIDENCE).fillna("crm_link")
     out.append(
         pd.DataFrame(
             {
                 "record_key_a": linked["record_key"],
                 "record_key_b": linked["linked_record_key"],
                 "evidence": kind,
-                "level": "legal_entity",
+                # a deal's account may be another company of the buyer's holding
+                "level": kind.map({"finance_deal": "client"}).fillna("legal_entity"),
             }
         )
     )

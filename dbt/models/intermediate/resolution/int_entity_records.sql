@@ -34,6 +34,47 @@ contacts as (
 
 ),
 
+invoices as (
+
+    select * from {{ ref('stg_finance__invoices') }}
+
+),
+
+deals as (
+
+    select * from {{ ref('stg_crm__deals') }}
+
+),
+
+-- accounting ties some invoices to a CRM deal: the deal's account is the counterparty's client
+counterparty_deal_accounts as (
+
+    select
+        invoices.counterparty_id,
+        deals.account_id,
+        count(*) as invoices,
+        row_number() over (
+            partition by invoices.counterparty_id
+            order by count(*) desc, deals.account_id
+        ) as account_rank
+    from invoices
+    inner join deals
+        on invoices.deal_ref = deals.deal_id
+    where deals.account_id is not null
+    group by invoices.counterparty_id, deals.account_id
+
+),
+
+counterparty_accounts as (
+
+    select
+        counterparty_id,
+        account_id
+    from counterparty_deal_accounts
+    where account_rank = 1
+
+),
+
 active_contacts as (
 
     select
@@ -70,31 +111,33 @@ contact_accounts as (
 counterparty_records as (
 
     select
-        'finance' as source,
+        'finance' as source_system,
         'counterparties' as entity,
-        counterparty_id as record_id,
-        name,
-        inn,
-        kpp,
-        region,
+        counterparties.counterparty_id as record_id,
+        counterparties.name as organisation_name,
+        counterparties.inn,
+        counterparties.kpp,
+        counterparties.region,
         cast(null as varchar) as phone,
         cast(null as varchar) as email,
         cast(null as varchar) as website,
         cast(null as varchar) as parent_record_key,
-        cast(null as varchar) as linked_record_key,
+        'accounts:' || counterparty_accounts.account_id as linked_record_key,
         cast(null as varchar) as contact_account_key,
-        cast(created_date as timestamp) as created_at
+        cast(counterparties.created_date as timestamp) as created_at
     from counterparties
+    left join counterparty_accounts
+        on counterparties.counterparty_id = counterparty_accounts.counterparty_id
 
 ),
 
 account_records as (
 
     select
-        'crm' as source,
+        'crm' as source_system,
         'accounts' as entity,
         accounts.account_id as record_id,
-        accounts.name,
+        accounts.name as organisation_name,
         accounts.inn,
         accounts.kpp,
         accounts.region,
@@ -107,7 +150,7 @@ account_records as (
         accounts.created_at
     from accounts
     left join account_emails
-        on account_emails.account_id = accounts.account_id
+        on accounts.account_id = account_emails.account_id
 
 ),
 
@@ -115,10 +158,10 @@ account_records as (
 lead_records as (
 
     select
-        'crm' as source,
+        'crm' as source_system,
         'leads' as entity,
         leads.lead_id as record_id,
-        leads.company_name as name,
+        leads.company_name as organisation_name,
         leads.inn,
         cast(null as varchar) as kpp,
         leads.region,
@@ -131,7 +174,7 @@ lead_records as (
         leads.created_at
     from leads
     left join contact_accounts
-        on contact_accounts.email = lower(leads.email)
+        on lower(leads.email) = contact_accounts.email
     where leads.company_name is not null or leads.inn is not null
 
 ),
@@ -139,10 +182,10 @@ lead_records as (
 web_form_records as (
 
     select
-        'web' as source,
+        'web' as source_system,
         'web_events' as entity,
         web_events.event_id as record_id,
-        web_events.form_company as name,
+        web_events.form_company as organisation_name,
         web_events.form_inn as inn,
         cast(null as varchar) as kpp,
         web_events.geo_region as region,
@@ -155,7 +198,7 @@ web_form_records as (
         web_events.event_at as created_at
     from web_events
     left join contact_accounts
-        on contact_accounts.email = lower(web_events.form_email)
+        on lower(web_events.form_email) = contact_accounts.email
     where web_events.event_type = 'form_submit'
         and (web_events.form_company is not null or web_events.form_inn is not null)
 
@@ -177,10 +220,10 @@ final as (
 
     select
         entity || ':' || record_id as record_key,
-        source,
+        source_system as source,  -- noqa: RF04
         entity,
         record_id,
-        name,
+        organisation_name as name,  -- noqa: RF04
         inn,
         kpp,
         region,
