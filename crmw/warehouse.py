@@ -105,6 +105,7 @@ def dbt_args(
     exclude: str | Sequence[str] | None = None,
     vars: Mapping[str, Any] | None = None,
     threads: int | None = None,
+    skip_tests: bool = False,
 ) -> list[str]:
     """The argument list for one dbt command (what `dbt <command> ...` would be typed with)."""
     dbt_home = settings.home / "dbt"
@@ -124,6 +125,8 @@ def dbt_args(
     for flag, value in (("--select", select), ("--exclude", exclude)):
         if value:
             args += [flag, *([value] if isinstance(value, str) else list(value))]
+    if skip_tests and command == "build":
+        args += ["--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
     if vars:
         args += ["--vars", json.dumps(dict(vars), default=str)]
     if threads:
@@ -231,14 +234,16 @@ def build_warehouse(
     exclude: str | Sequence[str] | None = None,
     vars: Mapping[str, Any] | None = None,
     threads: int | None = None,
+    skip_tests: bool = False,
     command: str = "build",
     raise_on_failure: bool = True,
 ) -> BuildResult:
     """Build the warehouse: `dbt build` (seeds, models, snapshots, tests) over the settings' DuckDB file.
 
     `full_refresh` rebuilds incremental models from scratch; `select`/`exclude` are dbt
-    selectors; `vars` are dbt vars (e.g. {"as_of_date": "2026-03-31"}). `command` may be
-    "run" or "test" for one half of a build. Raises WarehouseBuildError naming every
+    selectors; `vars` are dbt vars (e.g. {"as_of_date": "2026-03-31"}); `skip_tests` builds
+    seeds and models without running data and unit tests. `command` may be "run", "test"
+    or "seed" for a part of a build. Raises WarehouseBuildError naming every
     failed model and test (unless raise_on_failure is False), WarehouseBusy when another
     process is writing the file.
     """
@@ -252,6 +257,7 @@ def build_warehouse(
         exclude=exclude,
         vars=vars,
         threads=threads,
+        skip_tests=skip_tests,
     )
     started = time.perf_counter()
     success, run_result = run_dbt(args, settings)

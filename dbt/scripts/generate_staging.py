@@ -93,9 +93,9 @@ deduplicated as (
     from source
     -- DuckDB-only: qualify keeps one row per key without a nested query
     qualify row_number() over (
-        partition by {partition}
-        order by {order}
-    ) = 1
+            partition by {partition}
+            order by {order}
+        ) = 1
 
 )
 

@@ -3,69 +3,69 @@
 -- minus the quarantined rows. Returns the months that differ.
 with
 
-raw_invoices as (
+raw_rows as (
 
     select distinct
-        invoice_id,
-        invoice_date,
+        'invoiced' as measure,
+        invoice_id as document_id,
+        {{ month_start('invoice_date') }} as month_start_date,
         currency,
         amount
     from {{ source('finance', 'invoices') }}
-
-),
-
-raw_payments as (
-
+    union all
     select distinct
-        payment_id,
-        payment_date,
+        'paid' as measure,
+        payment_id as document_id,
+        {{ month_start('payment_date') }} as month_start_date,
         currency,
         amount
     from {{ source('finance', 'payments') }}
 
 ),
 
-raw_totals as (
+mart_rows as (
 
     select
         'invoiced' as measure,
-        {{ month_start('invoice_date') }} as month_start_date,
+        invoice_id as document_id,
+        invoice_month as month_start_date,
         currency,
-        count(*) as row_count,
-        sum(amount) as total_amount
-    from raw_invoices
-    group by 1, 2, 3
+        amount
+    from {{ ref('fct_invoices') }}
     union all
     select
         'paid' as measure,
-        {{ month_start('payment_date') }} as month_start_date,
+        payment_id as document_id,
+        payment_month as month_start_date,
+        currency,
+        amount
+    from {{ ref('fct_payments') }}
+
+),
+
+raw_totals as (
+
+    select
+        measure,
+        month_start_date,
         currency,
         count(*) as row_count,
         sum(amount) as total_amount
-    from raw_payments
-    group by 1, 2, 3
+    from raw_rows
+    group by measure, month_start_date, currency
 
 ),
 
 mart_totals as (
 
     select
-        'invoiced' as measure,
-        invoice_month as month_start_date,
+        measure,
+        month_start_date,
         currency,
         count(*) as row_count,
         sum(amount) as total_amount
-    from {{ ref('fct_invoices') }}
-    group by 1, 2, 3
-    union all
-    select
-        'paid' as measure,
-        payment_month as month_start_date,
-        currency,
-        count(*) as row_count,
-        sum(amount) as total_amount
-    from {{ ref('fct_payments') }}
-    group by 1, 2, 3
+    from mart_rows
+    group by measure, month_start_date, currency
 
 ),
 
@@ -82,8 +82,8 @@ compared as (
     from raw_totals
     full outer join mart_totals
         on raw_totals.measure = mart_totals.measure
-        and raw_totals.month_start_date = mart_totals.month_start_date
-        and raw_totals.currency = mart_totals.currency
+            and raw_totals.month_start_date = mart_totals.month_start_date
+            and raw_totals.currency = mart_totals.currency
 
 )
 

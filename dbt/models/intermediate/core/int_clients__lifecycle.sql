@@ -74,7 +74,7 @@ measured as (
     from clients
     cross join as_of
     left join history
-        on history.client_id = clients.client_id
+        on clients.client_id = history.client_id
 
 ),
 

@@ -45,7 +45,7 @@ top_managers as (
     select
         client_id,
         manager_id as main_manager_id,
-        row_number() over (partition by client_id order by touches desc, manager_id) as manager_rank
+        row_number() over (partition by client_id order by touches desc, manager_id asc) as manager_rank
     from manager_counts
 
 ),
@@ -62,8 +62,8 @@ final as (
         count(distinct recent.contact_key) = 1 as is_single_contact
     from recent
     left join top_managers
-        on top_managers.client_id = recent.client_id
-        and top_managers.manager_rank = 1
+        on recent.client_id = top_managers.client_id
+            and top_managers.manager_rank = 1
     group by recent.client_id
 
 )

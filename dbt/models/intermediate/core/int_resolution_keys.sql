@@ -90,7 +90,7 @@ visitor_ranked as (
         legal_entity_id,
         row_number() over (
             partition by visitor_id
-            order by preference, seen_at desc, record_key
+            order by preference asc, seen_at desc, record_key asc
         ) as visitor_rank
     from visitor_candidates
 

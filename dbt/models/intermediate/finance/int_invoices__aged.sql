@@ -95,9 +95,9 @@ balances as (
     from invoices
     cross join as_of
     left join paid
-        on paid.invoice_id = invoices.invoice_id
+        on invoices.invoice_id = paid.invoice_id
     left join credited
-        on credited.invoice_id = invoices.invoice_id
+        on invoices.invoice_id = credited.invoice_id
     where invoices.invoice_date <= as_of.as_of_date
 
 ),
@@ -117,8 +117,8 @@ fifo as (
         ) as open_before_this_invoice
     from balances
     left join unapplied
-        on unapplied.counterparty_id = balances.counterparty_id
-        and unapplied.currency = balances.currency
+        on balances.counterparty_id = unapplied.counterparty_id
+            and balances.currency = unapplied.currency
 
 ),
 

@@ -52,7 +52,7 @@ final as (
     left join resolution_keys
         on resolution_keys.resolution_key = 'counterparties:' || invoices.counterparty_id
     left join currency_rates
-        on currency_rates.currency = invoices.currency
+        on invoices.currency = currency_rates.currency
 
 )
 

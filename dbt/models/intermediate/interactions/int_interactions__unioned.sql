@@ -129,7 +129,7 @@ campaign_touches as (
         campaign_members.source_file_hash
     from campaign_members
     left join campaigns
-        on campaigns.campaign_id = campaign_members.campaign_id
+        on campaign_members.campaign_id = campaigns.campaign_id
 
 ),
 

@@ -44,9 +44,9 @@ touches_in_window as (
         touches.touched_at
     from won_deals
     inner join touches
-        on touches.client_id = won_deals.client_id
-        and touches.touched_at <= won_deals.won_at
-        and touches.touched_at >= {{ dbt.dateadd('day', -1 * var('attribution_window_days'), 'won_deals.created_at') }}
+        on won_deals.client_id = touches.client_id
+            and won_deals.won_at >= touches.touched_at
+            and touches.touched_at >= {{ dbt.dateadd('day', -1 * var('attribution_window_days'), 'won_deals.created_at') }}
 
 ),
 

@@ -72,7 +72,7 @@ web_touches as (
         {{ person_key('lead', 'web_events.lead_id') }} as contact_key
     from web_events
     inner join campaigns
-        on campaigns.utm_campaign = web_events.utm_campaign
+        on web_events.utm_campaign = campaigns.utm_campaign
     where web_events.event_type in ('ad_click', 'form_submit', 'chat_start')
         or (web_events.event_type = 'page_view' and web_events.utm_medium is not null)
 
@@ -117,7 +117,7 @@ final as (
         resolution_keys.client_id
     from touches
     left join resolution_keys
-        on resolution_keys.resolution_key = touches.resolution_key
+        on touches.resolution_key = resolution_keys.resolution_key
 
 )
 

@@ -94,13 +94,13 @@ joined as (
         ) as furthest_stage_order
     from deals
     left join stage_entries
-        on stage_entries.deal_id = deals.deal_id
+        on deals.deal_id = stage_entries.deal_id
     left join leads
-        on leads.lead_id = deals.lead_id
+        on deals.lead_id = leads.lead_id
     left join resolution_keys
         on resolution_keys.resolution_key = 'accounts:' || deals.account_id
     left join currency_rates
-        on currency_rates.currency = deals.currency
+        on deals.currency = currency_rates.currency
 
 ),
 

@@ -37,9 +37,9 @@ lead_deals as (
         ) as deal_id
     from leads
     left join deals as deals_by_lead
-        on deals_by_lead.lead_id = leads.lead_id
+        on leads.lead_id = deals_by_lead.lead_id
     left join deals as deals_by_ref
-        on deals_by_ref.deal_id = leads.converted_deal_id
+        on leads.converted_deal_id = deals_by_ref.deal_id
     group by leads.lead_id
 
 ),
@@ -58,7 +58,7 @@ lead_paths as (
         true as is_lead
     from leads
     inner join lead_deals
-        on lead_deals.lead_id = leads.lead_id
+        on leads.lead_id = lead_deals.lead_id
     left join resolution_keys
         on resolution_keys.resolution_key = 'leads:' || leads.lead_id
 
@@ -77,7 +77,10 @@ deal_only_paths as (
         cast(null as {{ dbt.type_string() }}) as lead_campaign_id,
         false as is_lead
     from deals
-    where deals.deal_id not in (select lead_deals.deal_id from lead_deals where lead_deals.deal_id is not null)
+    where deals.deal_id not in (
+            select lead_deals.deal_id from lead_deals
+            where lead_deals.deal_id is not null
+        )
 
 ),
 
@@ -119,7 +122,7 @@ final as (
             as days_start_to_won
     from paths
     left join deals
-        on deals.deal_id = paths.deal_id
+        on paths.deal_id = deals.deal_id
     left join users
         on users.user_id = coalesce(deals.manager_id, paths.lead_manager_id)
 

@@ -51,7 +51,7 @@ owner_per_snapshot as (
         owner_user_id,
         row_number() over (
             partition by client_id, snapshot_date
-            order by accounts_owned desc, owner_user_id
+            order by accounts_owned desc, owner_user_id asc
         ) as owner_rank
     from owner_counts
 
@@ -100,7 +100,7 @@ final as (
         periods.valid_to is null as is_current
     from periods
     left join first_accounts
-        on first_accounts.client_id = periods.client_id
+        on periods.client_id = first_accounts.client_id
 
 )
 

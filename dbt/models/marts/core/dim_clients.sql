@@ -69,13 +69,13 @@ record_dates as (
         ) as first_seen_at
     from records
     left join accounts
-        on records.entity = 'accounts' and accounts.account_id = records.record_id
+        on records.entity = 'accounts' and records.record_id = accounts.account_id
     left join counterparties
-        on records.entity = 'counterparties' and counterparties.counterparty_id = records.record_id
+        on records.entity = 'counterparties' and records.record_id = counterparties.counterparty_id
     left join leads
-        on records.entity = 'leads' and leads.lead_id = records.record_id
+        on records.entity = 'leads' and records.record_id = leads.lead_id
     left join web_events
-        on records.entity = 'web_events' and web_events.event_id = records.record_id
+        on records.entity = 'web_events' and records.record_id = web_events.event_id
 
 ),
 
@@ -103,7 +103,7 @@ named as (
                 case when is_invoiced_entity then 0 else 1 end,
                 account_count + counterparty_count desc,
                 record_count desc,
-                legal_entity_id
+                legal_entity_id asc
         ) as name_rank
     from legal_entities
 
@@ -156,15 +156,15 @@ final as (
         users.office_code as owner_office_code
     from named
     inner join summary
-        on summary.client_id = named.client_id
+        on named.client_id = summary.client_id
     left join lifecycle
-        on lifecycle.client_id = named.client_id
+        on named.client_id = lifecycle.client_id
     left join first_seen
-        on first_seen.client_id = named.client_id
+        on named.client_id = first_seen.client_id
     left join current_owners
-        on current_owners.client_id = named.client_id
+        on named.client_id = current_owners.client_id
     left join users
-        on users.user_id = current_owners.owner_manager_id
+        on current_owners.owner_manager_id = users.user_id
     where named.name_rank = 1
 
 )

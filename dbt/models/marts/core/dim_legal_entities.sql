@@ -83,9 +83,9 @@ final as (
         cast(summary.min_match_probability as double) as min_match_probability
     from ranked
     inner join summary
-        on summary.legal_entity_id = ranked.legal_entity_id
+        on ranked.legal_entity_id = summary.legal_entity_id
     left join evidence_listed
-        on evidence_listed.legal_entity_id = ranked.legal_entity_id
+        on ranked.legal_entity_id = evidence_listed.legal_entity_id
     where ranked.display_rank = 1
 
 )

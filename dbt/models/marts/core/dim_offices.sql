@@ -62,7 +62,7 @@ unknown as (
         false as is_in_reference_list
     from used
     left join offices
-        on offices.office_code = used.office_code
+        on used.office_code = offices.office_code
     where used.office_code is not null
         and offices.office_code is null
 

@@ -194,21 +194,21 @@ final as (
     from clients
     cross join as_of
     left join entity_names
-        on entity_names.client_id = clients.client_id
+        on clients.client_id = entity_names.client_id
     left join offices_listed
-        on offices_listed.client_id = clients.client_id
+        on clients.client_id = offices_listed.client_id
     left join revenue
-        on revenue.client_id = clients.client_id
+        on clients.client_id = revenue.client_id
     left join last_touches
-        on last_touches.client_id = clients.client_id
+        on clients.client_id = last_touches.client_id
     left join open_deals
-        on open_deals.client_id = clients.client_id
+        on clients.client_id = open_deals.client_id
     left join support
-        on support.client_id = clients.client_id
+        on clients.client_id = support.client_id
     left join receivables
-        on receivables.client_id = clients.client_id
+        on clients.client_id = receivables.client_id
     left join spread
-        on spread.client_id = clients.client_id
+        on clients.client_id = spread.client_id
 
 )
 

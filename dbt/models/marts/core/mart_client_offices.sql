@@ -64,9 +64,15 @@ touched as (
 
 pairs as (
 
-    select client_id, office_code from invoiced
+    select
+        client_id,
+        office_code
+    from invoiced
     union
-    select client_id, office_code from touched
+    select
+        client_id,
+        office_code
+    from touched
 
 ),
 
@@ -85,11 +91,11 @@ joined as (
         touched.last_interaction_at
     from pairs
     left join invoiced
-        on invoiced.client_id = pairs.client_id
-        and invoiced.office_code = pairs.office_code
+        on pairs.client_id = invoiced.client_id
+            and pairs.office_code = invoiced.office_code
     left join touched
-        on touched.client_id = pairs.client_id
-        and touched.office_code = pairs.office_code
+        on pairs.client_id = touched.client_id
+            and pairs.office_code = touched.office_code
 
 ),
 
@@ -100,7 +106,7 @@ final as (
         *,
         row_number() over (
             partition by client_id
-            order by revenue_lifetime_rub desc, interaction_count desc, office_code
+            order by revenue_lifetime_rub desc, interaction_count desc, office_code asc
         ) = 1 as is_main_office
     from joined
 

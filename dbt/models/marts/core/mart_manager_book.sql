@@ -94,11 +94,11 @@ final as (
         not managers.is_employed and coalesce(book.clients_owned, 0) > 0 as has_left_with_clients
     from managers
     left join book
-        on book.manager_id = managers.manager_id
+        on managers.manager_id = book.manager_id
     left join sole_contact_point
-        on sole_contact_point.manager_id = managers.manager_id
+        on managers.manager_id = sole_contact_point.manager_id
     left join open_deals
-        on open_deals.manager_id = managers.manager_id
+        on managers.manager_id = open_deals.manager_id
 
 )
 

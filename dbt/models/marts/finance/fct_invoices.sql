@@ -26,34 +26,40 @@ invoices as (
 
 {% if is_incremental() %}
 
-resolution_keys as (
+    loaded_files as (
 
-    select * from {{ ref('int_resolution_keys') }}
+        select load_manifest.content_hash
+        from {{ source('meta', 'load_manifest') }} as load_manifest
+        where load_manifest.status = 'loaded'
 
-),
+    ),
 
-currency_rates as (
+    resolution_keys as (
 
-    select * from {{ ref('currency_rates') }}
+        select * from {{ ref('int_resolution_keys') }}
 
-),
+    ),
 
-stale as (
+    currency_rates as (
 
-    select target.invoice_id
-    from {{ this }} as target
-    left join resolution_keys
-        on resolution_keys.resolution_key = target.resolution_key
-    left join currency_rates
-        on currency_rates.currency = target.currency
-    where target.source_file_hash not in (
-        select content_hash from {{ source('meta', 'load_manifest') }} where status = 'loaded'
-    )
-    or {{ is_distinct_from('target.client_id', 'resolution_keys.client_id') }}
-    or {{ is_distinct_from('target.legal_entity_id', 'resolution_keys.legal_entity_id') }}
-    or {{ is_distinct_from('target.rub_per_unit', 'currency_rates.rub_per_unit') }}
+        select * from {{ ref('currency_rates') }}
 
-),
+    ),
+
+    stale as (
+
+        select already_built.invoice_id
+        from {{ this }} as already_built
+        left join resolution_keys
+            on already_built.resolution_key = resolution_keys.resolution_key
+        left join currency_rates
+            on already_built.currency = currency_rates.currency
+        where already_built.source_file_hash not in (select loaded_files.content_hash from loaded_files)
+            or {{ is_distinct_from('already_built.client_id', 'resolution_keys.client_id') }}
+            or {{ is_distinct_from('already_built.legal_entity_id', 'resolution_keys.legal_entity_id') }}
+            or {{ is_distinct_from('already_built.rub_per_unit', 'currency_rates.rub_per_unit') }}
+
+    ),
 
 {% endif %}
 
@@ -61,8 +67,8 @@ final as (
 
     select * from invoices
     {% if is_incremental() %}
-        where invoices.loaded_at > (select max(target.loaded_at) from {{ this }} as target)
-            or invoices.invoice_id in (select stale.invoice_id from stale)
+        where loaded_at > (select max(already_built.loaded_at) from {{ this }} as already_built)
+            or invoice_id in (select stale.invoice_id from stale)
     {% endif %}
 
 )

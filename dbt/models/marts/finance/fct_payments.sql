@@ -37,7 +37,7 @@ final as (
     left join resolution_keys
         on resolution_keys.resolution_key = 'counterparties:' || payments.counterparty_id
     left join currency_rates
-        on currency_rates.currency = payments.currency
+        on payments.currency = currency_rates.currency
 
 )
 

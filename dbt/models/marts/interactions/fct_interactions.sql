@@ -73,35 +73,41 @@ enriched as (
         interactions.source_file_hash
     from interactions
     left join resolution_keys
-        on resolution_keys.resolution_key = interactions.resolution_key
+        on interactions.resolution_key = resolution_keys.resolution_key
     left join users
-        on users.user_id = interactions.manager_id
+        on interactions.manager_id = users.user_id
     left join campaigns
-        on campaigns.campaign_id = interactions.campaign_id
+        on interactions.campaign_id = campaigns.campaign_id
 
 ),
 
 {% if is_incremental() %}
 
-stale as (
+    loaded_files as (
 
-    select target.interaction_id
-    from {{ this }} as target
-    left join resolution_keys
-        on resolution_keys.resolution_key = target.resolution_key
-    left join users
-        on users.user_id = target.manager_id
-    left join campaigns
-        on campaigns.campaign_id = target.campaign_id
-    where target.source_file_hash not in (
-        select content_hash from {{ source('meta', 'load_manifest') }} where status = 'loaded'
-    )
-    or {{ is_distinct_from('target.client_id', 'resolution_keys.client_id') }}
-    or {{ is_distinct_from('target.legal_entity_id', 'resolution_keys.legal_entity_id') }}
-    or {{ is_distinct_from('target.office_code', 'coalesce(campaigns.office_code, users.office_code)') }}
-    or (target.campaign_id is not null and {{ is_distinct_from('target.medium', 'campaigns.campaign_type') }})
+        select load_manifest.content_hash
+        from {{ source('meta', 'load_manifest') }} as load_manifest
+        where load_manifest.status = 'loaded'
 
-),
+    ),
+
+    stale as (
+
+        select already_built.interaction_id
+        from {{ this }} as already_built
+        left join resolution_keys
+            on already_built.resolution_key = resolution_keys.resolution_key
+        left join users
+            on already_built.manager_id = users.user_id
+        left join campaigns
+            on already_built.campaign_id = campaigns.campaign_id
+        where already_built.source_file_hash not in (select loaded_files.content_hash from loaded_files)
+            or {{ is_distinct_from('already_built.client_id', 'resolution_keys.client_id') }}
+            or {{ is_distinct_from('already_built.legal_entity_id', 'resolution_keys.legal_entity_id') }}
+            or {{ is_distinct_from('already_built.office_code', 'coalesce(campaigns.office_code, users.office_code)') }}
+            or (already_built.campaign_id is not null and {{ is_distinct_from('already_built.medium', 'campaigns.campaign_type') }})
+
+    ),
 
 {% endif %}
 
@@ -109,8 +115,8 @@ final as (
 
     select * from enriched
     {% if is_incremental() %}
-        where enriched.loaded_at > (select max(target.loaded_at) from {{ this }} as target)
-            or enriched.interaction_id in (select stale.interaction_id from stale)
+        where loaded_at > (select max(already_built.loaded_at) from {{ this }} as already_built)
+            or interaction_id in (select stale.interaction_id from stale)
     {% endif %}
 
 )

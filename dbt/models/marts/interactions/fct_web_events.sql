@@ -68,25 +68,31 @@ enriched as (
         keyed.source_file_hash
     from keyed
     left join resolution_keys
-        on resolution_keys.resolution_key = keyed.resolution_key
+        on keyed.resolution_key = resolution_keys.resolution_key
 
 ),
 
 {% if is_incremental() %}
 
-stale as (
+    loaded_files as (
 
-    select target.event_id
-    from {{ this }} as target
-    left join resolution_keys
-        on resolution_keys.resolution_key = target.resolution_key
-    where target.source_file_hash not in (
-        select content_hash from {{ source('meta', 'load_manifest') }} where status = 'loaded'
-    )
-    or {{ is_distinct_from('target.client_id', 'resolution_keys.client_id') }}
-    or {{ is_distinct_from('target.legal_entity_id', 'resolution_keys.legal_entity_id') }}
+        select load_manifest.content_hash
+        from {{ source('meta', 'load_manifest') }} as load_manifest
+        where load_manifest.status = 'loaded'
 
-),
+    ),
+
+    stale as (
+
+        select already_built.event_id
+        from {{ this }} as already_built
+        left join resolution_keys
+            on already_built.resolution_key = resolution_keys.resolution_key
+        where already_built.source_file_hash not in (select loaded_files.content_hash from loaded_files)
+            or {{ is_distinct_from('already_built.client_id', 'resolution_keys.client_id') }}
+            or {{ is_distinct_from('already_built.legal_entity_id', 'resolution_keys.legal_entity_id') }}
+
+    ),
 
 {% endif %}
 
@@ -94,8 +100,8 @@ final as (
 
     select * from enriched
     {% if is_incremental() %}
-        where enriched.loaded_at > (select max(target.loaded_at) from {{ this }} as target)
-            or enriched.event_id in (select stale.event_id from stale)
+        where loaded_at > (select max(already_built.loaded_at) from {{ this }} as already_built)
+            or event_id in (select stale.event_id from stale)
     {% endif %}
 
 )

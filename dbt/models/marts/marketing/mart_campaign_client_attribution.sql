@@ -65,8 +65,8 @@ final as (
         cast(coalesce(credited.linear_revenue_rub, 0) as double) as linear_revenue_rub
     from touched
     left join credited
-        on credited.campaign_id = touched.campaign_id
-        and credited.client_id = touched.client_id
+        on touched.campaign_id = credited.campaign_id
+            and touched.client_id = credited.client_id
 
 )
 

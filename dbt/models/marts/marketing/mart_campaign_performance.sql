@@ -95,11 +95,11 @@ joined as (
         cast(coalesce(crm_primary.crm_won_amount_rub, 0) as double) as crm_won_amount_rub
     from campaigns
     left join reach
-        on reach.campaign_id = campaigns.campaign_id
+        on campaigns.campaign_id = reach.campaign_id
     left join credited
-        on credited.campaign_id = campaigns.campaign_id
+        on campaigns.campaign_id = credited.campaign_id
     left join crm_primary
-        on crm_primary.campaign_id = campaigns.campaign_id
+        on campaigns.campaign_id = crm_primary.campaign_id
 
 ),
 

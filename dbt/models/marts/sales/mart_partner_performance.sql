@@ -53,9 +53,9 @@ invoiced as (
         sum(invoices.net_revenue_rub) as invoiced_revenue_rub
     from invoices
     inner join invoice_deals
-        on invoice_deals.invoice_id = invoices.invoice_id
+        on invoices.invoice_id = invoice_deals.invoice_id
     inner join deals
-        on deals.deal_id = invoice_deals.deal_id
+        on invoice_deals.deal_id = deals.deal_id
     where deals.partner_id is not null
     group by deals.partner_id
 
@@ -83,9 +83,9 @@ final as (
         deal_summary.last_won_at
     from partners
     left join deal_summary
-        on deal_summary.partner_id = partners.partner_id
+        on partners.partner_id = deal_summary.partner_id
     left join invoiced
-        on invoiced.partner_id = partners.partner_id
+        on partners.partner_id = invoiced.partner_id
 
 )
 

@@ -10,7 +10,7 @@ funnel as (
 
 ),
 
-grouped as (
+labelled as (
 
     select
         cohort_month,
@@ -18,6 +18,29 @@ grouped as (
         coalesce(office_code, 'none') as office_code,
         coalesce(partner_id, 'none') as partner_id,
         coalesce(product_line, 'none') as product_line,
+        is_lead,
+        has_deal,
+        reached_proposal,
+        reached_negotiation,
+        is_won,
+        is_lost,
+        is_open_deal,
+        won_amount_rub,
+        days_lead_to_deal,
+        days_deal_to_won,
+        days_start_to_won
+    from funnel
+
+),
+
+grouped as (
+
+    select
+        cohort_month,
+        manager_id,
+        office_code,
+        partner_id,
+        product_line,
         count(*) as paths_started,
         count(case when is_lead then 1 end) as leads_created,
         count(case when is_lead and has_deal then 1 end) as leads_converted,
@@ -31,8 +54,8 @@ grouped as (
         avg(days_lead_to_deal) as avg_days_lead_to_deal,
         avg(days_deal_to_won) as avg_days_deal_to_won,
         avg(days_start_to_won) as avg_days_start_to_won
-    from funnel
-    group by 1, 2, 3, 4, 5
+    from labelled
+    group by cohort_month, manager_id, office_code, partner_id, product_line
 
 ),
 

@@ -49,8 +49,8 @@ final as (
     cross join as_of
     left join resolution_keys
         on resolution_keys.resolution_key = coalesce(
-            'accounts:' || tickets.account_id, 'contacts:' || tickets.contact_id
-        )
+                'accounts:' || tickets.account_id, 'contacts:' || tickets.contact_id
+            )
 
 )
 

@@ -19,9 +19,9 @@ deduplicated as (
     from source
     -- DuckDB-only: qualify keeps one row per key without a nested query
     qualify row_number() over (
-        partition by deal_id, stage, changed_at
-        order by _loaded_at desc, _source_file desc, _row_number desc
-    ) = 1
+            partition by deal_id, stage, changed_at
+            order by _loaded_at desc, _source_file desc, _row_number desc
+        ) = 1
 
 )
 

@@ -21,9 +21,9 @@ deduplicated as (
     from source
     -- DuckDB-only: qualify keeps one row per key without a nested query
     qualify row_number() over (
-        partition by payment_id
-        order by _loaded_at desc, _source_file desc, _row_number desc
-    ) = 1
+            partition by payment_id
+            order by _loaded_at desc, _source_file desc, _row_number desc
+        ) = 1
 
 )
 
