@@ -210,10 +210,10 @@ def dump(data: dict) -> str:
     return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=110)
 
 
-def main() -> None:
+def main(staging_dir: Path = STAGING) -> None:
     for source in ("finance", "crm", "web"):
         contracts = [c for c in CONTRACTS.values() if c.source == source]
-        folder = STAGING / source
+        folder = staging_dir / source
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"_{source}__sources.yml").write_text(dump(source_yaml(source, contracts)))
         models = []
