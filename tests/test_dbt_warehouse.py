@@ -397,3 +397,17 @@ def test_a_failing_test_is_named_in_the_error(finance_only):
         build_warehouse(finance_only.settings, command="test", select="finance_reconciles_with_raw_per_month")
     assert [f.name for f in caught.value.failures] == ["finance_reconciles_with_raw_per_month"]
     assert not caught.value.retryable
+
+
+def test_every_example_query_in_the_marts_guide_runs(full):
+    guide = Path(__file__).resolve().parent.parent / "docs" / "marts.md"
+    statements = [
+        s
+        for block in re.findall(r"```sql\n(.*?)```", guide.read_text(encoding="utf-8"), re.S)
+        for s in block.split(";")
+        if re.sub(r"--[^\n]*", "", s).strip()
+    ]
+    assert len(statements) >= 12
+    with full.con() as con:
+        for statement in statements:
+            con.execute(statement).fetchall()
