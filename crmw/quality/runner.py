@@ -174,6 +174,7 @@ class SuiteRunner:
         self.context = new_context()
         self.datasource = self.context.data_sources.add_pandas("crmw")
         self._batch_definitions: dict[str, Any] = {}
+        self._names: set[str] = set()
 
     def _batch_definition(self, asset_name: str):
         """One dataframe asset per table (raw.invoices, marts.fct_invoices): every suite on it
@@ -234,6 +235,10 @@ class SuiteRunner:
             result_format["unexpected_index_column_names"] = index_columns
         try:
             definition = self._batch_definition(suite.asset_name)
+            if suite.name in self._names:  # run again in this context: replace the earlier definition
+                self.context.validation_definitions.delete(suite.name)
+                self.context.suites.delete(suite.name)
+            self._names.add(suite.name)
             gx_suite = self.context.suites.add(
                 gx.ExpectationSuite(
                     name=suite.name,
