@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from dagster_project.defs import ingest, warehouse
+from dagster_project.defs import ingest, quality, warehouse
 from dagster_project.resources import CrmwResource
 
 everything_job = dg.define_asset_job("everything", selection=dg.AssetSelection.all())
@@ -10,5 +10,6 @@ everything_job = dg.define_asset_job("everything", selection=dg.AssetSelection.a
 defs = dg.Definitions.merge(
     ingest.defs,
     warehouse.defs,
+    quality.defs,
     dg.Definitions(resources={"crmw": CrmwResource()}, jobs=[everything_job]),
 )
