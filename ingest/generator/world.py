@@ -342,6 +342,7 @@ def build_groups_and_entities(
     offices: list[tuple[str, ...]] = []
     g_name: list[str] = []
     domain: list[str] = []
+    used_domains: set[str] = set()
     office_regions = {o: [i for i, r in enumerate(REGIONS) if r[2] == o] for o in OFFICE_CODES}
 
     for g in range(n):
@@ -349,7 +350,16 @@ def build_groups_and_entities(
         if latin[g]:
             stem_native, stem_other = stem_other, stem_native
         g_name.append(stem_native)
-        domain.append(names.company_domain(stem_other if not latin[g] else stem_native, rng))
+        # A website belongs to one company: a taken domain gets a numbered variant, as real
+        # namesakes register (stroiteh2.ru). No random draw, so the rest of the data is unchanged.
+        candidate = names.company_domain(stem_other if not latin[g] else stem_native, rng)
+        name_part, dot, zone = candidate.partition(".")
+        suffix = 2
+        while candidate in used_domains:
+            candidate = f"{name_part}{suffix}{dot}{zone}"
+            suffix += 1
+        used_domains.add(candidate)
+        domain.append(candidate)
         home_office = REGIONS[region[g]][2]
         group_offices = [home_office]
         if n_ent[g] >= 2 and rng.random() < p.multi_office_share:
