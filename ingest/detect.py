@@ -1,18 +1,18 @@
-"""Which dialect and which entity a file is, decided from its header.
+"""Which dialect and which entity a file is, decided from its header (a JSON lines file's keys).
 
-The file name is a hint only (`invoices__2024-03.csv` prefers invoices when two
-entities fit the header equally well); the header decides.
+The file name is a hint only (`invoices__2024-03.csv`, or a vendor's `Opportunity.csv`, prefers
+that entity when two fit the header equally well); the header decides.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.contracts import CONTRACTS, get_contract
-from ingest.dialects import DIALECTS, Dialect, get_dialect
+from ingest.contracts import get_contract
+from ingest.dialects import DIALECTS, Dialect, Field, entity_for_file_name, get_dialect
 from ingest.errors import DialectNotRecognised, EntityNotRecognised, FileRefused
 
 MAX_HEADER_LENGTH = 200
@@ -22,11 +22,15 @@ MAX_HEADER_LENGTH = 200
 class Detection:
     dialect: Dialect
     entity: str
-    # position in the file's header -> contract column
+    # position in the file's header -> contract column, for columns read whole from one header
     mapping: dict[int, str]
     # position -> original header, for columns the contract does not know
     extras: dict[int, str]
     headers: tuple[str, ...] = ()
+    # the dialect's fields this file carries, in precedence order
+    fields: tuple[Field, ...] = ()
+    # normalised header (top-level key) -> position
+    positions: dict[str, int] = field(default_factory=dict)
 
 
 def normalise_header(text: str) -> str:
@@ -57,19 +61,50 @@ def check_header(headers: list[str], file: Path) -> None:
 
 
 def _entity_hint(file: Path) -> str | None:
-    stem = file.name.split(".")[0]
-    prefix = stem.split("__")[0].lower()
-    return prefix if prefix in CONTRACTS else None
+    return entity_for_file_name(file.name)
 
 
-def _score(dialect: Dialect, entity: str, normalised: list[str]) -> tuple[int, float, dict[int, str]]:
-    table = {normalise_header(h): col for h, col in dialect.headers[entity].items()}
-    mapping = {i: table[h] for i, h in enumerate(normalised) if h in table}
+@dataclass(frozen=True)
+class _Fit:
+    matched: int
+    coverage: float
+    fields: tuple[Field, ...]
+    mapping: dict[int, str]
+    consumed: frozenset[int]
+
+
+def _whole_roots(f: Field, nested: bool) -> tuple[str, ...]:
+    if f.key_of:
+        return tuple(r for part in f.key_of for r in _whole_roots(part, nested))
+    if not nested:
+        return f.sources
+    return f.sources if f.param is None and "." not in f.source else ()
+
+
+def _fit(dialect: Dialect, entity: str, positions: dict[str, int]) -> _Fit | None:
+    """How well the header fits an entity of a dialect; None when a required column is missing."""
+    nested = dialect.nested
+    present = []
+    for f in dialect.fields[entity]:
+        roots = [normalise_header(r) for r in f.roots(nested)]
+        found = [r in positions for r in roots]
+        if roots and (all(found) if f.needs_all_roots() else any(found)):
+            present.append(f)
     contract = get_contract(entity)
-    mapped = set(mapping.values())
-    if not set(contract.required_columns) <= mapped:
-        return 0, 0.0, {}
-    return len(mapped), len(mapped) / len(contract.columns), mapping
+    covered = {f.column for f in present}
+    if not covered or not set(contract.required_columns) <= covered:
+        return None
+    mapping = {positions[normalise_header(f.source)]: f.column for f in present if f.is_plain}
+    # a header is consumed when a field reads it whole; a nested record read in part stays an extra
+    consumed = {
+        positions[normalise_header(r)]
+        for f in present
+        for r in _whole_roots(f, nested)
+        if normalise_header(r) in positions
+    }
+    return _Fit(
+        len(covered), len(covered) / len(contract.columns), tuple(present), mapping, frozenset(consumed)
+    )
 
 
 def detect(
@@ -78,6 +113,7 @@ def detect(
     *,
     dialect: str | None = None,
     entity: str | None = None,
+    file_format: str | None = None,
 ) -> Detection:
     check_header(headers, file)
     normalised = [normalise_header(h) for h in headers]
@@ -89,17 +125,20 @@ def detect(
             hint="each column must appear once",
         )
     dialects = [get_dialect(dialect)] if dialect else list(DIALECTS.values())
+    if file_format:
+        dialects = [d for d in dialects if file_format in d.formats]
     if entity:
         get_contract(entity)
     hint = _entity_hint(file)
+    positions = {h: i for i, h in enumerate(normalised) if h}
     candidates = []
     for d in dialects:
         for e in d.entities():
             if entity and e != entity:
                 continue
-            matched, coverage, mapping = _score(d, e, normalised)
-            if matched:
-                candidates.append((matched, coverage, e == hint, d.name == "generic", d, e, mapping))
+            fit = _fit(d, e, positions)
+            if fit:
+                candidates.append((fit.matched, fit.coverage, e == hint, d.name == "generic", d, e, fit))
     if not candidates:
         if entity:
             contract = get_contract(entity)
@@ -123,8 +162,14 @@ def detect(
             file=file,
             hint="name the file <entity>__<period>.csv or pass --entity",
         )
-    _, _, _, _, chosen_dialect, chosen_entity, mapping = best
-    extras = {i: h for i, h in enumerate(headers) if i not in mapping}
+    _, _, _, _, chosen_dialect, chosen_entity, fit = best
+    extras = {i: h for i, h in enumerate(headers) if i not in fit.consumed and i not in fit.mapping}
     return Detection(
-        dialect=chosen_dialect, entity=chosen_entity, mapping=mapping, extras=extras, headers=tuple(headers)
+        dialect=chosen_dialect,
+        entity=chosen_entity,
+        mapping=fit.mapping,
+        extras=extras,
+        headers=tuple(headers),
+        fields=fit.fields,
+        positions=positions,
     )

@@ -1,43 +1,21 @@
 """Dialects: how one real export format maps onto the canonical contracts.
 
-A dialect is data: the header of each contract column in that format, the
-separator, the date and number conventions. Parsing (ingest/validate.py) and the
-sample-export generator both read these tables, so what we write is what we read.
+A dialect is data (ingest/dialect_model.py): where each contract column comes from in that
+format, the separator, the date and number conventions. Parsing (ingest/load.py builds the SQL)
+and the sample-export generator both read these tables, so what we write is what we read.
+`generic` and `ru_accounting` are plain header tables; the vendor dialects (ingest/vendors/)
+also map codes, ids and nested JSON.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
 
 from ingest.contracts import CONTRACTS
+from ingest.dialect_model import Dialect, Field
+from ingest.vendors import BITRIX24, GA4, SALESFORCE
 
-
-@dataclass(frozen=True)
-class Dialect:
-    name: str
-    description: str
-    delimiter: str
-    # strptime formats (DuckDB/Python), tried in order
-    date_formats: tuple[str, ...]
-    timestamp_formats: tuple[str, ...]
-    decimal_comma: bool
-    # entity -> {export header -> contract column}
-    headers: dict[str, dict[str, str]]
-    # encoding the generator writes; readers detect the encoding of every file
-    write_encoding: str = "utf-8"
-    true_values: tuple[str, ...] = ("true", "1", "yes", "y", "t")
-    false_values: tuple[str, ...] = ("false", "0", "no", "n", "f")
-    extra: dict[str, str] = field(default_factory=dict)
-
-    def header_for(self, entity: str, column: str) -> str:
-        for header, col in self.headers[entity].items():
-            if col == column:
-                return header
-        raise KeyError(f"dialect {self.name} has no header for {entity}.{column}")
-
-    def entities(self) -> tuple[str, ...]:
-        return tuple(self.headers)
-
+__all__ = ["DIALECTS", "Dialect", "Field", "entity_for_file_name", "export_file_name", "get_dialect"]
 
 GENERIC = Dialect(
     name="generic",
@@ -104,7 +82,7 @@ RU_ACCOUNTING = Dialect(
     },
 )
 
-DIALECTS: dict[str, Dialect] = {d.name: d for d in (GENERIC, RU_ACCOUNTING)}
+DIALECTS: dict[str, Dialect] = {d.name: d for d in (GENERIC, RU_ACCOUNTING, SALESFORCE, BITRIX24, GA4)}
 
 
 def get_dialect(name: str) -> Dialect:
@@ -122,3 +100,20 @@ def export_file_name(entity: str, period: str, ext: str = "csv") -> str:
     header decides the entity.
     """
     return f"{entity}__{period}.{ext}"
+
+
+def entity_for_file_name(name: str) -> str | None:
+    """The entity a file's name suggests: `<entity>__<period>.<ext>` as the generator writes it, or a
+    vendor's own object name (`Opportunity.csv`, `Task__2024-03.csv`, `events_20240301.jsonl`).
+    A hint only: the header decides."""
+    stem = name.split(".")[0]
+    prefix = stem.split("__")[0].lower()
+    if prefix in CONTRACTS:
+        return prefix
+    letters = re.match(r"[^\W\d]+(?:_[^\W\d_]+)*", prefix)
+    candidates = (prefix, letters.group(0).rstrip("_") if letters else "")
+    for dialect in DIALECTS.values():
+        for candidate in candidates:
+            if candidate in dialect.file_names:
+                return dialect.file_names[candidate]
+    return None

@@ -26,8 +26,8 @@ import duckdb
 import pyarrow as pa
 
 from ingest.contracts import CONTRACTS, LINEAGE_COLUMNS, Column, Contract, get_contract
-from ingest.detect import Detection, detect
-from ingest.dialects import Dialect
+from ingest.detect import Detection, detect, normalise_header
+from ingest.dialects import Dialect, Field
 from ingest.errors import FileRefused, IngestError, UnknownFormat, WarehouseBusy
 from ingest.parsing import (
     MOJIBAKE_HINT,
@@ -35,7 +35,9 @@ from ingest.parsing import (
     sql_boolean,
     sql_clean_text,
     sql_date,
+    sql_date_of_timestamp,
     sql_decimal,
+    sql_derive_key,
     sql_email,
     sql_enum,
     sql_ident,
@@ -44,7 +46,9 @@ from ingest.parsing import (
     sql_kpp,
     sql_literal,
     sql_phone,
+    sql_salesforce_id18,
     sql_timestamp,
+    sql_value_map,
 )
 from ingest.readers import (
     FileInfo,
@@ -188,9 +192,15 @@ def connect(db_path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection
 
 
 # --------------------------------------------------------------------------- SQL building
-def _typed_expr(col: Column, text: str, dialect: Dialect, lenient_iso: bool) -> str:
+def _typed_expr(
+    col: Column, text: str, dialect: Dialect, lenient_iso: bool, field: Field | None = None
+) -> str:
     date_formats = dialect.date_formats + (ISO_DATE_FORMATS if lenient_iso else ())
     ts_formats = dialect.timestamp_formats + (ISO_TIMESTAMP_FORMATS if lenient_iso else ())
+    if field is not None and field.date_of_timestamp:
+        return sql_date_of_timestamp(text, ts_formats)
+    if field is not None and field.scale != 1 and col.type in ("integer", "decimal"):
+        return f"({_typed_expr(col, text, dialect, lenient_iso)}) * {int(field.scale)}"
     match col.type:
         case "string":
             return text
@@ -215,6 +225,21 @@ def _typed_expr(col: Column, text: str, dialect: Dialect, lenient_iso: bool) -> 
         case "enum":
             return sql_enum(text, col.allowed)
     raise ValueError(f"no parser for type {col.type}")
+
+
+def _value_rules(text: str, field: Field | None) -> str:
+    """An export's codes and id forms -> ours, on trimmed text (before the type's parser)."""
+    if field is None:
+        return text
+    if field.values:
+        text = sql_value_map(text, field.values)
+    if field.id_form == "salesforce":
+        text = sql_salesforce_id18(text)
+    return text
+
+
+def _has_rules(field: Field | None) -> bool:
+    return field is not None and bool(field.values or field.id_form)
 
 
 _BAD_CODE = {
@@ -254,14 +279,26 @@ def _is_identifier(col: Column) -> bool:
     )
 
 
+def _original_text(parts: list[Part]) -> str | None:
+    """The text quarantine keeps for a column: its first non-empty part as written."""
+    if not parts:
+        return None
+    if len(parts) == 1:
+        return parts[0][0]
+    return "coalesce(" + ", ".join(f"nullif({e}, '')" for e, _ in parts) + ")"
+
+
 def _reason(code: str, col: str) -> str:
     return sql_literal(f"{code}:{col}")
+
+
+Part = tuple[str, "Field | None"]
 
 
 def build_validation_sql(
     contract: Contract,
     dialect: Dialect,
-    source_exprs: dict[str, str],
+    source_exprs: dict[str, str | list[Part]],
     extras_expr: str,
     malformed_expr: str,
     lenient_iso: bool,
@@ -271,38 +308,61 @@ def build_validation_sql(
     """SELECT over `stage_sql` giving _rn, typed v_<col>, _reasons, _issues, _extras,
     and for rejected rows only the original text o_<col> and _raw_line.
 
-    source_exprs maps each contract column present in the file to an SQL expression
-    over the stage (a generated column name, never export text). The file is read
-    once: nothing is copied before validation.
+    source_exprs maps each contract column present in the file to an SQL expression over the
+    stage (generated column names and our own constants, never export text), or to several
+    (expression, field) parts in precedence order, whose field rules (codes, id forms, scale)
+    apply to that part. The file is read once: nothing is copied before validation.
     """
     t_cols, v_cols, reasons, issues, invalid, o_cols = [], [], [], [], [], []
     for col in contract.columns:
         t, v, m = sql_ident(f"t_{col.name}"), sql_ident(f"v_{col.name}"), sql_ident(f"m_{col.name}")
-        src = source_exprs.get(col.name)
+        given = source_exprs.get(col.name)
+        parts: list[Part] = [(given, None)] if isinstance(given, str) else list(given or [])
+        src = _original_text(parts)
         o_cols.append(f"{src or 'NULL::VARCHAR'} AS {sql_ident('o_' + col.name)}")
-        checks_mojibake = src is not None and col.type == "string" and not _is_identifier(col)
-        if src is None:
-            t_cols.append(f"NULL::VARCHAR AS {t}")
-        elif checks_mojibake:
-            clean = sql_clean_text(src)
-            fixed = f"crmw_repair_mojibake({clean})"
-            hint = f"regexp_matches({clean}, {sql_literal(MOJIBAKE_HINT)})"
-            t_cols.append(
-                f"case when {hint} then coalesce({fixed}, {clean}) else {clean} end AS {t}, "
-                f"case when {hint} then {fixed} is not null else false end AS {m}"
-            )
-            issues.append((m, _reason("repaired_mojibake", col.name)))
+        per_part = len(parts) > 1 and col.type != "string"
+        if per_part:
+            # typed columns fed by several fields: each part is parsed with its own rules, the first
+            # that gives a value wins, and a part that does not parse makes the column bad
+            names = [sql_ident(f"t_{col.name}__{k}") for k in range(len(parts))]
+            for name, (expr, fld) in zip(names, parts, strict=True):
+                t_cols.append(f"{_value_rules(sql_clean_text(expr), fld)} AS {name}")
+            t_cols.append(f"coalesce({', '.join(names)}) AS {t}")
+            typed = [
+                _typed_expr(col, n, dialect, lenient_iso, fld)
+                for n, (_, fld) in zip(names, parts, strict=True)
+            ]
+            v_cols.append(f"coalesce({', '.join(typed)}) AS {v}")
+            bad = " or ".join(f"({n} is not null and {x} is null)" for n, x in zip(names, typed, strict=True))
         else:
-            t_cols.append(f"{sql_clean_text(src)} AS {t}")
-        v_cols.append(f"{_typed_expr(col, t, dialect, lenient_iso)} AS {v}")
-        if src is None:
+            if len(parts) > 1:
+                text = f"coalesce({', '.join(_value_rules(sql_clean_text(e), f) for e, f in parts)})"
+            elif parts:
+                text = _value_rules(sql_clean_text(parts[0][0]), parts[0][1])
+            field = parts[0][1] if len(parts) == 1 else None
+            checks_mojibake = bool(parts) and col.type == "string" and not _is_identifier(col)
+            if not parts:
+                t_cols.append(f"NULL::VARCHAR AS {t}")
+            elif checks_mojibake:
+                clean = text
+                fixed = f"crmw_repair_mojibake({clean})"
+                hint = f"regexp_matches({clean}, {sql_literal(MOJIBAKE_HINT)})"
+                t_cols.append(
+                    f"case when {hint} then coalesce({fixed}, {clean}) else {clean} end AS {t}, "
+                    f"case when {hint} then {fixed} is not null else false end AS {m}"
+                )
+                issues.append((m, _reason("repaired_mojibake", col.name)))
+            else:
+                t_cols.append(f"{text} AS {t}")
+            v_cols.append(f"{_typed_expr(col, t, dialect, lenient_iso, field)} AS {v}")
+            bad = f"{t} is not null and {v} is null"
+        if not parts:
             if col.required:
                 reasons.append(("true", _reason("missing_required", col.name)))
             continue
         if col.required:
             reasons.append((f"{t} is null", _reason("missing_required", col.name)))
         if col.type != "string":
-            bad = f"{t} is not null and {v} is null"
             (reasons if col.invalid == "reject" else issues).append(
                 (bad, _reason(_BAD_CODE[col.type], col.name))
             )
@@ -544,6 +604,95 @@ def load_file(
     )
 
 
+class _Sources:
+    """SQL for where each contract column comes from in one file, built from the detected fields.
+
+    Expressions name only the stage's generated columns ("c0".. for CSV, jline for JSON lines),
+    JSON paths built from the dialect's constants (the file's own spelling of a key the dialect
+    names) and literals of the dialect's codes: never other text from the export.
+    """
+
+    def __init__(self, detection: Detection, is_json: bool) -> None:
+        self.detection = detection
+        self.is_json = is_json
+        self.nested = detection.dialect.nested
+        # key/value arrays (GA4 event_params) are unpacked once per row into the stage
+        self.kv_arrays: dict[str, str] = {}
+        for f in self._all_fields():
+            if f.param is not None and isinstance(f.source, str):
+                self.kv_arrays.setdefault(f.source, f"_kv{len(self.kv_arrays)}")
+
+    def _all_fields(self):
+        for f in self.detection.fields:
+            yield f
+            yield from f.key_of
+
+    def _json_path(self, source: str) -> str | None:
+        root, _, rest = source.partition(".") if self.nested else (source, "", "")
+        pos = self.detection.positions.get(normalise_header(root))
+        if pos is None:
+            return None
+        path = _json_path(self.detection.headers[pos])
+        for segment in rest.split(".") if rest else ():
+            path += "." + _json_path(segment)[2:]
+        return path
+
+    def base(self, source: str, alias: str) -> str | None:
+        """The text at a header or JSON path; None when the file lacks it."""
+        if self.is_json:
+            path = self._json_path(source)
+            return None if path is None else f"json_extract_string({alias}jline, {sql_literal(path)})"
+        pos = self.detection.positions.get(normalise_header(source))
+        return None if pos is None else f"{alias}{sql_ident(f'c{pos}')}"
+
+    def stage_columns(self) -> str:
+        cols = []
+        for source, name in self.kv_arrays.items():
+            path = self._json_path(source)
+            if path is None:
+                cols.append(f"NULL::VARCHAR[][] AS {sql_ident(name)}")
+                continue
+            value = ", ".join(
+                f"json_extract_string(p, '$.value.{kind}')"
+                for kind in ("string_value", "int_value", "double_value", "float_value")
+            )
+            cols.append(
+                f"list_transform(json_extract(jline, {sql_literal(path + '[*]')}), "
+                f"lambda p: [json_extract_string(p, '$.key'), coalesce({value})]) AS {sql_ident(name)}"
+            )
+        return "".join(f", {c}" for c in cols)
+
+    def raw(self, f: Field, alias: str) -> str:
+        """The field's text as written, after its conditions (prefixes, `when`)."""
+        if f.key_of:
+            expr = sql_derive_key([self.raw(part, alias) for part in f.key_of])
+        elif f.param is not None:
+            kv = alias + sql_ident(self.kv_arrays[f.source])
+            expr = f"list_filter({kv}, lambda kv: kv[1] = {sql_literal(f.param)})[1][2]"
+        elif isinstance(f.source, tuple):
+            present = [b for b in (self.base(src, alias) for src in f.source) if b is not None]
+            expr = f"nullif(concat_ws(' ', {', '.join(sql_clean_text(b) for b in present)}), '')"
+        else:
+            expr = self.base(f.source, alias) or "NULL::VARCHAR"
+        if f.prefixes:
+            starts = " or ".join(f"starts_with(trim({expr}), {sql_literal(p)})" for p in f.prefixes)
+            expr = f"case when {starts} then {expr} end"
+        if f.when:
+            other = self.base(f.when[0], alias)
+            if other is None:
+                return "NULL::VARCHAR"
+            values = ", ".join(sql_literal(v.lower()) for v in f.when[1])
+            expr = f"case when lower(trim({other})) in ({values}) then {expr} end"
+        return expr
+
+    def parts(self, alias: str) -> dict[str, list[Part]]:
+        out: dict[str, list[Part]] = {}
+        for f in self.detection.fields:
+            field = None if f.is_plain else f
+            out.setdefault(f.column, []).append((self.raw(f, alias), field))
+        return out
+
+
 def _prepare(info: FileInfo, workdir: Path, dialect: str | None, entity: str | None):
     if info.format == "xlsx":
         text_path = xlsx_to_csv(info.path, workdir)
@@ -564,7 +713,7 @@ def _prepare(info: FileInfo, workdir: Path, dialect: str | None, entity: str | N
         delimiter = sniff_delimiter(text_path)
         headers = read_header(text_path, delimiter)
     try:
-        detection = detect(headers, info.path, dialect=dialect, entity=entity)
+        detection = detect(headers, info.path, dialect=dialect, entity=entity, file_format=info.format)
     except BaseException:
         if text_path != info.path:
             text_path.unlink(missing_ok=True)
@@ -584,13 +733,9 @@ def _load_rows(
     snap: date | None,
 ) -> dict:
     params: list = []
-    if info.format == "jsonl":
+    is_json = info.format == "jsonl"
+    if is_json:
         stage_sql, stage_params = _jsonl_stage(text_path)
-        by_column = {col: key for key, col in _jsonl_mapping(detection).items()}
-        source_exprs = {
-            col: f"json_extract_string(jline, {sql_literal(_json_path(key))})"
-            for col, key in by_column.items()
-        }
         if detection.extras:
             pairs = []
             for key in detection.extras.values():
@@ -602,11 +747,9 @@ def _load_rows(
         malformed = "case when not _ok then 'malformed_row' end"
         raw_line = "case when not _ok then line end"
     else:
-        n_cols = max(detection.mapping.keys() | detection.extras.keys()) + 1
         for table in ("_rej_errors", "_rej_scans"):
             con.execute(f"drop table if exists {table}")
-        stage_sql, stage_params = _csv_stage(text_path, n_cols, delimiter)
-        source_exprs = {col: sql_ident(f"c{i}") for i, col in detection.mapping.items()}
+        stage_sql, stage_params = _csv_stage(text_path, len(detection.headers), delimiter)
         if detection.extras:
             pairs = []
             for i, header in detection.extras.items():
@@ -617,19 +760,24 @@ def _load_rows(
             extras_expr = "NULL::JSON"
         malformed = "NULL::VARCHAR"
         raw_line = "NULL::VARCHAR"
+    sources = _Sources(detection, is_json)
+    source_exprs = sources.parts("")
 
     lenient_iso = info.format == "xlsx"
     # Numbering rows needs DuckDB's streaming window, which runs on one thread: copy the
     # text into a temp table first, so that validation below runs on every core.
-    con.execute(f"create or replace temp table _stage as select * from {stage_sql}", stage_params)
-    rejects = _collect_rejects(con) if info.format != "jsonl" else {}
+    con.execute(
+        f"create or replace temp table _stage as select *{sources.stage_columns()} from {stage_sql}",
+        stage_params,
+    )
+    rejects = _collect_rejects(con) if not is_json else {}
     select = build_validation_sql(
         contract, detection.dialect, source_exprs, extras_expr, malformed, lenient_iso, "_stage", raw_line
     )
     con.execute(f"create or replace temp table _valid as {select}", params)
 
     entity = sql_ident(contract.entity)
-    originals = {c: src.replace("jline", "s.jline").replace('"c', 's."c') for c, src in source_exprs.items()}
+    originals = {c: _original_text(parts) for c, parts in sources.parts("s.").items()}
     _flag_duplicate_keys(con, contract, originals)
     if contract.kind == "event":
         _flag_already_loaded(con, contract, originals)
@@ -746,18 +894,6 @@ def _flag_already_loaded(con, contract: Contract, originals: dict[str, str]) -> 
 
 def _json_path(key: str) -> str:
     return '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _jsonl_mapping(detection: Detection) -> dict[str, str]:
-    """JSON key -> contract column (detection positions index the key list)."""
-    return {detection.headers[i]: col for i, col in detection.mapping.items()}
-
-
-def _jsonl_key_for(detection: Detection, column: str) -> str | None:
-    for key, col in _jsonl_mapping(detection).items():
-        if col == column:
-            return key
-    return None
 
 
 # --------------------------------------------------------------------------- batches

@@ -12,8 +12,9 @@ SQL expressions only ever receive column references the loader generated itself
 
 from __future__ import annotations
 
+import hashlib
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 INN10_WEIGHTS = (2, 4, 10, 3, 5, 9, 4, 6, 8)
@@ -223,6 +224,20 @@ def sql_integer(expr: str) -> str:
 
 
 # --------------------------------------------------------------------------- dates
+# Timestamp formats are strptime patterns, understood the same way by Python and DuckDB, plus:
+# - patterns with %z read a UTC offset (+03:00, +0300) or a trailing Z, and are converted to UTC;
+# - EPOCH_MICROS reads whole microseconds since 1970-01-01 UTC (GA4's event_timestamp).
+EPOCH_MICROS = "epoch_us"
+_EPOCH = datetime(1970, 1, 1)
+# An offset we read: Z, or +HH:MM / +HHMM at the very end (Python and DuckDB differ on the rest).
+_ZONE_SUFFIX = r"(Z|[+-][0-9]{2}:?[0-9]{2})$"
+_EPOCH_DIGITS = r"[0-9]{1,17}"
+
+
+def _zoned(fmt: str) -> bool:
+    return "%z" in fmt
+
+
 def parse_date(value: str | None, formats: tuple[str, ...]) -> date | None:
     value = clean_text(value)
     if value is None:
@@ -236,14 +251,27 @@ def parse_date(value: str | None, formats: tuple[str, ...]) -> date | None:
     return None
 
 
+def _strptime(value: str, fmt: str) -> datetime | None:
+    if fmt == EPOCH_MICROS:
+        return _EPOCH + timedelta(microseconds=int(value)) if re.fullmatch(_EPOCH_DIGITS, value) else None
+    if _zoned(fmt):
+        if not re.search(_ZONE_SUFFIX, value):
+            return None
+        value = re.sub("Z$", "+00:00", value)
+    try:
+        parsed = datetime.strptime(value, fmt)
+    except ValueError:
+        return None
+    return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
+
+
 def parse_timestamp(value: str | None, formats: tuple[str, ...]) -> datetime | None:
     value = clean_text(value)
     if value is None:
         return None
     for fmt in formats:
-        try:
-            parsed = datetime.strptime(value, fmt)
-        except ValueError:
+        parsed = _strptime(value, fmt)
+        if parsed is None:
             continue
         return parsed if MIN_DATE <= parsed.date() <= MAX_DATE else None
     return None
@@ -265,9 +293,47 @@ def sql_date(expr: str, formats: tuple[str, ...]) -> str:
     return _sql_in_range(f"try_strptime({expr}, {_sql_formats(formats)})::DATE")
 
 
+def _sql_parse_timestamp(expr: str, formats: tuple[str, ...]) -> str:
+    """The first format that parses, as UTC TIMESTAMP (formats of one kind are tried together).
+
+    Naive, zoned and epoch formats are parsed apart: DuckDB would read a naive text in the
+    session's time zone if it were tried in one list with zoned formats. A text can match
+    only one kind, so trying the kinds one after another keeps the order of `formats`.
+    """
+    naive = tuple(f for f in formats if f != EPOCH_MICROS and not _zoned(f))
+    zoned = tuple(f for f in formats if _zoned(f))
+    parts = []
+    if naive:
+        parts.append(f"try_strptime({expr}, {_sql_formats(naive)})")
+    if zoned:
+        # One call per zoned format: given a list, DuckDB 2.0 rolls 30 February over to 1 March.
+        text = f"regexp_replace({expr}, 'Z$', '+00:00')"
+        tried = ", ".join(f"try_strptime({text}, {sql_literal(f)})" for f in zoned)
+        parsed = tried if len(zoned) == 1 else f"coalesce({tried})"
+        parts.append(
+            f"case when regexp_matches({expr}, {sql_literal(_ZONE_SUFFIX)}) then timezone('UTC', {parsed}) end"
+        )
+    if EPOCH_MICROS in formats:
+        parts.append(
+            f"case when regexp_full_match({expr}, {sql_literal(_EPOCH_DIGITS)}) "
+            f"then make_timestamp(({expr})::BIGINT) end"
+        )
+    return parts[0] if len(parts) == 1 else f"coalesce({', '.join(parts)})"
+
+
 def sql_timestamp(expr: str, formats: tuple[str, ...]) -> str:
-    ts = f"try_strptime({expr}, {_sql_formats(formats)})"
+    ts = _sql_parse_timestamp(expr, formats)
     return f"case when {ts}::DATE between DATE '{MIN_DATE}' and DATE '{MAX_DATE}' then {ts} end"
+
+
+def parse_date_of_timestamp(value: str | None, formats: tuple[str, ...]) -> date | None:
+    """The calendar date (UTC) of a timestamp: for date columns an export only has as timestamps."""
+    parsed = parse_timestamp(value, formats)
+    return parsed.date() if parsed else None
+
+
+def sql_date_of_timestamp(expr: str, formats: tuple[str, ...]) -> str:
+    return f"({sql_timestamp(expr, formats)})::DATE"
 
 
 # --------------------------------------------------------------------------- booleans, enums
@@ -323,3 +389,67 @@ def repair_mojibake(value: str | None) -> str | None:
     if repaired == value or not re.search("[\u0410-\u044f\u0401\u0451]", repaired):
         return None
     return repaired
+
+
+# --------------------------------------------------------------------------- vendor values
+def parse_value_map(value: str | None, pairs: tuple[tuple[str, str | None], ...]) -> str | None:
+    """An export's code for a value -> ours (case-insensitive); text not in the map passes through
+    unchanged, so that the type's own check (an enum's allowed list) rejects it with its usual reason."""
+    value = clean_text(value)
+    if value is None:
+        return None
+    lowered = value.lower()
+    for vendor, ours in pairs:
+        if vendor.lower() == lowered:
+            return ours
+    return value
+
+
+def sql_value_map(expr: str, pairs: tuple[tuple[str, str | None], ...]) -> str:
+    whens = " ".join(
+        f"when {sql_literal(vendor.lower())} then {sql_literal(ours) if ours is not None else 'NULL'}"
+        for vendor, ours in pairs
+    )
+    return f"case lower({expr}) {whens} else {expr} end"
+
+
+# Salesforce record ids: 15 characters, case-sensitive; the 18-character form appends 3 characters
+# that encode which of the 15 are capitals, so it is unique even where case is lost. We store the
+# 18-character form: a 15-character id gets its suffix computed, anything else is kept as written.
+_SF_SUFFIX_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+_SF_ID15 = "[a-zA-Z0-9]{15}"
+
+
+def salesforce_id18(value: str | None) -> str | None:
+    value = clean_text(value)
+    if value is None or not re.fullmatch(_SF_ID15, value):
+        return value
+    suffix = ""
+    for chunk in range(3):
+        bits = sum(1 << i for i, ch in enumerate(value[chunk * 5 : chunk * 5 + 5]) if "A" <= ch <= "Z")
+        suffix += _SF_SUFFIX_ALPHABET[bits]
+    return value + suffix
+
+
+def sql_salesforce_id18(expr: str) -> str:
+    def chunk(k: int) -> str:
+        bits = " + ".join(
+            f"(case when ascii(substr({expr}, {k * 5 + i + 1}, 1)) between 65 and 90 then {1 << i} else 0 end)"
+            for i in range(5)
+        )
+        return f"substr({sql_literal(_SF_SUFFIX_ALPHABET)}, 1 + {bits}, 1)"
+
+    suffix = " || ".join(chunk(k) for k in range(3))
+    return f"case when regexp_full_match({expr}, {sql_literal(_SF_ID15)}) then {expr} || {suffix} else {expr} end"
+
+
+# A key derived from several fields, for exports that have none (GA4 events): the MD5 (hex) of the
+# fields' trimmed text joined by '|', an empty field counting as ''.
+def derive_key(parts: list[str | None]) -> str:
+    text = "|".join(clean_text(p) or "" for p in parts)
+    return hashlib.md5(text.encode("utf-8")).hexdigest()
+
+
+def sql_derive_key(exprs: list[str]) -> str:
+    joined = " || '|' || ".join(f"coalesce({sql_clean_text(e)}, '')" for e in exprs)
+    return f"md5({joined})"
