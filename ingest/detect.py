@@ -94,7 +94,11 @@ def _fit(dialect: Dialect, entity: str, positions: dict[str, int]) -> _Fit | Non
     covered = {f.column for f in present}
     if not covered or not set(contract.required_columns) <= covered:
         return None
-    mapping = {positions[normalise_header(f.source)]: f.column for f in present if f.is_plain}
+    mapping = {
+        positions[normalise_header(f.source)]: f.column
+        for f in present
+        if f.is_plain and normalise_header(f.source) in positions
+    }
     # a header is consumed when a field reads it whole; a nested record read in part stays an extra
     consumed = {
         positions[normalise_header(r)]

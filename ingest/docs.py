@@ -67,17 +67,16 @@ def render_reference() -> str:
                 if name == "generic" or contract.entity not in dialect.fields:
                     continue
                 fields = dialect.fields[contract.entity]
-                if all(f.is_plain for f in fields):
+                one_each = len({f.column for f in fields}) == len(fields)
+                if all(f.is_plain for f in fields) and one_each:
                     headers = ", ".join(f"`{h}` → `{c}`" for h, c in dialect.headers[contract.entity].items())
                     lines.append(f"Headers in the `{name}` dialect: {headers}.")
                 else:
                     read = "; ".join(describe_field(f) for f in fields)
                     lines.append(f"Read from `{name}` exports: {read}.")
-                    missing = dialect.missing_columns(contract.entity)
-                    if missing:
-                        lines.append(
-                            f"Not in `{name}` exports (left empty): {', '.join(f'`{c}`' for c in missing)}."
-                        )
+                missing = ", ".join(f"`{c}`" for c in dialect.missing_columns(contract.entity))
+                if missing:
+                    lines.append(f"Not in `{name}` exports (left empty): {missing}.")
                 lines.append("")
     lines += render_value_maps()
     lines.append("### Lineage columns added to every `raw.*` table")
