@@ -29,6 +29,9 @@ CLEANING = {
     ("partners", "name"): "name",
 }
 # Staging models that carry people's names, e-mails or phones live in the restricted pii schema.
+# The largest event entities are materialised: several models read them, and deduplicating
+# millions of rows once per build beats doing it once per reader.
+MATERIALISED = {"web_events", "activities"}
 
 
 def model_name(contract: Contract) -> str:
@@ -53,7 +56,10 @@ def column_sql(contract: Contract) -> list[str]:
 def model_sql(contract: Contract, history: bool = False) -> str:
     key = ", ".join(contract.key)
     cols = column_sql(contract)
-    config = "{{ config(schema='pii') }}\n\n" if has_pii(contract) else ""
+    options = (["schema='pii'"] if has_pii(contract) else []) + (
+        ["materialized='table'"] if contract.entity in MATERIALISED and not history else []
+    )
+    config = f"{{{{ config({', '.join(options)}) }}}}\n\n" if options else ""
     if contract.kind == "snapshot":
         extra = [
             "_snapshot_date as snapshot_date",

@@ -1,3 +1,5 @@
+{{ config(materialized='table') }}
+
 -- one row per activity: the latest loaded copy when an export repeats a row
 with
 

@@ -1,4 +1,4 @@
-{{ config(schema='pii') }}
+{{ config(schema='pii', materialized='table') }}
 
 -- one row per web event: the latest loaded copy when an export repeats a row
 with
