@@ -1,7 +1,9 @@
--- One row per won deal and campaign touch on the deal's client inside the attribution
--- window (from attribution_window_days before the deal opened until it was won), with
--- the share of the deal each model gives the touch: first touch takes all, last touch
--- takes all, linear splits it evenly. Each deal's credits sum to 1 per model.
+-- One row per won deal and campaign touch the client answered (clicked, registered,
+-- attended, responded; ad click, form or chat from a tagged visit; a lead the campaign
+-- produced) inside the attribution window: from attribution_window_days before the deal
+-- opened until it was won. Touches nobody answered (a mailing sent or opened, a page view)
+-- earn no credit. Each model's credits sum to 1 per deal: first touch takes all, last
+-- touch takes all, linear splits it evenly.
 with
 
 deals as (
@@ -44,7 +46,8 @@ touches_in_window as (
         touches.touched_at
     from won_deals
     inner join touches
-        on won_deals.client_id = touches.client_id
+        on touches.is_response
+            and won_deals.client_id = touches.client_id
             and won_deals.won_at >= touches.touched_at
             and touches.touched_at >= {{ dbt.dateadd('day', -1 * var('attribution_window_days'), 'won_deals.created_at') }}
 
