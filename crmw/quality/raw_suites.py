@@ -202,7 +202,7 @@ def keys_are_unique(contract: Contract) -> Suite:
             expectation = gxe.ExpectColumnValuesToBeUnique(column=columns[0])
         else:
             expectation = gxe.ExpectCompoundColumnsToBeUnique(column_list=columns)
-        return Batch(frame=frame, expectations=[expectation])
+        return Batch(frame=frame, expectations=[expectation], index_columns=columns)
 
     def diagnose(con: duckdb.DuckDBPyConnection) -> str:
         keys = ", ".join(map(quote, columns))

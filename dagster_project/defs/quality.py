@@ -86,7 +86,7 @@ def run_checks(
     con = connect(settings.warehouse_path)
     try:
         ensure_schema(con)  # every source is optional: raw tables exist even when empty
-        results = check_and_record(con, suites, run_id=context.run_id)
+        results = check_and_record(con, suites, run_id=context.run.run_id)
         index = build_data_docs(con, data_docs_dir(settings))
         context.log.info(format_status(latest_suite_runs(con)))
     finally:
