@@ -40,6 +40,8 @@ def cli(verbose: bool) -> None:
       crmw ingest landing/            load export files into the warehouse
       crmw quarantine                 show rejected rows and why
       crmw build                      dbt build: staging, client resolution, marts
+      crmw models run --as-of 2026-07-01
+      crmw report --period 2026-06    HTML and PDF management report
       crmw run                        the whole Dagster graph, in this process
       crmw backfill --from 2024-01 --to 2024-12
       crmw status                     last run, freshness, failed checks
@@ -187,6 +189,63 @@ def build(full_refresh: bool, select: str | None, as_of: str | None) -> None:
         raise click.ClickException(str(exc)) from exc
     counts = ", ".join(f"{n} {status}" for status, n in sorted(result.counts().items()))
     click.echo(f"dbt build succeeded in {result.seconds:.1f}s: {counts}")
+
+
+@cli.group()
+def models() -> None:
+    """scikit-learn jobs: segments, churn risk, lead scores, sales forecast, next best action."""
+
+
+@models.command("run")
+@click.option(
+    "--as-of",
+    default=None,
+    metavar="YYYY-MM-DD",
+    help="Score as of this date (features strictly before it) [default: the day after the data ends].",
+)
+@click.option("--churn-horizon-days", default=180, show_default=True)
+@click.option("--forecast-horizon-months", default=6, show_default=True)
+@click.option("--no-backtest", is_flag=True, help="Skip the backtests (faster; metrics tables unchanged).")
+def models_run(as_of, churn_horizon_days, forecast_horizon_months, no_backtest) -> None:
+    """Train where needed, score, backtest; writes the ml.* tables of the warehouse."""
+    import json
+
+    from models.jobs import refresh_score_marts, run_all
+
+    settings = get_settings().ensure()
+    summary = run_all(
+        settings,
+        as_of=date.fromisoformat(as_of) if as_of else None,
+        churn_horizon_days=churn_horizon_days,
+        forecast_horizon_months=forecast_horizon_months,
+        backtest=not no_backtest,
+    )
+    refresh_score_marts(settings)
+    click.echo(json.dumps(summary, indent=2, default=str))
+
+
+@cli.command()
+@click.option(
+    "--period",
+    default=None,
+    metavar="YYYY-MM | YYYY-Www",
+    help="Month (2025-03) or ISO week (2025-W12) [default: the latest complete month].",
+)
+@click.option("--no-pdf", is_flag=True, help="Write only the HTML.")
+def report(period: str | None, no_pdf: bool) -> None:
+    """Render the management report from the published warehouse into CRMW_HOME/reports/<period>/."""
+    from crmw.reports.render import render_latest, render_report
+
+    settings = get_settings().ensure()
+    result = (
+        render_latest(settings, pdf=not no_pdf)
+        if period is None
+        else render_report(settings, period, pdf=not no_pdf)
+    )
+    click.echo(
+        f"report {result['period']}: {result['html']}"
+        + (f" and {result['pdf']}" if result.get("pdf") else "")
+    )
 
 
 @cli.command()

@@ -17,20 +17,36 @@ import pandas as pd
 
 from crmw.publish import connect_published
 from crmw.reports import charts
-from crmw.reports.churn import churn_scores, scores_as_of
-from crmw.reports.forecast import accuracy_frame, forecast_frame
-from crmw.reports.formatting import client_label, fmt_int, fmt_pct, fmt_rub
+from crmw.reports.churn import (
+    SCORE_COLUMNS,
+    backtest_summary,
+    churn_backtest,
+    churn_scores,
+    driver_groups,
+    score_dates,
+    scores_as_of,
+)
+from crmw.reports.forecast import (
+    FORECAST_COLUMNS,
+    accuracy_frame,
+    accuracy_summary,
+    forecast_frame,
+    forecast_levels,
+)
+from crmw.reports.formatting import client_label, fmt_int, fmt_pct, fmt_rub, known_to, rub_axis_label
 from crmw.reports.periods import month_period
 from crmw.reports.sections.common import revenue_lines_sql
 from crmw.reports.segments import (
+    SEGMENT_COLUMNS,
     client_segments,
     migration_matrix,
     moved_clients,
+    segment_comparison,
     segment_dates,
     segment_order,
     segments_on,
 )
-from crmw.reports.source import ColumnMissing, Source, TableMissing
+from crmw.reports.source import Source, TableMissing
 from crmw.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -40,20 +56,26 @@ __all__ = [
     "accuracy_by_horizon",
     "annotate_empty",
     "client_names",
+    "churn_backtest_or_empty",
     "client_segments_or_empty",
     "churn_scores_or_empty",
+    "driver_groups",
+    "forecast_levels_or_empty",
+    "score_dates",
     "fmt_int",
     "fmt_pct",
     "fmt_rub",
     "forecast_against_actuals",
+    "known_to",
     "migration_matrix",
-    "model_metrics_or_empty",
     "monthly_revenue",
     "moved_clients",
     "movers",
     "open_published",
     "revenue_12m",
+    "rub_axis_label",
     "scores_as_of",
+    "segment_comparison",
     "segment_dates",
     "segment_order",
     "segments_on",
@@ -81,39 +103,43 @@ def use_report_style() -> None:
 def _or_empty(read, columns: list[str], what: str) -> pd.DataFrame:
     try:
         return read()
-    except (TableMissing, ColumnMissing) as exc:
+    except TableMissing as exc:
         print(f"{what} not available yet: {exc}")
-        return pd.DataFrame(columns=columns)
+        return _empty(columns)
+
+
+def _empty(columns: list[str]) -> pd.DataFrame:
+    """An empty frame whose columns have the dtypes the real one has, so masks and sums work on it."""
+
+    def dtype(column: str) -> str:
+        if column.startswith(("is_", "has_")):
+            return "bool"
+        if column.endswith(("_rub", "_probability", "probability", "_days", "days_since_last_invoice")):
+            return "float64"
+        return "object"
+
+    return pd.DataFrame({c: pd.Series(dtype=dtype(c)) for c in columns})
 
 
 def client_segments_or_empty(source: Source) -> pd.DataFrame:
-    return _or_empty(
-        lambda: client_segments(source),
-        ["client_id", "as_of_date", "segment", "segment_rank"],
-        "Client segments",
-    )
+    return _or_empty(lambda: client_segments(source), SEGMENT_COLUMNS, "Client segments")
 
 
 def churn_scores_or_empty(source: Source) -> pd.DataFrame:
-    return _or_empty(
-        lambda: churn_scores(source),
-        ["client_id", "as_of_date", "churn_probability", "risk_band", "drivers"],
-        "Churn scores",
-    )
+    return _or_empty(lambda: churn_scores(source), [*SCORE_COLUMNS, "is_high"], "Churn scores")
 
 
-def model_metrics_or_empty(source: Source, model_like: str | None = None) -> pd.DataFrame:
-    """ml.model_metrics, optionally only the rows whose model name contains `model_like`."""
+def churn_backtest_or_empty(source: Source) -> pd.DataFrame:
+    """Mean backtest quality per method (the churn model and its baselines)."""
+    return _or_empty(lambda: backtest_summary(churn_backtest(source)), [], "Churn backtest")
 
-    def read() -> pd.DataFrame:
-        source.require("ml.model_metrics")
-        frame = source.df("select * from ml.model_metrics")
-        model_column = source.first_column("ml.model_metrics", "model", "model_name", "job")
-        if model_like and model_column:
-            frame = frame[frame[model_column].astype(str).str.contains(model_like, case=False)]
-        return frame
 
-    return _or_empty(read, [], "Model metrics")
+def forecast_levels_or_empty(source: Source) -> list[str]:
+    """The levels the sales forecast is published at ('total', product lines, offices)."""
+    try:
+        return forecast_levels(source)
+    except TableMissing:
+        return []
 
 
 def monthly_revenue(source: Source) -> pd.DataFrame:
@@ -163,35 +189,40 @@ def client_names(source: Source, client_ids) -> pd.DataFrame:
     return frame.drop(columns=["client_name", "primary_inn"]).set_index("client_id")
 
 
-def forecast_against_actuals(source: Source) -> pd.DataFrame:
-    """Every forecast row with the actual revenue of its month and its horizon in months:
-    period_start, issued, horizon_months, forecast_rub, lower_rub, upper_rub, actual_rub,
-    error_pct, inside_interval. Empty when the forecast is not published yet."""
-    forecasts = _or_empty(
-        lambda: forecast_frame(source),
-        ["period_start", "forecast_rub", "lower_rub", "upper_rub", "issued", "interval_level"],
-        "Sales forecast",
-    )
+def forecast_against_actuals(source: Source, level: str = "total") -> pd.DataFrame:
+    """Every forecast of a level with the actual net revenue of its month when the month is
+    over (company-wide level 'total' only: actuals per product line or office are not
+    computed here): FORECAST_COLUMNS + actual_rub, error_pct, inside_80, inside_95.
+    Empty while the forecast is not published."""
+    forecasts = _or_empty(lambda: forecast_frame(source, level), FORECAST_COLUMNS, "Sales forecast")
     actual = monthly_revenue(source).set_index("month")["revenue_rub"].astype(float)
     last_day = source.last_data_day()
     out = forecasts.copy()
-    out["actual_rub"] = [
-        actual.get(p) if last_day and month_period(p).last_day <= last_day else None
-        for p in out["period_start"]
-    ]
-    out["actual_rub"] = out["actual_rub"].astype(float)
-    out["horizon_months"] = [
-        (p.year - i.year) * 12 + p.month - i.month if pd.notna(i) else None
-        for p, i in zip(out["period_start"], out["issued"], strict=True)
-    ]
+    out["actual_rub"] = pd.Series(
+        [
+            actual.get(m, 0.0)
+            if level == "total" and last_day and month_period(m).last_day <= last_day
+            else None
+            for m in out["forecast_month"]
+        ],
+        index=out.index,
+        dtype=float,
+    )
     out["error_pct"] = (out["forecast_rub"] - out["actual_rub"]) / out["actual_rub"]
-    out["inside_interval"] = (out["actual_rub"] >= out["lower_rub"]) & (out["actual_rub"] <= out["upper_rub"])
+    known = out["actual_rub"].notna()
+    out["inside_80"] = (
+        (out["actual_rub"] >= out["lower_80_rub"]) & (out["actual_rub"] <= out["upper_80_rub"])
+    ).where(known)
+    out["inside_95"] = (
+        (out["actual_rub"] >= out["lower_95_rub"]) & (out["actual_rub"] <= out["upper_95_rub"])
+    ).where(known)
     return out
 
 
 def accuracy_by_horizon(source: Source) -> pd.DataFrame:
-    """ml.forecast_accuracy as published (empty when not yet)."""
-    return _or_empty(lambda: accuracy_frame(source), [], "Forecast accuracy")
+    """The model jobs' own backtest of the forecast (ml.forecast_accuracy), summarised per
+    horizon against the best baseline; empty while not published."""
+    return _or_empty(lambda: accuracy_summary(accuracy_frame(source)), [], "Forecast accuracy")
 
 
 def annotate_empty(ax, text: str = "not available yet") -> None:

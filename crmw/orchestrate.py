@@ -57,9 +57,11 @@ def run_everything(
     full_refresh: bool = False,
     months: tuple[str, str] | None = None,
     log_level: str = "WARNING",
+    score: bool = True,
 ):
     """Materialise the whole graph in this process: ingest (the months given, or every
-    month that has files), dbt build, models, reports, publish."""
+    month that has files) and dbt build in one run; then models as of the last month,
+    the scores joined back, publish and reports in a second run (skipped with score=False)."""
     from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
     from dagster_project.definitions import defs
@@ -71,10 +73,10 @@ def run_everything(
         valid = set(MONTHLY.get_partition_keys())
         present = [m for m in present if m in valid]
         months = (present[0], present[-1]) if present else (MONTHLY.get_last_partition_key(),) * 2
-    job = defs.resolve_job_def("everything")
-    run_config = {
+    loggers = {"console": {"config": {"log_level": log_level}}}
+    refresh_config = {
         "ops": {"dbt_warehouse": {"config": {"full_refresh": full_refresh}}},
-        "loggers": {"console": {"config": {"log_level": log_level}}},
+        "loggers": loggers,
     }
     tags = {ASSET_PARTITION_RANGE_START_TAG: months[0], ASSET_PARTITION_RANGE_END_TAG: months[1]}
     log.info("running the whole graph for months %s..%s", *months)
@@ -82,16 +84,30 @@ def run_everything(
     # full log in a file (verbose mode shows it live).
     log_path = settings.home / "logs" / "last-run.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    results = []
     with log_path.open("w") as sink, contextlib.ExitStack() as stack:
         if log_level != "DEBUG":
             stack.enter_context(contextlib.redirect_stdout(sink))
-        result = job.execute_in_process(
-            instance=instance, tags=tags, run_config=run_config, raise_on_error=False
+        results.append(
+            defs.resolve_job_def("refresh").execute_in_process(
+                instance=instance, tags=tags, run_config=refresh_config, raise_on_error=False
+            )
         )
+        if results[-1].success and score:
+            # Models score as of the end of the last month loaded (capped at the data's end).
+            results.append(
+                defs.resolve_job_def("score_and_publish").execute_in_process(
+                    instance=instance,
+                    partition_key=months[1],
+                    run_config={"loggers": loggers},
+                    raise_on_error=False,
+                )
+            )
     log.info("run log: %s", log_path)
-    failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    result = results[-1]
+    failures = [e for r in results for e in r.all_events if e.event_type_value == "STEP_FAILURE"]
     return {
-        "success": result.success,
+        "success": all(r.success for r in results),
         "run_id": result.run_id,
         "failed_steps": [e.step_key for e in failures],
         "errors": [_error_text(e) for e in failures],
@@ -107,9 +123,12 @@ def _error_text(event) -> str:
     return f"{event.step_key}: {error.message.strip()} {cause.strip()}".strip()[:2000]
 
 
-def backfill(settings: Settings, start: str, end: str, log_level: str = "WARNING") -> dict:
-    """Re-ingest the months start..end (YYYY-MM) in one run and rebuild what depends on them."""
-    return run_everything(settings, months=(start, end), log_level=log_level)
+def backfill(
+    settings: Settings, start: str, end: str, log_level: str = "WARNING", score: bool = True
+) -> dict:
+    """Re-ingest the months start..end (YYYY-MM) in one run and rebuild what depends on them
+    (models scored as of the end of the range, the scores joined back, publish, report)."""
+    return run_everything(settings, months=(start, end), log_level=log_level, score=score)
 
 
 def status(settings: Settings) -> dict:

@@ -1,6 +1,6 @@
-"""Reading churn scores (ml.churn_scores) into the shape the report and the churn
-notebook use: one row per client and as-of date with a probability, a risk band and
-the drivers behind the score."""
+"""Reading churn scores and the model's backtest (ml.churn_scores, ml.model_metrics,
+written by the model jobs; models/schema.py has their columns) into the shapes the
+report's watchlist and notebooks/churn_drivers.ipynb use."""
 
 from __future__ import annotations
 
@@ -8,71 +8,91 @@ from datetime import date
 
 import pandas as pd
 
-from crmw.reports.source import ColumnMissing, Source
+from crmw.reports.source import Source
 
 SCORES_TABLE = "ml.churn_scores"
+METRICS_TABLE = "ml.model_metrics"
+CHURN_MODEL = "churn"
+HIGH_BANDS = ("high",)
 
-_SCORE_COLUMNS = ("churn_probability", "churn_risk", "probability", "score", "churn_score")
-_AS_OF_COLUMNS = ("as_of_date", "scored_as_of", "score_date", "as_of")
-_BAND_COLUMNS = ("risk_band", "risk_tier", "risk_level", "band")
-_DRIVER_COLUMNS = ("drivers", "top_drivers", "reason_codes", "explanation", "top_features")
+SCORE_COLUMNS = [
+    "as_of_date",
+    "client_id",
+    "churn_probability",
+    "risk_band",
+    "drivers",
+    "driver_features",
+    "days_since_last_invoice",
+    "revenue_12m_rub",
+]
 
 
 def churn_scores(source: Source) -> pd.DataFrame:
-    """client_id, as_of_date, churn_probability, risk_band, drivers (text)."""
-    source.require(SCORES_TABLE)
-    t = SCORES_TABLE
-    score = source.first_column(t, *_SCORE_COLUMNS)
-    if score is None or "client_id" not in source.columns(t):
-        raise ColumnMissing(t, [c for c in ("client_id", "churn_probability") if c not in source.columns(t)])
-    as_of = source.first_column(t, *_AS_OF_COLUMNS)
-    band = source.first_column(t, *_BAND_COLUMNS)
-    drivers = source.first_column(t, *_DRIVER_COLUMNS)
-    cols = [
-        "client_id",
-        f"cast({as_of} as date) as as_of_date" if as_of else "null::date as as_of_date",
-        f"cast({score} as double) as churn_probability",
-        f"cast({band} as varchar) as risk_band" if band else "null::varchar as risk_band",
-        f"{drivers} as drivers" if drivers else "null::varchar as drivers",
-    ]
-    frame = source.df(f"select {', '.join(cols)} from {t}")
+    """Every churn score: as_of_date, client_id, churn_probability, risk_band (low, medium,
+    high), drivers (in words, '; '-separated), driver_features (the driver groups,
+    comma-separated), days_since_last_invoice, revenue_12m_rub (both as of the score)."""
+    source.require_rows(SCORES_TABLE)
+    frame = source.df(f"select {', '.join(SCORE_COLUMNS)} from {SCORES_TABLE}")
     frame["as_of_date"] = pd.to_datetime(frame["as_of_date"]).dt.date
-    frame["drivers"] = frame["drivers"].map(drivers_text)
-    if frame["risk_band"].isna().all():
-        frame["risk_band"] = pd.cut(
-            frame["churn_probability"], [-0.01, 0.3, 0.6, 1.01], labels=["low", "medium", "high"]
-        ).astype(str)
+    frame["is_high"] = frame["risk_band"].astype(str).str.lower().isin(HIGH_BANDS)
     return frame
 
 
-def drivers_text(value) -> str:
-    """Drivers as short text whatever their stored shape (list, JSON text, struct list)."""
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return ""
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("["):
-            import json
-
-            try:
-                return drivers_text(json.loads(text))
-            except ValueError:
-                return text
-        return text
-    if isinstance(value, dict):
-        name = value.get("feature") or value.get("name") or value.get("driver") or ""
-        direction = value.get("direction") or ""
-        return f"{name} {direction}".strip() or str(value)
-    if hasattr(value, "__iter__"):
-        return "; ".join(t for t in (drivers_text(v) for v in value) if t)
-    return str(value)
+def score_dates(frame: pd.DataFrame) -> list[date]:
+    return sorted(frame["as_of_date"].dropna().unique())
 
 
-def scores_as_of(frame: pd.DataFrame, day: date) -> pd.DataFrame:
-    """The latest scores made on or before `day` (all of them when scores carry no date)."""
-    if frame["as_of_date"].isna().all():
-        return frame
-    dates = sorted(d for d in frame["as_of_date"].dropna().unique() if d <= day)
+def scores_as_of(frame: pd.DataFrame, end: date) -> pd.DataFrame:
+    """The latest scores known by `end`: as_of_date on or before it (a score's as_of_date is
+    exclusive, computed from data strictly before that day). Empty when there is none."""
+    dates = [d for d in score_dates(frame) if d <= end]
     if not dates:
         return frame.iloc[0:0]
-    return frame[frame["as_of_date"] == dates[-1]]
+    return frame[frame["as_of_date"] == dates[-1]].reset_index(drop=True)
+
+
+def driver_groups(frame: pd.DataFrame) -> pd.Series:
+    """How often each driver group (recency, payments, tickets, ...) is among a score's drivers."""
+    groups = frame["driver_features"].fillna("").str.split(",").explode().str.strip()
+    return groups[groups != ""].value_counts()
+
+
+def churn_backtest(source: Source, end: date | None = None) -> pd.DataFrame:
+    """The churn model's latest backtest known by `end`: per backtest date and method, the
+    model and its baselines, with roc_auc, pr_auc and brier."""
+    source.require_rows(METRICS_TABLE)
+    frame = source.df(
+        f"""
+        select *
+        from {METRICS_TABLE}
+        where model_name = $model
+            and as_of_date = (
+                select max(as_of_date) from {METRICS_TABLE} where model_name = $model and as_of_date <= $day
+            )
+        order by backtest_as_of_date, is_baseline, method
+        """,
+        {"model": CHURN_MODEL, "day": end or date.max},
+    )
+    for column in ("as_of_date", "backtest_as_of_date"):
+        frame[column] = pd.to_datetime(frame[column]).dt.date
+    return frame
+
+
+def backtest_summary(backtest: pd.DataFrame) -> pd.DataFrame:
+    """Mean quality per method over the backtest dates, the model first."""
+    if backtest.empty:
+        return pd.DataFrame()
+    summary = (
+        backtest.groupby(["method", "is_baseline"])
+        .agg(
+            backtests=("backtest_as_of_date", "nunique"),
+            roc_auc=("roc_auc", "mean"),
+            pr_auc=("pr_auc", "mean"),
+            brier=("brier", "mean"),
+            positives=("positives", "sum"),
+            rows_scored=("rows_scored", "sum"),
+        )
+        .reset_index()
+        .sort_values(["is_baseline", "pr_auc"], ascending=[True, False])
+    )
+    return summary.set_index("method")

@@ -103,6 +103,13 @@ def fmt_date(value: Any) -> str:
     return str(value)
 
 
+def known_to(as_of: Any) -> str:
+    """A model output's as_of_date (exclusive) as the last day of data it knew: 'data to 30 Sep 2026'."""
+    if is_missing(as_of):
+        return DASH
+    return f"data to {pd.Timestamp(as_of) - pd.Timedelta(days=1):%d %b %Y}"
+
+
 def fmt_datetime(value: Any) -> str:
     if is_missing(value):
         return DASH
@@ -119,6 +126,7 @@ FORMATTERS = {
     "days": fmt_days,
     "hours": fmt_hours,
     "number": fmt_number,
+    "number2": lambda v: fmt_number(v, 2),
     "date": fmt_date,
     "text": lambda v: DASH if is_missing(v) else str(v),
 }
@@ -143,6 +151,11 @@ def change(current: Any, base: Any, unit: str) -> tuple[str, int]:
         if abs(delta) < 0.5 * 10**-digits:
             return f"±{0:.{digits}f} pp", 0
         return f"{delta:+,.{digits}f} pp", 1 if delta > 0 else -1
+    if unit == "number2":
+        delta = current - base
+        if abs(delta) < 0.005:
+            return "±0.00", 0
+        return f"{delta:+.2f}", 1 if delta > 0 else -1
     if unit in {"days", "hours"}:
         delta = current - base
         delta_text = fmt_hours(abs(delta)) if unit == "hours" else fmt_days(abs(delta))

@@ -58,6 +58,9 @@ class Table:
     rows: list[list[str]]
     align: list[str] = field(default_factory=list)
     empty_text: str = "nothing to show"
+    # column index -> width ('30%'): the text is kept to one line, cut with an ellipsis
+    # (the full text shows on hover), so a long name cannot push the table off its page
+    clip: dict[int, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.align:

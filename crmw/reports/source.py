@@ -37,6 +37,21 @@ class TableMissing(LookupError):
         )
 
 
+class TableEmpty(TableMissing):
+    """A table is published but has no rows yet (the model jobs create their tables empty)."""
+
+    def __init__(self, tables: Sequence[str]):
+        super().__init__(tables)
+        names = ", ".join(f"`{t}`" for t in self.tables)
+        producers = sorted({PRODUCERS.get(t.split(".")[0], "the pipeline") for t in self.tables})
+        self.args = (
+            f"{names} {'has' if len(self.tables) == 1 else 'have'} no rows yet (written by {' and '.join(producers)})",
+        )
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
 class ColumnMissing(LookupError):
     """A table is there but lacks a column the section reads (an older build); the section says so."""
 
@@ -71,6 +86,13 @@ class Source:
         missing = [t for t in tables if t not in self.tables]
         if missing:
             raise TableMissing(missing)
+
+    def require_rows(self, *tables: str) -> None:
+        """Like require, and each table must have rows."""
+        self.require(*tables)
+        empty = [t for t in tables if self.one(f"select count(*) from (select 1 from {t} limit 1)") == 0]
+        if empty:
+            raise TableEmpty(empty)
 
     def columns(self, table: str) -> list[str]:
         if table not in self._columns:

@@ -29,18 +29,20 @@ p { margin: 4px 0 8px; }
 .card { background: var(--soft); border-radius: 6px; padding: 10px 12px; min-height: 88px; }
 .card .label { color: var(--muted); font-size: 0.85rem; }
 .card .value { font-size: 1.35rem; font-weight: bold; margin: 2px 0; overflow-wrap: anywhere; }
-.card .value.text { font-size: 0.95rem; font-weight: normal; }
+.card .value.text { font-size: 1rem; }
 .card .delta { font-size: 0.82rem; color: var(--muted); }
 .good { color: var(--good); } .bad { color: var(--bad); } .flat { color: var(--muted); }
 table { border-collapse: collapse; width: 100%; margin: 4px 0 10px; font-size: 0.88rem; }
 th, td { padding: 3px 6px; border-bottom: 1px solid var(--rule); vertical-align: top; }
 th { text-align: left; color: var(--muted); font-weight: normal; border-bottom: 1px solid #b9c3cd; }
+table.data td { white-space: nowrap; }
+td.clip { max-width: 0; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 td.r, th.r { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 table.metrics td:first-child { width: 32%; }
 table.metrics td.value { font-weight: bold; }
 .note { color: var(--muted); font-size: 0.8rem; }
 .contents td:first-child { width: 2em; color: var(--muted); }
-.status-ok { color: var(--good); } .status-missing { color: var(--warn); }
+.status-ok { color: var(--ink); } .status-missing { color: var(--warn); }
 .summary { font-size: 1.02rem; }
 .chart-box { margin: 6px 0 6px; }
 svg.chart { width: 100%; height: auto; display: block; }
@@ -132,7 +134,7 @@ TEMPLATE = """<!DOCTYPE html>
   {% if t.rows %}
   <table class="data">
     <thead><tr>{% for c in t.columns %}<th class="{{ t.align[loop.index0] }}">{{ c }}</th>{% endfor %}</tr></thead>
-    <tbody>{% for row in t.rows %}<tr>{% for v in row %}<td class="{{ t.align[loop.index0] }}">{{ v }}</td>{% endfor %}</tr>{% endfor %}</tbody>
+    <tbody>{% for row in t.rows %}<tr>{% for v in row %}{% set width = t.clip.get(loop.index0) %}<td class="{{ t.align[loop.index0] }}{% if width %} clip" style="width: {{ width }}" title="{{ v }}{% endif %}">{{ v }}</td>{% endfor %}</tr>{% endfor %}</tbody>
   </table>
   {% else %}<p class="note">{{ t.empty_text }}</p>{% endif %}
   {% endfor %}

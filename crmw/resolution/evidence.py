@@ -127,7 +127,7 @@ def link_edges(records: pd.DataFrame) -> pd.DataFrame:
     )
     # A free mailbox (ivanov.i@mail.ru) is shared by namesakes too: only corporate addresses count.
     # A person who moved keeps the old address at the new account: the names must agree as well.
-    contacted = records[records["contact_account_key"].isin(known) & records["email_domain"].notna()]
+    contacted = records[records["contact_account_key"].isin(known)]
     name_of = dict(zip(records["record_key"], py_values(records["name_norm"]), strict=True))
     agree = [
         names_compatible(name_of[a], name_of[b])

@@ -45,7 +45,9 @@ class WarehouseTranslator(DagsterDbtTranslator):
 
     def get_asset_key(self, dbt_resource_props) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
-            return dg.AssetKey(["raw", dbt_resource_props["name"]])
+            # raw.<entity> are the ingest assets; ml.<table> the model assets
+            schema = dbt_resource_props.get("schema") or "raw"
+            return dg.AssetKey([schema, dbt_resource_props["name"]])
         return super().get_asset_key(dbt_resource_props)
 
     def get_group_name(self, dbt_resource_props) -> str | None:
@@ -60,24 +62,76 @@ class DbtBuildConfig(dg.Config):
     """Rebuild incremental models from scratch instead of adding new data."""
 
 
-@dbt_assets(manifest=ensure_manifest(), dagster_dbt_translator=translator, pool=WRITER_POOL)
+# Models that read the ml tables (scores joined back to clients) build after the models
+# run, in their own dbt asset; everything else builds before it.
+SCORES_SELECTION = "path:models/marts/ml"
+MANIFEST = ensure_manifest()
+
+
+def _has_scores_models(manifest_path: Path) -> bool:
+    import json
+
+    nodes = json.loads(manifest_path.read_text())["nodes"].values()
+    return any(n.get("original_file_path", "").startswith("models/marts/ml/") for n in nodes)
+
+
+HAS_SCORES = _has_scores_models(MANIFEST)
+
+
+def _prepare_warehouse(crmw: CrmwResource):
+    from ingest.load import connect, ensure_schema
+
+    settings = crmw.settings()
+    con = connect(settings.warehouse_path)
+    try:
+        ensure_schema(con)  # every source is optional: raw tables exist even when empty
+        from models.schema import ensure_ml_schema
+
+        ensure_ml_schema(con)  # dbt models reading ml.* build before the first model run
+    finally:
+        con.close()
+    os.environ["CRMW_WAREHOUSE_PATH"] = str(settings.warehouse_path)
+    os.environ.setdefault("CRMW_HOME", str(settings.home))
+    return settings
+
+
+@dbt_assets(
+    manifest=MANIFEST,
+    dagster_dbt_translator=translator,
+    pool=WRITER_POOL,
+    exclude=SCORES_SELECTION if HAS_SCORES else "",
+)
 def dbt_warehouse(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, crmw: CrmwResource, config: DbtBuildConfig
 ):
-    settings = crmw.settings()
-    from ingest.load import connect, ensure_schema
-
-    con = connect(settings.warehouse_path)
-    ensure_schema(con)  # every source is optional: raw tables exist even when empty
-    con.close()
-    os.environ["CRMW_WAREHOUSE_PATH"] = str(settings.warehouse_path)
-    os.environ.setdefault("CRMW_HOME", str(settings.home))
+    _prepare_warehouse(crmw)
     args = ["build", *(["--full-refresh"] if config.full_refresh else [])]
     yield from dbt.cli(args, context=context).stream()
 
 
+def _scores_assets() -> list:
+    if not HAS_SCORES:
+        return []
+
+    @dbt_assets(
+        manifest=MANIFEST,
+        dagster_dbt_translator=translator,
+        pool=WRITER_POOL,
+        select=SCORES_SELECTION,
+        name="dbt_scores",
+    )
+    def dbt_scores(context: dg.AssetExecutionContext, dbt: DbtCliResource, crmw: CrmwResource):
+        _prepare_warehouse(crmw)
+        yield from dbt.cli(["build"], context=context).stream()
+
+    return [dbt_scores]
+
+
+SCORES_ASSETS = _scores_assets()
+
+
 @dg.asset(
-    deps=[dbt_warehouse],
+    deps=[dbt_warehouse, *SCORES_ASSETS, dg.AssetKey(["ml", "client_segments"])],
     group_name="warehouse",
     pool=WRITER_POOL,
     kinds={"duckdb"},
@@ -94,12 +148,8 @@ warehouse_job = dg.define_asset_job(
 )
 
 defs = dg.Definitions(
-    assets=[dbt_warehouse, published_warehouse],
+    assets=[dbt_warehouse, published_warehouse, *SCORES_ASSETS],
     jobs=[warehouse_job],
     # The dbt next to this interpreter: the venv need not be on PATH.
-    resources={
-        "dbt": DbtCliResource(
-            project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt")
-        )
-    },
+    resources={"dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)},
 )

@@ -83,7 +83,7 @@ def campaign_roi(ctx: Context, section: Section) -> None:
             ],
             rows=[
                 [
-                    shorten(r["campaign_name"], 48),
+                    r["campaign_name"],
                     r["campaign_type"] or "–",
                     f"{pd.Timestamp(r['start_date']):%d %b %Y}",
                     fmt_rub(r["cost_rub"]),
@@ -97,6 +97,7 @@ def campaign_roi(ctx: Context, section: Section) -> None:
                 for r in frame.head(12).to_dict("records")
             ],
             align=["l", "l", "l", "r", "r", "r", "r", "r", "r", "r"],
+            clip={0: "26%"},
             empty_text="no campaigns",
         )
     )

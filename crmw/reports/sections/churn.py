@@ -6,29 +6,24 @@ from __future__ import annotations
 import pandas as pd
 
 from crmw.reports import charts
-from crmw.reports.churn import churn_scores, scores_as_of
-from crmw.reports.formatting import fmt_int, fmt_pct, fmt_rub
+from crmw.reports.churn import backtest_summary, churn_backtest, churn_scores, scores_as_of
+from crmw.reports.formatting import fmt_int, fmt_number, fmt_pct, fmt_rub, known_to
 from crmw.reports.model import Context, Metric, Section, Table, report_section
-from crmw.reports.sections.common import label_clients, owner_at, revenue_lines_sql, shorten, trailing_12m
+from crmw.reports.sections.common import label_clients, owner_at, shorten
+from crmw.reports.source import TableMissing
 
-WATCHLIST_SIZE = 12
-HIGH_BANDS = ("high", "very_high", "critical")
-
-REVENUE_12M_SQL = """
-select client_id, cast(sum(net_revenue_rub) as double) as revenue_12m_rub
-from {lines}
-where client_id is not null and invoice_date > $from and invoice_date <= $last
-group by 1
-"""
+WATCHLIST_SIZE = 10
+BLOCKED_TEXT = {
+    "open_ticket": "open ticket",
+    "overdue_payment": "overdue money",
+    "open_ticket_and_overdue_payment": "ticket, overdue",
+}
 
 
-def _scored(ctx: Context, scores: pd.DataFrame, period) -> pd.DataFrame:
-    frame = scores_as_of(scores, period.last_day).copy()
-    revenue = ctx.source.df(REVENUE_12M_SQL.format(lines=revenue_lines_sql(ctx.source)), trailing_12m(period))
-    frame = frame.merge(revenue, on="client_id", how="left")
+def _scored(scores: pd.DataFrame, period) -> pd.DataFrame:
+    frame = scores_as_of(scores, period.end).copy()
     frame["revenue_12m_rub"] = frame["revenue_12m_rub"].fillna(0.0)
     frame["revenue_at_risk_rub"] = frame["revenue_12m_rub"] * frame["churn_probability"]
-    frame["is_high"] = frame["risk_band"].str.lower().isin(HIGH_BANDS)
     return frame
 
 
@@ -43,12 +38,14 @@ def _summary(frame: pd.DataFrame) -> dict:
 
 @report_section("churn", "Churn-risk watchlist")
 def churn_watchlist(ctx: Context, section: Section) -> None:
-    ctx.source.require("marts.fct_invoices", "marts.dim_clients")
+    ctx.source.require("marts.dim_clients")
     scores = churn_scores(ctx.source)
-    frames = {p: _scored(ctx, scores, p) for p in ctx.comparisons}
+    frames = {p: _scored(scores, p) for p in ctx.comparisons}
     current = frames[ctx.period]
     if current.empty:
-        section.unavailable = f"no churn scores were made on or before {ctx.period.last_day:%d %b %Y}"
+        section.unavailable = (
+            f"no churn scores were made with data up to {ctx.period.last_day:%d %b %Y} or earlier"
+        )
         return
     cur, prev, year = (_summary(frames[p]) for p in ctx.comparisons)
     as_of = current["as_of_date"].dropna().max() if current["as_of_date"].notna().any() else None
@@ -61,7 +58,12 @@ def churn_watchlist(ctx: Context, section: Section) -> None:
     section.metrics = [
         metric("High-risk clients", "high", headline=True, note=f"of {fmt_int(cur['scored'])} scored"),
         metric("Their 12-month revenue", "revenue_high_rub", "rub"),
-        metric("Expected revenue loss", "expected_loss_rub", "rub", note="Σ probability × 12-month revenue"),
+        metric(
+            "Revenue at risk, probability-weighted",
+            "expected_loss_rub",
+            "rub",
+            note="Σ probability × 12-month revenue",
+        ),
     ]
 
     watch = current.sort_values(["revenue_at_risk_rub", "churn_probability"], ascending=False).head(
@@ -90,14 +92,13 @@ def churn_watchlist(ctx: Context, section: Section) -> None:
     section.chart_svg = _chart(current, watch)
     section.tables.append(
         Table(
-            title="Watchlist: most revenue at risk" + (f" (scores as of {as_of:%d %b %Y})" if as_of else ""),
+            title="Watchlist: most revenue at risk" + (f" (scored with {known_to(as_of)})" if as_of else ""),
             columns=[
                 "Client",
                 "Owner",
                 "Churn probability",
-                "Risk",
                 "12-month revenue",
-                "Drivers",
+                "Why (model drivers)",
                 "Blocked by",
             ],
             rows=[
@@ -105,14 +106,14 @@ def churn_watchlist(ctx: Context, section: Section) -> None:
                     r["label"],
                     r.get("owner_manager_id") or "–",
                     fmt_pct(r["churn_probability"]),
-                    r["risk_band"] or "–",
                     fmt_rub(r["revenue_12m_rub"]),
-                    shorten(r["drivers"] or "–", 70),
-                    (r.get("sales_offer_blocked_reason") or "–").replace("_", " "),
+                    r["drivers"] or "–",
+                    BLOCKED_TEXT.get(r.get("sales_offer_blocked_reason"), "–"),
                 ]
                 for r in watch.to_dict("records")
             ],
-            align=["l", "l", "r", "l", "r", "l", "l"],
+            align=["l", "l", "r", "r", "l", "l"],
+            clip={0: "24%", 4: "38%"},
         )
     )
     section.summary = (
@@ -120,6 +121,7 @@ def churn_watchlist(ctx: Context, section: Section) -> None:
         f"they brought {fmt_rub(cur['revenue_high_rub'])} in the last 12 months. Weighted by probability, "
         f"{fmt_rub(cur['expected_loss_rub'])} of 12-month revenue is at risk."
     )
+    _backtest(ctx, section)
     section.notes.append(
         "Scores come from the churn model (ml.churn_scores) made on or before the period end; drivers are "
         "the features that pushed each score up. 'Blocked by': an open ticket or overdue money that must be "
@@ -127,9 +129,35 @@ def churn_watchlist(ctx: Context, section: Section) -> None:
     )
 
 
+def _backtest(ctx: Context, section: Section) -> None:
+    """How well the model ranked clients who did leave, on past dates, against its baselines."""
+    try:
+        summary = backtest_summary(churn_backtest(ctx.source, ctx.period.end))
+    except TableMissing as exc:
+        section.partial.append(f"The model's backtest is not available yet: {exc}.")
+        return
+    model = summary[~summary["is_baseline"].astype(bool)]
+    baselines = summary[summary["is_baseline"].astype(bool)]
+    if model.empty:
+        return
+    best = baselines.sort_values("pr_auc", ascending=False).head(1)
+    note = (
+        f"best baseline ({best.index[0]}): {fmt_number(best['pr_auc'].iloc[0], 2)}" if not best.empty else ""
+    )
+    section.metrics.append(
+        Metric(
+            "Backtest PR-AUC of the model", model["pr_auc"].iloc[0], unit="number2", better="up", note=note
+        )
+    )
+    section.notes.append(
+        f"Backtest: the model scored {int(model['backtests'].iloc[0])} past dates and was judged on who "
+        "actually left; PR-AUC measures how well the riskiest scores found them (higher is better)."
+    )
+
+
 @charts.styled
 def _chart(current: pd.DataFrame, watch: pd.DataFrame) -> str:
-    fig, (left, right) = charts.new_figure(charts.WIDE, ncols=2, width_ratios=[1, 1.4])
+    fig, (left, right) = charts.new_figure((9.2, 3.0), ncols=2, width_ratios=[1, 1.4])
     left.hist(current["churn_probability"], bins=[i / 20 for i in range(21)], color=charts.COLORS["actual"])
     charts.pct_axis(left, "x")
     left.set_title("Clients by churn probability")

@@ -113,13 +113,14 @@ def top_clients(ctx: Context, section: Section) -> None:
                 for r in table.to_dict("records")
             ],
             align=["l", "l", "l", "r", "r", "r"],
+            clip={0: "36%", 1: "18%"},
         )
     )
 
     try:
         from crmw.reports.segments import segment_movement
 
-        movement = segment_movement(ctx.source, ctx.period.last_day, ctx.previous.last_day)
+        movement = segment_movement(ctx.source, ctx.period.end, ctx.previous.end)
         section.tables.extend(movement.tables())
         section.metrics.extend(movement.metrics())
         section.notes.extend(movement.notes)
@@ -140,7 +141,7 @@ def top_clients(ctx: Context, section: Section) -> None:
 
 @charts.styled
 def _chart(ctx: Context, table: pd.DataFrame) -> str:
-    fig, (ax,) = charts.new_figure((9.2, 4.2))
+    fig, (ax,) = charts.new_figure((9.2, 3.3))
     labels = [shorten(v, 34) for v in table["label"]]
     y = list(range(len(table)))
     height = 0.27

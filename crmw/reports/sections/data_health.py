@@ -4,15 +4,14 @@ what ingest refused or quarantined, and the data-quality checks' verdict
 
 from __future__ import annotations
 
-import importlib
 from datetime import timedelta
 
+import matplotlib.dates as mdates
 import pandas as pd
 
 from crmw.reports import charts
 from crmw.reports.formatting import fmt_date, fmt_datetime, fmt_int
 from crmw.reports.model import Context, Metric, Section, Table, report_section
-from crmw.reports.source import ColumnMissing, TableMissing
 
 # an export is fresh for a period when it reaches this close to the period's last day
 FRESH_SLACK_DAYS = 3
@@ -132,7 +131,7 @@ def data_health(ctx: Context, section: Section) -> None:
     )
     section.summary = (
         f"{stale_text.capitalize()}; {fmt_int(cur['rows_quarantined'])} of {fmt_int(cur['rows_read'])} rows "
-        f"for the period were quarantined." + (f" Data quality: {dq_text}" if dq_text else "")
+        f"for the period were quarantined. {dq_text}"
     )
     section.notes.append(
         "'Data through' is the last day an export covers (its period end, or its snapshot date). "
@@ -140,52 +139,54 @@ def data_health(ctx: Context, section: Section) -> None:
     )
 
 
-def _quality_status(ctx: Context, section: Section) -> str | None:
-    """The data-quality checks' one-line verdict and, when recorded, their latest results."""
-    text = None
-    try:
-        quality = importlib.import_module("crmw.quality")
-    except ModuleNotFoundError:
-        quality = None
-    status_line = getattr(quality, "status_line", None)
-    if status_line is None:
+def _quality_status(ctx: Context, section: Section) -> str:
+    """The data-quality checks' one-line verdict (crmw.quality.status_line) and the suites
+    whose latest run did not pass."""
+    from crmw.quality import latest_suite_runs, status_line
+
+    line = status_line(ctx.source.con)
+    latest = latest_suite_runs(ctx.source.con)
+    if latest.empty:
         section.partial.append(
-            "Data-quality status not available yet: `crmw.quality.status_line` does not exist."
+            "The data-quality checks have not run on this warehouse yet "
+            "(crmw.quality.run_quality records them in meta.dq_suite_runs)."
         )
-    else:
-        text = str(status_line(ctx.source.con))
-        section.metrics.insert(0, Metric("Data quality", text, unit="text", better=None, headline=True))
-    try:
-        table = _dq_results_table(ctx)
-        if table is not None:
-            section.tables.append(table)
-    except (TableMissing, ColumnMissing) as exc:
-        section.partial.append(f"Data-quality results not available yet: {exc}.")
-    return text
-
-
-def _dq_results_table(ctx: Context) -> Table | None:
-    ctx.source.require("meta.dq_results")
-    status = ctx.source.first_column("meta.dq_results", "status", "outcome", "result", "success")
-    check = ctx.source.first_column("meta.dq_results", "check_name", "check", "expectation", "name")
-    if status is None:
-        raise ColumnMissing("meta.dq_results", ["status"])
-    run_col = ctx.source.first_column("meta.dq_results", "run_id", "checked_at", "run_at", "created_at")
-    latest = f"where {run_col} = (select max({run_col}) from meta.dq_results)" if run_col else ""
-    counts = ctx.source.df(
-        f"select cast({status} as varchar) as status, count(*) as checks from meta.dq_results {latest} "
-        "group by 1 order by 2 desc"
+        return line
+    failed = latest[latest["status"] != "passed"]
+    blocking = failed[failed["severity"] == "error"]
+    verdict = (
+        f"FAILED: {len(blocking)} blocking"
+        if len(blocking)
+        else f"passed, {len(failed)} warning(s)"
+        if len(failed)
+        else "passed"
     )
-    rows = [[r["status"], fmt_int(r["checks"])] for r in counts.to_dict("records")]
-    failing = []
-    if check:
-        failing = ctx.source.df(
-            f"select {check} as check_name, cast({status} as varchar) as status from meta.dq_results {latest} "
-            f"where lower(cast({status} as varchar)) not in ('pass', 'passed', 'success', 'ok', 'true') "
-            "order by 1 limit 8"
-        ).to_dict("records")
-    rows += [[f"· {r['check_name']}", r["status"]] for r in failing]
-    return Table(title="Data-quality checks (latest run)", columns=["Status / check", "Checks"], rows=rows)
+    checked = pd.Timestamp(latest["checked_at"].max())
+    section.metrics.insert(
+        0,
+        Metric(
+            "Data-quality checks",
+            verdict,
+            unit="text",
+            better=None,
+            headline=True,
+            note=f"{len(latest)} suites, checked {checked:%d %b %Y %H:%M} UTC",
+        ),
+    )
+    section.tables.append(
+        Table(
+            title="Data-quality suites whose latest run did not pass",
+            columns=["Asset", "Check", "Severity", "Status", "What failed"],
+            rows=[
+                [r["asset"], r["check_name"], r["severity"], r["status"], r["message"] or "–"]
+                for r in failed.sort_values(["severity", "asset"]).head(8).to_dict("records")
+            ],
+            align=["l", "l", "l", "l", "l"],
+            clip={0: "20%", 1: "22%", 4: "40%"},
+            empty_text=f"none: all {len(latest)} suites passed",
+        )
+    )
+    return line
 
 
 @charts.styled
@@ -212,6 +213,7 @@ def _chart(ctx: Context, fresh: pd.DataFrame) -> str:
     ax.set_xlim(
         pd.Timestamp(start), pd.Timestamp(ctx.period.end + timedelta(days=max(2, ctx.period.days // 4)))
     )
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b %Y"))
     ax.grid(axis="x")
     ax.grid(axis="y", visible=False)
     ax.tick_params(axis="y", labelsize=7.5)

@@ -77,7 +77,7 @@ def pipeline(ctx: Context, section: Section) -> None:
         return Metric(label, cur[key], prev[key], year[key], unit=unit, better=better, **kw)
 
     section.metrics = [
-        metric("Won", "won_amount_rub", "rub", headline=True),
+        metric("Won amount", "won_amount_rub", "rub", headline=True),
         metric("Deals won", "deals_won"),
         metric("Win rate", "win_rate", "pct", headline=True, note="won / (won + lost) among deals closed"),
         metric("Median days to win", "median_days_to_won", "days", better="down"),

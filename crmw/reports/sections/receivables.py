@@ -261,6 +261,7 @@ def _overdue_clients(ctx: Context, aged: pd.DataFrame) -> Table:
         ],
         align=["l", "l", "r", "r", "r"],
         empty_text="no client had overdue money",
+        clip={0: "42%"},
     )
 
 

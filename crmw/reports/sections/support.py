@@ -102,6 +102,7 @@ def support_backlog(ctx: Context, section: Section) -> None:
             ],
             align=["l", "l", "r", "r", "r"],
             empty_text="no unresolved tickets",
+            clip={0: "42%"},
         )
     )
     categories = ctx.source.df(CATEGORY_SQL, {"end": ctx.period.end})
