@@ -5,7 +5,10 @@ ground truth later stages are judged on (OUT/ground_truth/).
 - OUT/finance/, OUT/crm/, OUT/web/: one file per event entity and calendar month
   (`entity__YYYY-MM.csv`), one per snapshot entity at the end date (`entity__YYYY-MM-DD.csv`), and
   accounts also at every quarter end. Finance files follow the generic or the Russian accounting
-  dialect; CRM and web are always generic.
+  dialect (`finance_dialect`); CRM files the generic, Salesforce or Bitrix24 dialect (`crm_dialect`;
+  a vendor's files are named its way, `Opportunity__2026-09-30.csv`, `deal__2026-09-30.csv`, and
+  entities the vendor does not export stay generic, with the vendor's ids); web files the generic or
+  the GA4 dialect (`web_dialect`: `events__YYYY-MM.jsonl`).
 - OUT/ground_truth/: groups, entities, source_records (the true entity behind every counterparty,
   account, lead with a company and web form with a company), quarantine and repairs (every planted
   fault; see faults.py for the rules), campaigns (true lift), managers, manifest.json.
@@ -49,6 +52,8 @@ from ingest.generator.writers import ExportWriter
 log = logging.getLogger(__name__)
 
 FINANCE_DIALECTS = ("generic", "ru_accounting")
+CRM_DIALECTS = ("generic", "salesforce", "bitrix24")
+WEB_DIALECTS = ("generic", "ga4")
 OUTPUT_DIRS = ("finance", "crm", "web")
 
 __all__ = ["GenerationSummary", "GeneratorParams", "generate"]
@@ -86,7 +91,7 @@ def _clear_previous_output(out_dir: Path) -> None:
     """Remove files an earlier run wrote here (another end date would leave stale months behind)."""
     removed = 0
     for sub in OUTPUT_DIRS:
-        for path in sorted((out_dir / sub).glob("*__*.csv")):
+        for path in sorted([*(out_dir / sub).glob("*__*.csv"), *(out_dir / sub).glob("*__*.jsonl")]):
             path.unlink()
             removed += 1
     gt = out_dir / GROUND_TRUTH_DIR
@@ -107,11 +112,17 @@ def generate(
     messiness: float = 0.01,
     end_date: date = date(2026, 9, 30),
     params: GeneratorParams | None = None,
+    crm_dialect: str = "generic",
+    web_dialect: str = "generic",
 ) -> GenerationSummary:
     """Write sample exports and ground truth to `out_dir`; see the module docstring."""
     started = time.perf_counter()
     if finance_dialect not in FINANCE_DIALECTS:
         raise ValueError(f"finance_dialect must be one of {FINANCE_DIALECTS}, got {finance_dialect!r}")
+    if crm_dialect not in CRM_DIALECTS:
+        raise ValueError(f"crm_dialect must be one of {CRM_DIALECTS}, got {crm_dialect!r}")
+    if web_dialect not in WEB_DIALECTS:
+        raise ValueError(f"web_dialect must be one of {WEB_DIALECTS}, got {web_dialect!r}")
     if not 0.0 <= messiness < 0.5:
         raise ValueError(f"messiness is a share of rows in [0, 0.5), got {messiness}")
     params = params or GeneratorParams()
@@ -151,7 +162,14 @@ def generate(
     )
 
     web = WebStream(world, leads, con, acc, camps)
-    writer = ExportWriter(out_dir, seed, messiness, params, finance_dialect)
+    writer = ExportWriter(
+        out_dir, seed, messiness, params, finance_dialect, crm_dialect=crm_dialect, web_dialect=web_dialect
+    )
+    writer.lookups.user_names = dict(
+        zip(
+            writer.ids.ids("users", world.users.user_id).tolist(), world.users.full_name.tolist(), strict=True
+        )
+    )
     end_label = end_date.isoformat()
     end_day = win.end_day
     # ---- snapshots
@@ -209,7 +227,9 @@ def generate(
         messiness=messiness,
         files=files,
     )
-    gt_dir = write_ground_truth(out_dir, world, camps, writer.log, man)
+    if (crm_dialect, web_dialect) != ("generic", "generic"):
+        man |= {"crm_dialect": crm_dialect, "web_dialect": web_dialect}
+    gt_dir = write_ground_truth(out_dir, world, camps, writer.log, man, ids=writer.ids)
     summary = GenerationSummary(
         out_dir=out_dir,
         files=files,

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ingest.contracts import Column, Contract
-from ingest.dialects import RU_ACCOUNTING, Dialect
+from ingest.dialects import Dialect
 from ingest.generator.inn import corrupt_inn, is_valid_inn
 
 BAD_ENUM = {
@@ -157,7 +157,9 @@ def _corrupt(
     elif kind == "out_of_range":
         row[ci] = _negative(row[ci], col, ru)
     elif kind == "bad_enum":
-        pool = BAD_ENUM.get(col.name, ("unknown_value",))
+        # never a code the dialect knows (Salesforce maps CallType 'Internal' to empty, not to an error)
+        known = {a.lower() for a in col.allowed}
+        pool = tuple(v for v in BAD_ENUM.get(col.name, ()) if v.lower() not in known) or ("unknown_value",)
         row[ci] = pool[int(rng.integers(len(pool)))]
     elif kind == "bad_inn":
         value = row[ci]
@@ -186,7 +188,7 @@ def plant_faults(
     k = min(int(rng.binomial(n, min(rate, 1.0))), n)
     drawn = [names[i] for i in rng.choice(len(names), size=k, p=w / w.sum())] if k else []
     sources = rng.choice(n, size=k, replace=False) if k else np.zeros(0, dtype=np.int64)
-    ru = dialect is RU_ACCOUNTING
+    ru = dialect.decimal_comma  # DD.MM.YYYY dates and decimal comma (Russian accounting, Bitrix24)
     key_ci = contract.column_names.index(contract.key[0])
     used = set(sources.tolist())
 

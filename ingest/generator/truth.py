@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ingest.generator.campaigns import Campaigns
+from ingest.generator.ids import IdStyle
 from ingest.generator.params import GENERATOR_VERSION, NEVER, day_to_date
 from ingest.generator.world import MANAGER_ROLES, REGION_NAMES, World
 from ingest.generator.writers import GroundTruthLog
@@ -35,7 +36,10 @@ def write_ground_truth(
     camps: Campaigns,
     log: GroundTruthLog,
     manifest: dict,
+    ids: IdStyle | None = None,
 ) -> Path:
+    """`ids`: how the exports wrote CRM ids, so that truth names records the way the warehouse does."""
+    ids = ids or IdStyle()
     gt = out_dir / GROUND_TRUTH_DIR
     gt.mkdir(parents=True, exist_ok=True)
     g, ents, users = world.groups, world.entities, world.users
@@ -94,7 +98,7 @@ def write_ground_truth(
     )
     _write(gt / "quarantine.csv", ["file", "row_number", "entity", "reason"], sorted(log.quarantine))
     _write(gt / "repairs.csv", ["file", "row_number", "column", "original"], sorted(log.repairs))
-    camp_ids = camps.campaign_id.tolist()
+    camp_ids = ids.ids("campaigns", camps.campaign_id).tolist()
     _write(
         gt / "campaigns.csv",
         ["campaign_id", "true_lift", "has_effect", "product_line", "true_lift_product_line", "planted_lift"],
@@ -111,14 +115,15 @@ def write_ground_truth(
         ),
     )
     managers = np.flatnonzero(np.isin(users.role, MANAGER_ROLES))
+    user_ids = ids.ids("users", users.user_id)
     _write(
         gt / "managers.csv",
         ["user_id", "left_date", "reassigned_to"],
         (
             (
-                users.user_id[u],
+                user_ids[u],
                 _date_or_empty(int(users.left_day[u])),
-                users.user_id[users.reassigned_to[u]] if users.reassigned_to[u] >= 0 else "",
+                user_ids[users.reassigned_to[u]] if users.reassigned_to[u] >= 0 else "",
             )
             for u in managers.tolist()
         ),

@@ -6,22 +6,28 @@ A `Table` holds one export's rows as typed numpy columns named after the contrac
   (kopecks); integer: int64; boolean: int8 (1, 0, -1 for empty). `clock.NULL` marks empty numbers.
 `ExportWriter.write` formats it for the file's dialect, plants faults (faults.py), writes the CSV with
 the csv module (fields quoted when needed; see `write_csv`) and records what ground truth needs.
+For a vendor dialect (Salesforce, Bitrix24, GA4) the table is first reshaped into the vendor's
+files (vendor_files.py) and its ids rewritten the vendor's way (ids.py).
 """
 
 from __future__ import annotations
 
 import csv
 import itertools
+import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 
 from ingest.contracts import CONTRACTS, Contract
-from ingest.dialects import GENERIC, RU_ACCOUNTING, Dialect, export_file_name
+from ingest.dialects import DIALECTS, GENERIC, RU_ACCOUNTING, Dialect, export_file_name
 from ingest.generator.clock import NULL
 from ingest.generator.faults import plant_faults, text_columns
+from ingest.generator.ids import IdStyle
 from ingest.generator.params import GeneratorParams, rng_for
+from ingest.generator.vendor_files import SHAPERS, Lookups, VendorFile, ga4_event_ids
 
 NBSP = "\u00a0"
 
@@ -57,20 +63,30 @@ def _reorder_iso_date(iso: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(out).view("U10").reshape(n)
 
 
+def _day_first(dialect: Dialect) -> bool:
+    """DD.MM.YYYY dates (Russian accounting, Bitrix24)."""
+    return dialect.date_formats[0].startswith("%d.")
+
+
 def format_date(days: np.ndarray, dialect: Dialect) -> np.ndarray:
     days = np.asarray(days, dtype=np.int64)
     null = days == NULL
     iso = np.where(null, 0, days).astype("M8[D]").astype("U10")
-    text = _reorder_iso_date(iso) if dialect is RU_ACCOUNTING else iso
+    text = _reorder_iso_date(iso) if _day_first(dialect) else iso
     return _with_nulls(text, null)
 
 
 def format_timestamp(secs: np.ndarray, dialect: Dialect) -> np.ndarray:
+    """Seconds (UTC) as the dialect writes them; GA4's values are microseconds, written as they are."""
     secs = np.asarray(secs, dtype=np.int64)
     null = secs == NULL
+    if dialect.name == "ga4":
+        return _with_nulls(np.where(null, 0, secs).astype(str), null)
     iso = np.where(null, 0, secs).astype("M8[s]").astype("U19")
-    if dialect is RU_ACCOUNTING:
+    if _day_first(dialect):
         text = np.strings.add(np.strings.add(_reorder_iso_date(iso), " "), np.strings.slice(iso, 11, 19))
+    elif dialect.name == "salesforce":
+        text = np.strings.add(iso, ".000Z")
     else:
         text = iso
     return _with_nulls(text, null)
@@ -104,6 +120,8 @@ def format_decimal(hundredths: np.ndarray, dialect: Dialect, rng: np.random.Gene
         # thousands separated by a space or a non-breaking space, as different 1C setups do
         sep = np.where(rng.random(len(v)) < 0.5, " ", NBSP)
         text = np.strings.add(np.strings.add(_group_thousands(ip, sep), ","), frac_s)
+    elif dialect.decimal_comma:
+        text = np.strings.add(np.strings.add(ip.astype(str), ","), frac_s)
     else:
         text = np.strings.add(np.strings.add(ip.astype(str), "."), frac_s)
     text = np.where(neg, np.strings.add("-", text), text)
@@ -185,11 +203,21 @@ class ExportWriter:
     params: GeneratorParams
     finance_dialect: str = "generic"
     log: GroundTruthLog = field(default_factory=GroundTruthLog)
+    crm_dialect: str = "generic"
+    web_dialect: str = "generic"
+    lookups: Lookups = field(default_factory=Lookups)
+
+    @property
+    def ids(self) -> IdStyle:
+        return IdStyle(self.crm_dialect, self.web_dialect)
 
     def dialect_for(self, contract: Contract) -> Dialect:
+        """The dialect a file is written in: a vendor's entities in the vendor's format, the rest generic."""
         if contract.source == "finance" and self.finance_dialect == "ru_accounting":
             return RU_ACCOUNTING
-        return GENERIC
+        chosen = {"crm": self.crm_dialect, "web": self.web_dialect}.get(contract.source, "generic")
+        dialect = DIALECTS[chosen]
+        return dialect if dialect is not GENERIC and contract.entity in dialect.fields else GENERIC
 
     @staticmethod
     def encoding_for(dialect: Dialect, entity: str, period: str) -> str:
@@ -201,9 +229,13 @@ class ExportWriter:
         return dialect.write_encoding
 
     def write(self, table: Table, period: str, record_truth: bool = False) -> str:
-        """Write one export file; returns its path relative to out_dir."""
+        """Write one export file (a vendor may split it in several); returns its path relative to out_dir."""
         contract = CONTRACTS[table.entity]
         dialect = self.dialect_for(contract)
+        if not self.ids.is_identity:
+            table = Table(table.entity, self.ids.translate(table.columns), table.truth_entity)
+        if dialect.name in SHAPERS:
+            return self._write_vendor(table, contract, dialect, period, record_truth)[0]
         rel = f"{contract.source}/{export_file_name(table.entity, period)}"
         rng = rng_for(self.seed, "file", rel)
         missing = set(contract.column_names) - set(table.columns)
@@ -237,3 +269,137 @@ class ExportWriter:
                 (contract.source, table.entity, key[i], int(table.truth_entity[i])) for i in has.tolist()
             )
         return rel
+
+    # ------------------------------------------------------------------------ vendor files
+    def _write_vendor(
+        self, table: Table, contract: Contract, dialect: Dialect, period: str, record_truth: bool
+    ) -> list[str]:
+        rels = []
+        for vf in SHAPERS[dialect.name](table, period, self.lookups):
+            ext = "jsonl" if dialect.nested else "csv"
+            rel = f"{contract.source}/{vf.stem}__{period}.{ext}"
+            rng = rng_for(self.seed, "file", rel)
+            texts = [format_column(p.values, p.format_type, dialect, rng) for p in vf.primaries]
+            key = next(p.column.name for p in vf.primaries if p.header == vf.key)
+            faults_contract = Contract(
+                entity=contract.entity,
+                source=contract.source,
+                kind=contract.kind,
+                description=contract.description,
+                grain=contract.grain,
+                key=(key,),
+                columns=tuple(p.column for p in vf.primaries),
+            )
+            planted = plant_faults(
+                texts,
+                faults_contract,
+                dialect,
+                rng,
+                self.messiness,
+                self.params.fault_weights,
+                allow_mojibake=False,
+            )
+            final = _assemble(vf, planted.columns)
+            path = self.out_dir / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            order = vf.order or tuple(p.header for p in vf.primaries if not p.hidden) + tuple(vf.derived)
+            if dialect.nested:
+                _write_ga4(path, final)
+            else:
+                encoding = _vendor_encoding(dialect, vf.stem, period)
+                with open(path, "w", encoding=encoding, newline="") as fh:
+                    _write_vendor_csv(fh, dialect, order, final)
+            n_rows = len(planted.columns[0]) if planted.columns else 0
+            self.log.files.append((rel, n_rows))
+            self.log.quarantine.extend(
+                (rel, row, contract.entity, reason) for row, reason in planted.quarantine
+            )
+            if record_truth and table.truth_entity is not None:
+                record_ids = vf.truth_ids
+                if record_ids is None:  # GA4: the ids ingest derives, from the clean rows' text
+                    record_ids = ga4_event_ids(_assemble(vf, texts))
+                has = np.flatnonzero(table.truth_entity >= 0)
+                self.log.source_records.extend(
+                    (contract.source, contract.entity, record_ids[i], int(table.truth_entity[i]))
+                    for i in has.tolist()
+                )
+            rels.append(rel)
+        return rels
+
+
+def _assemble(vf: VendorFile, columns: list[np.ndarray]) -> dict[str, np.ndarray]:
+    """The file's columns by header: primaries, then those derived from their text, then constants."""
+    final = {p.header: col for p, col in zip(vf.primaries, columns, strict=True)}
+    n = len(columns[0]) if columns else 0
+    for header, derive in vf.derived.items():
+        final[header] = np.asarray(derive(final), dtype=object) if n else np.zeros(0, dtype=object)
+    for header, value in vf.constants.items():
+        final[header] = np.full(n, value, dtype=object)
+    return final
+
+
+def _vendor_encoding(dialect: Dialect, stem: str, period: str) -> str:
+    """Bitrix24: Windows-1251, except UTF-8 with BOM for contacts, deals and activities of odd months."""
+    if dialect.name != "bitrix24":
+        return "utf-8"
+    if stem in ("contact", "deal") or (stem == "activity" and int(period[5:7]) % 2 == 1):
+        return "utf-8-sig"
+    return dialect.write_encoding
+
+
+def _write_vendor_csv(fh, dialect: Dialect, order: tuple[str, ...], final: dict[str, np.ndarray]) -> None:
+    """Salesforce quotes every field, as Data Export does; Bitrix24 quotes when needed, CRLF."""
+    if dialect.name == "salesforce":
+        writer = csv.writer(fh, delimiter=",", lineterminator="\n", quoting=csv.QUOTE_ALL)
+    else:
+        writer = csv.writer(fh, delimiter=dialect.delimiter, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    writer.writerow(order)
+    writer.writerows(zip(*(final[h].tolist() for h in order), strict=True))
+
+
+_GA4_PARAMS = ("page_location", "page_referrer", "chat_session_id", "form_company", "form_inn", "lead_id")
+_MSK = timedelta(hours=3)
+
+
+def _ga4_param(key: str, value: str, integer: bool = False) -> dict:
+    kind = "int_value" if integer else "string_value"
+    return {
+        "key": key,
+        "value": {"string_value": None, "int_value": None, "double_value": None} | {kind: value},
+    }
+
+
+def _write_ga4(path: Path, final: dict[str, np.ndarray]) -> None:
+    """One JSON object per event, shaped like GA4's BigQuery export (INT64 values as strings)."""
+    cols = {h: v.tolist() for h, v in final.items()}
+    n = len(cols["event_timestamp"])
+    with open(path, "w", encoding="utf-8", newline="\n") as fh:
+        for i in range(n):
+            ts = cols["event_timestamp"][i]
+            day = None
+            if ts and ts.isdigit():
+                day = (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(ts)) + _MSK).strftime(
+                    "%Y%m%d"
+                )
+            params = [_ga4_param(k, cols[k][i]) for k in _GA4_PARAMS if cols[k][i] is not None]
+            if cols["ga_session_id"][i] is not None:
+                params.append(_ga4_param("ga_session_id", cols["ga_session_id"][i], integer=True))
+            utm = (cols["manual_source"][i], cols["manual_medium"][i], cols["manual_campaign_name"][i])
+            record = {
+                "event_date": day,
+                "event_timestamp": ts,
+                "event_name": cols["event_name"][i],
+                "event_params": params,
+                "user_id": None,
+                "user_pseudo_id": cols["user_pseudo_id"][i],
+                "device": {"category": cols["device.category"][i], "web_info": {"hostname": "sfera-it.ru"}},
+                "geo": {"country": "Russia", "region": cols["geo.region"][i]},
+                "traffic_source": {"name": "(direct)", "medium": "(none)", "source": "(direct)"},
+                "collected_traffic_source": (
+                    {"manual_source": utm[0], "manual_medium": utm[1], "manual_campaign_name": utm[2]}
+                    if any(u is not None for u in utm)
+                    else None
+                ),
+                "platform": "WEB",
+            }
+            fh.write(json.dumps(record, ensure_ascii=False) + "\n")

@@ -124,7 +124,12 @@ def _id(column: str, source: str, **kw) -> Field:
 
 
 def _name(column: str) -> tuple[Field, Field]:
-    return (Field(column, "Name"), Field(column, ("FirstName", "LastName"), note="when Name is absent"))
+    return (
+        Field(column, "Name"),
+        Field(
+            column, ("LastName", "FirstName"), note="when Name is empty, surname first as in a Russian locale"
+        ),
+    )
 
 
 SALESFORCE = Dialect(
