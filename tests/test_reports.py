@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from reports_demo import shared_demo
+from reports_demo import models_available, models_error, shared_demo
 
 from crmw.publish import publish
 from crmw.reports import (
@@ -251,6 +251,209 @@ def test_sections_whose_tables_are_not_published_say_so_and_why(demo, report, tm
     assert result["sections"]["data"] != "ok" and "meta.load_manifest" in result["sections"]["data"]
     assert result["sections"]["revenue"] == "ok"
     assert text.count("Not available yet") >= 2
+
+
+@pytest.mark.slow
+def test_model_tables_created_but_not_yet_written_count_as_not_available(demo, report, tmp_path):
+    from models.schema import ensure_ml_schema
+
+    home = Settings(home=tmp_path / "empty_ml").ensure()
+    shutil.copy(demo.published_path, home.published_path)
+    with duckdb.connect(str(home.published_path)) as con:
+        con.execute("drop schema if exists ml cascade")
+        ensure_ml_schema(con)
+    result = render_report(home, report["period"], pdf=False)
+    assert "has no rows yet" in result["sections"]["churn"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not models_available(), reason="models.jobs (the model jobs) has not landed yet")
+def test_the_churn_watchlist_is_filled_when_the_models_have_run(demo, report):
+    assert models_error(demo) is None, f"the model jobs failed on the demo data: {models_error(demo)}"
+    assert report["sections"]["churn"] == "ok"
+    assert "Watchlist: most revenue at risk" in report["text"]
+
+
+# ------------------------------------------------------------------ model outputs shaped as models/schema.py
+def _write_model_outputs(con: duckdb.DuckDBPyConnection, period_key: str) -> None:
+    """A few rows in every ml table the report reads, as the model jobs write them (models/schema.py),
+    for the period end and the one before, and data-quality results with one failing suite."""
+    import numpy as np
+    import pandas as pd
+
+    from crmw.quality.results import ensure_results_tables
+    from models.schema import TABLES, ensure_ml_schema, replace_rows
+
+    def write(table: str, frame: pd.DataFrame) -> None:
+        for column, _ in TABLES[table]:
+            if column not in frame:
+                frame[column] = None
+        replace_rows(con, table, frame, {})
+
+    period = parse_period(period_key)
+    days = [period.previous.end, period.end]  # as_of_date is exclusive: data before that day
+    rng = np.random.default_rng(7)
+    clients = [
+        r[0] for r in con.execute("select client_id from marts.dim_clients where is_customer").fetchall()
+    ]
+    n = len(clients)
+    con.execute("drop schema if exists ml cascade")
+    ensure_ml_schema(con)
+    segments, scores = [], []
+    for day in days:
+        revenue = rng.gamma(2.0, 5e6, n)
+        segment = np.where(revenue > 15e6, "top value", np.where(revenue > 6e6, "core", "occasional"))
+        segments.append(
+            pd.DataFrame(
+                {
+                    "as_of_date": day,
+                    "client_id": clients,
+                    "segment": segment,
+                    "value_class": segment,
+                    "behaviour": "regular",
+                    "revenue_12m_rub": revenue,
+                }
+            )
+        )
+        p = rng.beta(1.2, 4.0, n)
+        scores.append(
+            pd.DataFrame(
+                {
+                    "as_of_date": day,
+                    "client_id": clients,
+                    "churn_probability": p,
+                    "risk_band": np.where(p >= 0.5, "high", np.where(p >= 0.2, "medium", "low")),
+                    "drivers": "no invoice for 210 days, usually every 45; 2 open ticket(s), 1 high or critical",
+                    "driver_features": "recency,tickets",
+                    "revenue_12m_rub": revenue,
+                }
+            )
+        )
+    write("client_segments", pd.concat(segments))
+    write("churn_scores", pd.concat(scores))
+    write(
+        "model_metrics",
+        pd.DataFrame(
+            {
+                "as_of_date": days[1],
+                "model_name": "churn",
+                "backtest_as_of_date": days[0],
+                "horizon_days": 180,
+                "method": ["gradient_boosting", "recency_rule"],
+                "is_baseline": [False, True],
+                "rows_scored": 90,
+                "positives": 12,
+                "roc_auc": [0.78, 0.66],
+                "pr_auc": [0.41, 0.28],
+                "brier": 0.1,
+            }
+        ),
+    )
+    forecasts = []
+    for issued in (period.previous.start, period.start, period.end):
+        for horizon in (1, 2, 3):
+            month = parse_period(issued.isoformat()).shifted(horizon - 1).start
+            forecasts.append(
+                {
+                    "as_of_date": issued,
+                    "forecast_month": month,
+                    "horizon_months": horizon,
+                    "level": "total",
+                    "forecast_rub": 5e7,
+                    "lower_80_rub": 4e7,
+                    "upper_80_rub": 6e7,
+                    "lower_95_rub": 3.5e7,
+                    "upper_95_rub": 6.5e7,
+                }
+            )
+    write("sales_forecast", pd.DataFrame(forecasts))
+    write(
+        "forecast_accuracy",
+        pd.DataFrame(
+            {
+                "as_of_date": days[1],
+                "level": "total",
+                "horizon_months": [1, 1, 2, 2],
+                "method": ["ets", "seasonal_naive", "ets", "seasonal_naive"],
+                "is_baseline": [False, True, False, True],
+                "origins": 12,
+                "wape": [0.14, 0.25, 0.18, 0.27],
+                "bias": 0.02,
+                "coverage_80": [0.78, None, 0.75, None],
+                "coverage_95": [0.93, None, 0.9, None],
+            }
+        ),
+    )
+    ensure_results_tables(con)
+    con.executemany(
+        "insert into meta.dq_suite_runs (run_id, checked_at, suite, layer, asset, check_name, severity, status, "
+        "expectations, failed_expectations, message) values (?, now()::timestamp, ?, 'marts', ?, ?, ?, ?, 10, ?, ?)",
+        [
+            [
+                "r1",
+                f"suite_{i}",
+                f"mart_{i}",
+                "columns_valid",
+                "error",
+                "failed" if i == 0 else "passed",
+                2 if i == 0 else 0,
+                "2 of 10 expectations failed" if i == 0 else None,
+            ]
+            for i in range(5)
+        ],
+    )
+
+
+@pytest.fixture(scope="module")
+def report_with_models(demo, report, tmp_path_factory) -> dict:
+    home = Settings(home=tmp_path_factory.mktemp("with_models")).ensure()
+    shutil.copy(demo.published_path, home.published_path)
+    with duckdb.connect(str(home.published_path)) as con:
+        _write_model_outputs(con, report["period"])
+    result = render_report(home, report["period"], pdf=CHROMIUM is not None)
+    result["text"] = Path(result["html"]).read_text(encoding="utf-8")
+    return result
+
+
+@pytest.mark.slow
+def test_with_model_outputs_every_section_is_available(report_with_models):
+    assert report_with_models["sections"] == dict.fromkeys(SECTION_KEYS, "ok")
+
+
+@pytest.mark.slow
+def test_revenue_is_set_against_the_forecast_made_before_the_period_and_its_measured_accuracy(
+    report_with_models,
+):
+    revenue = report_with_models["text"].split('id="revenue"')[1].split("</section>")[0]
+    assert "Forecast for the period" in revenue
+    assert "80% interval ₽40M – ₽60M" in revenue or "80% interval ₽40.0M – ₽60.0M" in revenue
+    assert "Measured accuracy of the forecast" in revenue
+    assert "seasonal_naive" in revenue
+
+
+@pytest.mark.slow
+def test_the_watchlist_names_drivers_and_owners_and_segments_show_their_movements(report_with_models):
+    text = report_with_models["text"]
+    churn = text.split('id="churn"')[1].split("</section>")[0]
+    assert "no invoice for 210 days" in churn
+    assert re.search(r"USR-\d+", churn)
+    assert "Backtest PR-AUC" in churn
+    clients = text.split('id="clients"')[1].split("</section>")[0]
+    assert "Value segments, most valuable first, and where their clients went" in clients
+
+
+@pytest.mark.slow
+def test_a_failing_data_quality_suite_is_on_the_first_page_and_in_its_section(report_with_models):
+    text = report_with_models["text"]
+    summary = text.split('id="summary"')[1].split("</header>")[0]
+    assert "FAILED: 1 blocking" in summary
+    assert "2 of 10 expectations failed" in text.split('id="data"')[1]
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_with_model_outputs_every_section_still_fits_one_pdf_page(report_with_models):
+    assert report_with_models["pdf_pages"] == 1 + len(SECTIONS)
 
 
 @pytest.mark.slow
