@@ -147,9 +147,16 @@ def _quality_status(ctx: Context, section: Section) -> str:
     line = status_line(ctx.source.con)
     latest = latest_suite_runs(ctx.source.con)
     if latest.empty:
-        section.partial.append(
-            "The data-quality checks have not run on this warehouse yet "
-            "(crmw.quality.run_quality records them in meta.dq_suite_runs)."
+        section.metrics.insert(
+            0,
+            Metric(
+                "Data-quality checks",
+                "not run yet",
+                unit="text",
+                better=None,
+                headline=True,
+                note="crmw.quality.run_quality records them in meta.dq_suite_runs",
+            ),
         )
         return line
     failed = latest[latest["status"] != "passed"]

@@ -4,6 +4,7 @@ interval), and how accurate the model has been."""
 from __future__ import annotations
 
 import pandas as pd
+from matplotlib.patches import Patch
 
 from crmw.reports import charts
 from crmw.reports.forecast import (
@@ -172,7 +173,7 @@ def _accuracy(ctx: Context, section: Section) -> None:
     )
     section.metrics.append(
         Metric(
-            f"Forecast error {summary.index[0]} month(s) ahead (WAPE)",
+            f"Forecast error, {summary.index[0]} month{'' if summary.index[0] == 1 else 's'} ahead (WAPE)",
             first["wape"],
             unit="pct",
             better="down",
@@ -215,9 +216,9 @@ def _chart(ctx: Context, actual: pd.DataFrame, going_in: pd.DataFrame, ahead: pd
         actual["revenue_rub"].astype(float),
         color=colors,
         width=0.7,
-        label="actual",
         zorder=2,
     )
+    handles = [Patch(color="#7fa7cc", label="actual")]
     if not going_in.empty:
         xs = [periods.index(p) for p in going_in["period"]]
         ax.errorbar(
@@ -270,7 +271,8 @@ def _chart(ctx: Context, actual: pd.DataFrame, going_in: pd.DataFrame, ahead: pd
         )
         ax.axvline(len(periods) - 0.5, color=charts.COLORS["previous"], linewidth=0.8, linestyle=":")
     if not going_in.empty or not ahead.empty:
-        ax.legend(loc="upper left", ncols=3, fontsize=7.5)
+        handles += ax.get_legend_handles_labels()[0]
+        ax.legend(handles=handles, loc="upper left", ncols=3, fontsize=7.5)
         ax.set_ylim(0, ax.get_ylim()[1] * 1.15)
     ax.set_xticks(
         x, labels, rotation=45 if len(labels) > 13 else 0, ha="right" if len(labels) > 13 else "center"
