@@ -1,7 +1,8 @@
 """Which dialect and which entity a file is, decided from its header (a JSON lines file's keys).
 
-The file name is a hint only (`invoices__2024-03.csv`, or a vendor's `Opportunity.csv`, prefers
-that entity when two fit the header equally well); the header decides.
+The header decides; the file name is a hint only (`invoices__2024-03.csv`, or a vendor's own
+object name, `Opportunity.csv`): among the entities whose required columns the header carries and
+that read as many of its columns as any, the one the name suggests wins.
 """
 
 from __future__ import annotations
@@ -142,7 +143,9 @@ def detect(
                 continue
             fit = _fit(d, e, positions)
             if fit:
-                candidates.append((fit.matched, fit.coverage, e == hint, d.name == "generic", d, e, fit))
+                # the file's name breaks a tie in matched columns: a vendor's objects share many
+                # field names (Id, Name, OwnerId, CreatedDate), so coverage alone would mislead
+                candidates.append((fit.matched, e == hint, fit.coverage, d.name == "generic", d, e, fit))
     if not candidates:
         if entity:
             contract = get_contract(entity)

@@ -9,10 +9,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.contracts import CONTRACTS, get_contract
+from ingest.contracts import get_contract
+from ingest.dialects import entity_for_file_name
 from ingest.load import SUPPORTED_SUFFIXES, iter_export_files
 
-_NAME = re.compile(r"^(?P<entity>[a-z_]+?)__(?P<period>\d{4}-\d{2})(?P<rest>[-\w]*)$")
+# <entity or vendor object>__<YYYY-MM>[...]: invoices__2024-03.csv, Task__2024-03.csv, events__2024-03.jsonl
+_NAME = re.compile(r"^(?P<name>.+?)__(?P<period>\d{4}-\d{2})(?P<rest>[-\w]*)$")
 
 
 @dataclass(frozen=True)
@@ -28,9 +30,10 @@ class LandingFile:
 
 def classify(path: Path) -> LandingFile:
     match = _NAME.match(path.stem)
-    if not match or match["entity"] not in CONTRACTS:
+    entity = entity_for_file_name(path.name) if match else None
+    if entity is None:
         return LandingFile(path=path, entity=None, month=None)
-    return LandingFile(path=path, entity=match["entity"], month=match["period"])
+    return LandingFile(path=path, entity=entity, month=match["period"])
 
 
 def landing_files(folder: Path) -> list[LandingFile]:

@@ -230,7 +230,7 @@ def sql_integer(expr: str) -> str:
 EPOCH_MICROS = "epoch_us"
 _EPOCH = datetime(1970, 1, 1)
 # An offset we read: Z, or +HH:MM / +HHMM at the very end (Python and DuckDB differ on the rest).
-_ZONE_SUFFIX = r"(Z|[+-][0-9]{2}:?[0-9]{2})$"
+_ZONE_SUFFIX = r"(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])$"
 _EPOCH_DIGITS = r"[0-9]{1,17}"
 
 
