@@ -15,6 +15,7 @@ from crmw.quality.catalogue import all_suites
 from crmw.quality.history import monthly_counts
 from crmw.quality.mart_suites import mart_specs
 from crmw.quality.raw_suites import (
+    NOT_STEADY,
     exports_have_every_column,
     keys_are_unique,
     raw_suites,
@@ -88,7 +89,7 @@ def invoice(i: int, day: date, **overrides) -> dict:
 
 
 # --------------------------------------------------------------------------- generation
-def test_every_contract_entity_gets_the_raw_checks_and_event_entities_the_month_check():
+def test_every_contract_entity_gets_the_raw_checks_and_steady_event_feeds_the_month_check():
     names = {s.name for s in raw_suites()}
     for entity, contract in CONTRACTS.items():
         for check in (
@@ -98,7 +99,8 @@ def test_every_contract_entity_gets_the_raw_checks_and_event_entities_the_month_
             "row_count_is_steady",
         ):
             assert f"raw.{entity}.{check}" in names
-        assert (f"raw.{entity}.every_month_has_rows" in names) == (contract.kind == "event")
+        steady = contract.kind == "event" and entity not in NOT_STEADY
+        assert (f"raw.{entity}.every_month_has_rows" in names) == steady
 
 
 def test_suite_names_are_unique_and_checks_are_named_as_predicates():
@@ -174,6 +176,7 @@ def test_a_repeated_key_names_the_files_that_hold_it(con, runner):
     add_file(con, "invoices", "invoices__2026-01 (copy).csv", rows[:1], date(2026, 1, 5))
     result = runner.run(con, keys_are_unique(get_contract("invoices")))
     assert result.status == "failed"
+    assert result.outcomes[0].details["unexpected_index"] == [{"copies": 2, "invoice_id": "INV-1"}]
     assert "invoices__2026-01 (copy).csv" in result.message and "1 key(s)" in result.message
 
 
@@ -271,13 +274,32 @@ def test_the_status_line_separates_warnings_from_blocking_failures():
         ("raw.invoices", "keys_are_unique", "error"),
         ("raw.invoices", "invoice_amounts_are_stable", "warn", "failed"),
     )
-    assert "passed with 1 warning(s) of 2 checks: raw.invoices invoice_amounts_are_stable" in format_status(
-        warned
+    assert format_status(warned) == (
+        "Data quality (checked 2026-10-01 08:30 UTC): 1 warning(s): raw.invoices invoice_amounts_are_stable; "
+        "1 of 2 checks passed."
     )
     blocked = _latest(
         ("raw.invoices", "keys_are_unique", "error", "error"), ("raw.x", "y_is_z", "warn", "failed")
     )
     line = format_status(blocked)
-    assert (
-        "FAILED" in line and "raw.invoices keys_are_unique" in line and "1 warning(s): raw.x y_is_z" in line
+    assert line == (
+        "Data quality (checked 2026-10-01 08:30 UTC): FAILED, 1 blocking check(s) failed: raw.invoices "
+        "keys_are_unique; 1 warning(s): raw.x y_is_z; 0 of 2 checks passed."
     )
+
+
+def test_only_the_latest_runs_of_a_suite_keep_their_gx_result(con, runner):
+    from datetime import timedelta
+
+    from crmw.quality.results import RESULT_JSON_KEPT_RUNS
+
+    add_file(con, "invoices", "invoices__2026-01.csv", [invoice(1, date(2026, 1, 5))], date(2026, 1, 5))
+    result = runner.run(con, values_meet_contract(get_contract("invoices")))
+    for i in range(RESULT_JSON_KEPT_RUNS + 2):
+        result.checked_at = datetime(2026, 10, 1) + timedelta(hours=i)
+        record_results(con, [result], run_id=f"r{i}")
+    kept = con.execute(
+        "select count(*), count(result_json), min(checked_at) filter (where result_json is not null) "
+        "from meta.dq_suite_runs"
+    ).fetchall()[0]
+    assert kept == (RESULT_JSON_KEPT_RUNS + 2, RESULT_JSON_KEPT_RUNS, datetime(2026, 10, 1, 2))

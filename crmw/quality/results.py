@@ -62,6 +62,9 @@ create table if not exists meta.dq_results (
 # removed: the status line no longer counts it.
 STALE_AFTER_DAYS = 7
 MAX_NAMED = 3
+# The GX result (what Data Docs render) is kept for the latest runs of each suite; older
+# runs keep their summary and per-expectation rows, which is what trends need.
+RESULT_JSON_KEPT_RUNS = 30
 
 
 def ensure_results_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -157,6 +160,15 @@ def record_results(con: duckdb.DuckDBPyConnection, results: Sequence[SuiteResult
             "expectation, column_name, status, success, observed_value::json, element_count, unexpected_count, "
             "unexpected_percent, kwargs::json, details::json from _dq_rows"
         )
+        con.execute(
+            f"""
+            update meta.dq_suite_runs set result_json = null
+            where result_json is not null and (suite, checked_at) in (
+                select (suite, checked_at) from meta.dq_suite_runs
+                qualify row_number() over (partition by suite order by checked_at desc) > {RESULT_JSON_KEPT_RUNS}
+            )
+            """
+        )
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
@@ -205,16 +217,17 @@ def format_status(latest: pd.DataFrame) -> str:
     failed = latest[latest["status"] != "passed"]
     blocking = failed[failed["severity"] == "error"]
     warnings = failed[failed["severity"] != "error"]
-    total = len(latest)
+    total, passed = len(latest), len(latest) - len(failed)
     head = f"Data quality (checked {when:%Y-%m-%d %H:%M} UTC):"
+    if failed.empty:
+        return f"{head} all {total} checks passed."
+    parts = []
     if not blocking.empty:
-        text = f"{head} FAILED, {len(blocking)} of {total} blocking check(s) failed: {_named(blocking)}"
-        if not warnings.empty:
-            text += f"; {len(warnings)} warning(s): {_named(warnings)}"
-        return text + "."
+        parts.append(f"FAILED, {len(blocking)} blocking check(s) failed: {_named(blocking)}")
     if not warnings.empty:
-        return f"{head} passed with {len(warnings)} warning(s) of {total} checks: {_named(warnings)}."
-    return f"{head} all {total} checks passed."
+        parts.append(f"{len(warnings)} warning(s): {_named(warnings)}")
+    parts.append(f"{passed} of {total} checks passed")
+    return f"{head} " + "; ".join(parts) + "."
 
 
 def status_line(con: duckdb.DuckDBPyConnection) -> str:
