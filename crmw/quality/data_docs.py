@@ -73,9 +73,13 @@ def _store(context, row) -> bool:
         config["kwargs"].pop("batch_id", None)
         expectations.append(ExpectationConfiguration(**config).to_domain_obj())
     context.suites.add(gx.ExpectationSuite(name=row.suite, expectations=expectations, meta=result.meta))
+    run_id = RunIdentifier(run_name=row.run_id, run_time=pd.Timestamp(row.checked_at).tz_localize("UTC"))
+    # what the page header shows: the table checked and the run (Dagster run id) it belongs to
+    result.meta["batch_spec"] = {**(result.meta.get("batch_spec") or {}), "data_asset_name": row.asset}
+    result.meta["run_id"] = run_id
     key = ValidationResultIdentifier(
         expectation_suite_identifier=ExpectationSuiteIdentifier(name=row.suite),
-        run_id=RunIdentifier(run_name=row.run_id, run_time=pd.Timestamp(row.checked_at).tz_localize("UTC")),
+        run_id=run_id,
         batch_identifier=row.asset,
     )
     context.validation_results_store.set(key, result)

@@ -75,7 +75,7 @@ def check_and_record(
     for result in results:
         if not result.passed:
             level = logging.ERROR if result.suite.blocking else logging.WARNING
-            log.log(level, "%s%s", result.summary(), f" -- {result.message}" if result.message else "")
+            log.log(level, "%s", result.summary())
     return results
 
 
