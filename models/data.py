@@ -38,6 +38,7 @@ PERSONAL_EMAIL_DOMAINS = (
 )  # fmt: skip
 
 SOURCE_FINANCE, SOURCE_CRM, SOURCE_WEB = "finance", "crm", "web"
+NO_VALUE = "none"  # product line or office not given
 
 
 def day_number(d: date) -> int:
@@ -108,8 +109,19 @@ QUERIES: dict[str, tuple[tuple[str, str], str]] = {
     "interactions": (
         (MARTS, "fct_interactions"),
         f"""
-        select client_id, lead_id, channel, interaction_type, direction, contact_key, manager_id,
-            campaign_id, outcome, cast(duration_seconds as double) as duration_seconds,
+        select client_id, lead_id, channel,
+            interaction_type like 'campaign_%' as is_campaign,
+            coalesce(direction = 'inbound', false) as is_inbound,
+            -- how far a campaign touch went: sent 0, opened 1, clicked or registered 2, responded or attended 3
+            case when interaction_type like 'campaign_%' then
+                case outcome when 'sent' then 0 when 'opened' then 1 when 'clicked' then 2
+                    when 'registered' then 2 when 'responded' then 3 when 'attended' then 3 end
+            end as response_level,
+            case when contact_key is null then -1 else dense_rank() over (order by contact_key) - 1 end
+                as contact_key_code,
+            case when manager_id is null then -1 else dense_rank() over (order by manager_id) - 1 end
+                as manager_id_code,
+            cast(duration_seconds as double) as duration_seconds,
             {_days("occurred_at")} as day
         from {{s}}.fct_interactions
         where channel <> 'support_ticket' and (client_id is not null or lead_id is not null)
@@ -119,13 +131,20 @@ QUERIES: dict[str, tuple[tuple[str, str], str]] = {
     "web": (
         (MARTS, "fct_web_events"),
         f"""
-        select client_id, visitor_id, lead_id, event_type,
-            coalesce(page_url like '%/pricing%' or page_url like '%/products/%', false) as is_product_page,
-            {_days("event_at")} as day
-        from {{s}}.fct_web_events
-        where client_id is not null or lead_id is not null or visitor_id in (
-            select web_visitor_id from pii.stg_crm__leads where web_visitor_id is not null)
-        order by event_at, event_id
+        select events.client_id, events.lead_id, leads.lead_id as visitor_lead_id, events.event_type,
+            coalesce(events.page_url like '%/pricing%' or events.page_url like '%/products/%', false)
+                as is_product_page,
+            {_days("events.event_at")} as day
+        from {{s}}.fct_web_events as events
+        left join (
+            select web_visitor_id, min(lead_id) as lead_id
+            from pii.stg_crm__leads
+            where web_visitor_id is not null
+            group by web_visitor_id
+        ) as leads
+            on leads.web_visitor_id = events.visitor_id
+        where events.client_id is not null or events.lead_id is not null or leads.lead_id is not null
+        order by events.event_at, events.event_id
         """,
     ),
     "tickets": (
@@ -158,7 +177,8 @@ QUERIES: dict[str, tuple[tuple[str, str], str]] = {
         f"""
         select client_id, owner_manager_id, previous_owner_manager_id, {_days("valid_from")} as day
         from {{s}}.dim_client_owner_history
-        order by client_id, valid_from
+        where valid_from is not null
+        order by valid_from, client_id
         """,
     ),
     "managers": (
@@ -195,6 +215,15 @@ QUERIES: dict[str, tuple[tuple[str, str], str]] = {
     ),
 }
 
+WEB_WITHOUT_LEADS = f"""
+    select client_id, lead_id, cast(null as varchar) as visitor_lead_id, event_type,
+        coalesce(page_url like '%/pricing%' or page_url like '%/products/%', false) as is_product_page,
+        {_days("event_at")} as day
+    from {{s}}.fct_web_events
+    where client_id is not null
+    order by event_at, event_id
+"""
+
 # what each frame needs to count as "there" (and which source it belongs to)
 FRAME_SOURCE = {
     "invoices": SOURCE_FINANCE,
@@ -225,7 +254,9 @@ class Frames:
     clients: pd.DataFrame
     leads: pd.DataFrame
     as_of: date | None = None  # set on a cut: everything here happened before this day
-    extra: dict = field(default_factory=dict, compare=False)
+    # every client and lead id, sorted: the integer columns `client` and `lead` index into these
+    client_ids: pd.Index = field(default_factory=lambda: pd.Index([], dtype=object), compare=False)
+    lead_ids: pd.Index = field(default_factory=lambda: pd.Index([], dtype=object), compare=False)
 
     # ------------------------------------------------------------------ what is there
     @property
@@ -259,13 +290,14 @@ class Frames:
         t = float(day_number(as_of))
 
         def cut(df: pd.DataFrame) -> pd.DataFrame:
-            return df.loc[df["day"].to_numpy() < t].reset_index(drop=True)
+            # every event frame is sorted by day (load_frames checks), so the past is a prefix
+            return df.iloc[: int(np.searchsorted(df["day"].to_numpy(), t, side="left"))]
 
-        tickets = cut(self.tickets)
+        tickets = cut(self.tickets).copy()
         later = tickets["resolved_day"].to_numpy() >= t
         tickets.loc[later, ["resolved_day", "resolution_hours"]] = np.nan
 
-        deals = cut(self.deals)
+        deals = cut(self.deals).copy()
         for col in ("proposal_day", "negotiation_day", "won_day", "lost_day"):
             deals.loc[deals[col].to_numpy() >= t, col] = np.nan
 
@@ -284,7 +316,6 @@ class Frames:
             managers=managers,
             leads=cut(self.leads),
             as_of=as_of,
-            extra={},
         )
 
     def describe(self) -> str:
@@ -293,8 +324,21 @@ class Frames:
         )
 
 
-def _empty_frame(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
-    return con.execute(f"select * from ({sql}) limit 0").df()
+def _fetch(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
+    """A query's result as plain numpy columns: float or bool, and object (None for NULL) for text."""
+    columns = {}
+    for name, values in con.execute(sql).fetchnumpy().items():
+        if isinstance(values, np.ma.MaskedArray):
+            if values.dtype == object:
+                values = values.filled(None)
+            elif values.dtype.kind == "f":
+                values = values.filled(np.nan)
+            elif values.dtype.kind == "b":
+                values = values.filled(False)
+            else:
+                values = values.astype(float).filled(np.nan)
+        columns[name] = pd.Series(values, dtype=object if values.dtype == object else values.dtype)
+    return pd.DataFrame(columns)
 
 
 def load_frames(con: duckdb.DuckDBPyConnection) -> Frames:
@@ -310,7 +354,7 @@ def load_frames(con: duckdb.DuckDBPyConnection) -> Frames:
         if name == "web":
             needs.append(("pii", "stg_crm__leads"))
         if all(_table_exists(con, s, t) for s, t in needs):
-            out[name] = con.execute(sql).df()
+            out[name] = _fetch(con, sql)
         elif name == "web" and _table_exists(con, schema, table):
             # no CRM leads: only the events tied to a client
             out[name] = con.execute(
@@ -319,9 +363,55 @@ def load_frames(con: duckdb.DuckDBPyConnection) -> Frames:
         else:
             log.info("%s.%s is missing: %s treated as empty", schema, table, name)
             out[name] = _placeholder(name)
-    frames = Frames(**out)
+    frames = _encode(out)
     log.info("loaded %s", frames.describe())
     return frames
+
+
+# string columns that features count distinct values of: they get an integer `<name>_code` column
+DISTINCT_KEYS = ("contact_key", "manager_id", "product_line", "office_code", "legal_entity_id")
+
+
+def _encode(out: dict[str, pd.DataFrame]) -> Frames:
+    """Plain numpy columns (object for text), integer codes for ids, and the checks the cut relies on."""
+    for name, df in out.items():
+        for col in df.columns:
+            if df[col].dtype != object and not pd.api.types.is_numeric_dtype(df[col]):
+                df[col] = df[col].astype(object).where(df[col].notna(), None)
+        if "day" in df.columns and name in FRAME_SOURCE:
+            day = df["day"].to_numpy()
+            if len(day) and (np.isnan(day).any() or (np.diff(day) < 0).any()):
+                raise ValueError(f"frame {name} must be sorted by day with no missing day (see QUERIES)")
+    clients = pd.Index(
+        sorted(
+            {c for df in out.values() if "client_id" in df.columns for c in df["client_id"].dropna().unique()}
+        ),
+        dtype=object,
+    )
+    leads = pd.Index(sorted(out["leads"]["lead_id"].dropna().unique()), dtype=object)
+    for df in out.values():
+        if "client_id" in df.columns:
+            df["client"] = clients.get_indexer(df["client_id"])
+        if "lead_id" in df.columns:
+            df["lead"] = leads.get_indexer(df["lead_id"])
+        for col in DISTINCT_KEYS:
+            if col in df.columns and col + "_code" not in df.columns:
+                df[col + "_code"] = pd.factorize(df[col], use_na_sentinel=True)[0]
+    # the forecast's series: product line x office
+    for name in ("invoices", "deals"):
+        df = out[name]
+        df["series"] = (
+            df["product_line"].fillna(NO_VALUE).astype(str)
+            + "|"
+            + df["office_code"].fillna(NO_VALUE).astype(str)
+        ).astype(object)
+    # web events of a lead's browser count for the lead (the CRM stores the lead's visitor id)
+    out["web"]["visitor_lead"] = leads.get_indexer(out["web"]["visitor_lead_id"])
+    # payments and credit notes point at their invoice's row
+    invoice_row = pd.Index(out["invoices"]["invoice_id"], dtype=object)
+    for name in ("payments", "credit_notes"):
+        out[name]["invoice_row"] = invoice_row.get_indexer(out[name]["invoice_id"])
+    return Frames(**out, client_ids=clients, lead_ids=leads)
 
 
 def _placeholder(name: str) -> pd.DataFrame:
@@ -331,9 +421,9 @@ def _placeholder(name: str) -> pd.DataFrame:
                      "day", "due_day", "amount_rub", "amount_with_vat_rub"],
         "payments": ["client_id", "invoice_id", "day", "amount_rub"],
         "credit_notes": ["client_id", "invoice_id", "day", "amount_rub"],
-        "interactions": ["client_id", "lead_id", "channel", "interaction_type", "direction", "contact_key",
-                         "manager_id", "campaign_id", "outcome", "duration_seconds", "day"],
-        "web": ["client_id", "visitor_id", "lead_id", "event_type", "is_product_page", "day"],
+        "interactions": ["client_id", "lead_id", "channel", "is_campaign", "is_inbound", "response_level",
+                         "contact_key_code", "manager_id_code", "duration_seconds", "day"],
+        "web": ["client_id", "lead_id", "visitor_lead_id", "event_type", "is_product_page", "day"],
         "tickets": ["client_id", "ticket_id", "priority", "day", "resolved_day", "resolution_hours"],
         "deals": ["deal_id", "client_id", "lead_id", "product_line", "office_code", "amount_rub", "day",
                   "proposal_day", "negotiation_day", "won_day", "lost_day"],
@@ -345,5 +435,9 @@ def _placeholder(name: str) -> pd.DataFrame:
                   "has_company_email", "has_region"],
     }[name]  # fmt: skip
     numeric = {"day", "due_day", "amount_rub", "amount_with_vat_rub", "duration_seconds", "resolved_day",
-               "resolution_hours", "proposal_day", "negotiation_day", "won_day", "lost_day", "left_day"}  # fmt: skip
-    return pd.DataFrame({c: pd.Series(dtype="float64" if c in numeric else "object") for c in cols})
+               "resolution_hours", "proposal_day", "negotiation_day", "won_day", "lost_day", "left_day",
+               "response_level", "contact_key_code", "manager_id_code"}  # fmt: skip
+    flags = {"is_campaign", "is_inbound", "is_product_page"}
+    return pd.DataFrame(
+        {c: pd.Series(dtype="float64" if c in numeric else bool if c in flags else "object") for c in cols}
+    )

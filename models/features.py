@@ -105,30 +105,51 @@ def feature_names(sources: frozenset[str] | set[str]) -> list[str]:
 
 
 class _Counter:
-    """Sums per client of rows that match a mask (np.bincount over the clients' codes)."""
+    """Sums, extremes and distinct counts per entity (client or lead) of the rows of one frame.
 
-    def __init__(self, index: pd.Index, client_id: pd.Series):
+    `codes` are the frame's integer ids (`client` or `lead` column, positions in the global id list
+    `vocab`); they are mapped once onto positions in `index`, the entities being featurised."""
+
+    def __init__(self, index: pd.Index, codes: np.ndarray, vocab: pd.Index):
         self.n = len(index)
-        self.codes = pd.Categorical(client_id, categories=index).codes.astype(np.int64)
+        lookup = index.get_indexer(vocab) if len(vocab) else np.zeros(0, dtype=np.int64)
+        codes = np.asarray(codes, dtype=np.int64)
+        self.codes = np.where(codes >= 0, lookup[np.maximum(codes, 0)] if len(lookup) else -1, -1)
         self.known = self.codes >= 0
 
+    @classmethod
+    def clients(cls, index: pd.Index, df: pd.DataFrame, frames: Frames) -> _Counter:
+        return cls(index, df["client"].to_numpy(), frames.client_ids)
+
+    @classmethod
+    def leads(cls, index: pd.Index, df: pd.DataFrame, frames: Frames) -> _Counter:
+        return cls(index, df["lead"].to_numpy(), frames.lead_ids)
+
+    def _mask(self, mask: np.ndarray | None) -> np.ndarray:
+        return self.known if mask is None else (self.known & mask)
+
     def sum(self, mask: np.ndarray | None = None, weights: np.ndarray | None = None) -> np.ndarray:
-        m = self.known if mask is None else (self.known & mask)
+        m = self._mask(mask)
         w = None if weights is None else np.nan_to_num(np.asarray(weights, dtype=float))[m]
         return np.bincount(self.codes[m], weights=w, minlength=self.n).astype(float)
 
     def extreme(self, values: np.ndarray, mask: np.ndarray | None = None, how: str = "max") -> np.ndarray:
-        m = self.known if mask is None else (self.known & mask)
+        m = self._mask(mask)
         out = np.full(self.n, -np.inf if how == "max" else np.inf)
         ufunc = np.maximum if how == "max" else np.minimum
         ufunc.at(out, self.codes[m], np.asarray(values, dtype=float)[m])
         out[~np.isfinite(out)] = np.nan
         return out
 
-    def distinct(self, keys: pd.Series, mask: np.ndarray | None = None) -> np.ndarray:
-        m = self.known if mask is None else (self.known & mask)
-        pairs = pd.DataFrame({"c": self.codes[m], "k": np.asarray(keys)[m]}).dropna().drop_duplicates()
-        return np.bincount(pairs["c"].to_numpy(), minlength=self.n).astype(float)
+    def distinct(self, keys: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+        """Distinct non-negative integer keys per entity."""
+        keys = np.asarray(keys, dtype=np.int64)
+        m = self._mask(mask) & (keys >= 0)
+        if not m.any():
+            return np.zeros(self.n)
+        width = int(keys[m].max()) + 1
+        pairs = np.unique(self.codes[m] * width + keys[m])
+        return np.bincount(pairs // width, minlength=self.n).astype(float)
 
 
 def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -138,7 +159,8 @@ def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def customers_before(frames: Frames) -> pd.Index:
     """Clients invoiced at least once before the cut, sorted."""
-    return pd.Index(np.sort(frames.invoices["client_id"].dropna().unique()), name="client_id")
+    codes = np.unique(frames.invoices["client"].to_numpy())
+    return pd.Index(frames.client_ids[codes[codes >= 0]], name="client_id", dtype=object)
 
 
 def client_features(frames: Frames, as_of: date, clients: pd.Index | None = None) -> pd.DataFrame:
@@ -158,7 +180,7 @@ def client_features(frames: Frames, as_of: date, clients: pd.Index | None = None
 # ---------------------------------------------------------------------------- finance
 def _finance(frames: Frames, index: pd.Index, t: float) -> pd.DataFrame:
     inv = frames.invoices
-    c = _Counter(index, inv["client_id"])
+    c = _Counter.clients(index, inv, frames)
     day = inv["day"].to_numpy()
     age = t - day
     amt = inv["amount_rub"].to_numpy()
@@ -170,8 +192,7 @@ def _finance(frames: Frames, index: pd.Index, t: float) -> pd.DataFrame:
     n90, nprev90, n180, n365 = c.sum(w90), c.sum(prev90), c.sum(w180), c.sum(w365)
     r90, r180, rprev180, r365 = c.sum(w90, amt), c.sum(w180, amt), c.sum(prev180, amt), c.sum(w365, amt)
     # distinct purchase days in the last year, and the mean gap between them
-    pdays = pd.DataFrame({"c": c.codes, "d": day})[c.known & w365].drop_duplicates()
-    n_days = np.bincount(pdays["c"], minlength=len(index)).astype(float)
+    n_days = c.distinct(day.astype(np.int64), w365)
     first365 = c.extreme(day, w365, "min")
     last365 = c.extreme(day, w365, "max")
     gap = np.where(n_days >= 2, (last365 - first365) / np.maximum(n_days - 1, 1), np.nan)
@@ -194,91 +215,87 @@ def _finance(frames: Frames, index: pd.Index, t: float) -> pd.DataFrame:
         "mean_gap_days_365d": gap,
         "recency_over_gap": recency / np.where(np.isnan(gap), 365.0, np.maximum(gap, 7.0)),
         "avg_invoice_rub_365d": np.where(n365 > 0, r365 / np.maximum(n365, 1), np.nan),
-        "product_lines_365d": c.distinct(inv["product_line"], w365),
-        "offices_365d": c.distinct(inv["office_code"], w365),
-        "legal_entities_365d": c.distinct(inv["legal_entity_id"], w365),
+        "product_lines_365d": c.distinct(inv["product_line_code"].to_numpy(), w365),
+        "offices_365d": c.distinct(inv["office_code_code"].to_numpy(), w365),
+        "legal_entities_365d": c.distinct(inv["legal_entity_id_code"].to_numpy(), w365),
     }
     f.update(_receivables(frames, index, t))
     return pd.DataFrame({_f(k): v for k, v in f.items()}, index=index)
 
 
 def _receivables(frames: Frames, index: pd.Index, t: float) -> dict[str, np.ndarray]:
-    """What each client owed on the day, how late it paid invoices due in the last year."""
+    """What each client owed on the day, and how late it paid the invoices due in the last year."""
     inv, pay, cn = frames.invoices, frames.payments, frames.credit_notes
-    invoice = pd.DataFrame(
-        {
-            "client_id": inv["client_id"].to_numpy(),
-            "due_day": inv["due_day"].to_numpy(),
-            "total": inv["amount_with_vat_rub"].fillna(inv["amount_rub"]).to_numpy(),
-        },
-        index=pd.Index(inv["invoice_id"].to_numpy(), name="invoice_id"),
+    n_inv = len(inv)
+    applied = (pay["invoice_row"].to_numpy() >= 0) & (pay["invoice_row"].to_numpy() < n_inv)
+    rows = pay["invoice_row"].to_numpy()[applied]
+    paid = np.bincount(rows, weights=pay["amount_rub"].to_numpy()[applied], minlength=n_inv)
+    last_pay = np.full(n_inv, np.nan)
+    if len(rows):
+        tmp = np.full(n_inv, -np.inf)
+        np.maximum.at(tmp, rows, pay["day"].to_numpy()[applied])
+        last_pay = np.where(np.isfinite(tmp), tmp, np.nan)
+    cn_ok = (cn["invoice_row"].to_numpy() >= 0) & (cn["invoice_row"].to_numpy() < n_inv)
+    credited = np.bincount(
+        cn["invoice_row"].to_numpy()[cn_ok], weights=cn["amount_rub"].to_numpy()[cn_ok], minlength=n_inv
     )
-    applied = (
-        pay.dropna(subset=["invoice_id"])
-        .groupby("invoice_id")
-        .agg(paid=("amount_rub", "sum"), last_pay_day=("day", "max"))
-    )
-    credited = cn.groupby("invoice_id")["amount_rub"].sum().rename("credited")
-    invoice = invoice.join(applied, how="left").join(credited, how="left")
-    invoice[["paid", "credited"]] = invoice[["paid", "credited"]].fillna(0.0)
-    due = invoice["total"] - invoice["credited"]
-    open_amt = np.maximum(due - invoice["paid"], 0.0).to_numpy()
-    settled = open_amt <= np.maximum(0.01 * due.to_numpy(), 1.0)
+    total = inv["amount_with_vat_rub"].fillna(inv["amount_rub"]).to_numpy()
+    due = total - credited
+    open_amt = np.maximum(due - paid, 0.0)
+    settled = open_amt <= np.maximum(0.01 * due, 1.0)
     open_amt = np.where(settled, 0.0, open_amt)
-    due_day = invoice["due_day"].to_numpy()
+    due_day = inv["due_day"].to_numpy()
     overdue = (open_amt > 0) & (due_day < t)
-    c = _Counter(index, invoice["client_id"])
-    # unapplied payments lower what the client owes, oldest invoices first (as the dbt mart does)
-    unapplied = _Counter(index, pay["client_id"]).sum(pay["invoice_id"].isna().to_numpy(), pay["amount_rub"])
+    c = _Counter.clients(index, inv, frames)
+    # unapplied payments lower what the client owes (as the dbt mart does, oldest invoices first)
+    unapplied = _Counter.clients(index, pay, frames).sum(~applied, pay["amount_rub"].to_numpy())
     open_client = np.maximum(c.sum(None, open_amt) - unapplied, 0.0)
     overdue_client = np.minimum(c.sum(overdue, open_amt), open_client)
 
     due_365 = (due_day < t) & (due_day >= t - 365)
-    late_day = np.where(settled, invoice["last_pay_day"].to_numpy(), t)
-    days_late = np.maximum(late_day - due_day, 0.0)
-    is_late = days_late > 0
+    # settled without a payment (credited in full) counts as on time; still open counts until today
+    paid_day = np.where(settled, np.where(np.isnan(last_pay), due_day, last_pay), t)
+    days_late = np.maximum(paid_day - due_day, 0.0)
     n_due = c.sum(due_365)
-    return {
-        "late_paid_share_365d": np.where(n_due > 0, c.sum(due_365 & is_late) / np.maximum(n_due, 1), np.nan),
-        "mean_days_late_365d": np.where(n_due > 0, c.sum(due_365, days_late) / np.maximum(n_due, 1), np.nan),
-        "open_amount_rub": open_client,
-        "overdue_amount_rub": overdue_client,
-        "overdue_invoices": np.where(overdue_client > 0, c.sum(overdue), 0.0),
-        "max_days_past_due": np.where(
-            overdue_client > 0, np.nan_to_num(c.extreme(t - due_day, overdue, "max")), 0.0
-        ),
-        "credited_share_365d": np.where(
-            n_due > 0, c.sum(due_365 & (invoice["credited"].to_numpy() > 0)) / np.maximum(n_due, 1), np.nan
-        ),
-    }
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return {
+            "late_paid_share_365d": np.where(n_due > 0, c.sum(due_365 & (days_late > 0)) / n_due, np.nan),
+            "mean_days_late_365d": np.where(n_due > 0, c.sum(due_365, days_late) / n_due, np.nan),
+            "open_amount_rub": open_client,
+            "overdue_amount_rub": overdue_client,
+            "overdue_invoices": np.where(overdue_client > 0, c.sum(overdue), 0.0),
+            "max_days_past_due": np.where(
+                overdue_client > 0, np.nan_to_num(c.extreme(t - due_day, overdue, "max")), 0.0
+            ),
+            "credited_share_365d": np.where(n_due > 0, c.sum(due_365 & (credited > 0)) / n_due, np.nan),
+        }
 
 
 # ---------------------------------------------------------------------------- CRM
 def _crm(frames: Frames, index: pd.Index, t: float) -> pd.DataFrame:
     it = frames.interactions
-    it = it[it["client_id"].notna().to_numpy()]
-    c = _Counter(index, it["client_id"])
+    c = _Counter.clients(index, it, frames)
     age = t - it["day"].to_numpy()
     w90, w180 = age <= 90, age <= 180
     prev90, prev180 = (age > 90) & (age <= 180), (age > 180) & (age <= 360)
     channel = it["channel"].to_numpy()
-    is_campaign = it["interaction_type"].astype(str).str.startswith("campaign_").to_numpy()
-    responded = is_campaign & ~np.isin(it["outcome"].to_numpy(), ["sent", None])
+    is_campaign = it["is_campaign"].to_numpy(dtype=bool)
+    responded = is_campaign & (np.nan_to_num(it["response_level"].to_numpy(dtype=float)) > 0)
     direct = ~is_campaign
     n90, nprev90 = c.sum(w90 & direct), c.sum(prev90 & direct)
-    contacts_now = c.distinct(it["contact_key"], w180)
-    contacts_before = c.distinct(it["contact_key"], prev180)
+    contacts_now = c.distinct(it["contact_key_code"].to_numpy(), w180)
+    contacts_before = c.distinct(it["contact_key_code"].to_numpy(), prev180)
     f = {
         "interactions_90d": n90,
         "interactions_prev_90d": nprev90,
         "interaction_trend_90d": _ratio(n90, nprev90),
         "calls_90d": c.sum(w90 & (channel == "call")),
         "meetings_180d": c.sum(w180 & (channel == "meeting")),
-        "inbound_90d": c.sum(w90 & direct & (it["direction"].to_numpy() == "inbound")),
+        "inbound_90d": c.sum(w90 & direct & it["is_inbound"].to_numpy(dtype=bool)),
         "days_since_last_interaction": t - c.extreme(it["day"].to_numpy(), direct, "max"),
         "contacts_touched_180d": contacts_now,
         "contacts_lost_180d": np.maximum(contacts_before - contacts_now, 0.0),
-        "managers_touched_180d": c.distinct(it["manager_id"], w180),
+        "managers_touched_180d": c.distinct(it["manager_id_code"].to_numpy(), w180),
         "campaign_responses_180d": c.sum(w180 & responded),
     }
     f.update(_tickets(frames, index, t))
@@ -289,7 +306,7 @@ def _crm(frames: Frames, index: pd.Index, t: float) -> pd.DataFrame:
 
 def _tickets(frames: Frames, index: pd.Index, t: float) -> dict[str, np.ndarray]:
     tk = frames.tickets
-    c = _Counter(index, tk["client_id"])
+    c = _Counter.clients(index, tk, frames)
     day = tk["day"].to_numpy()
     age = t - day
     is_open = np.isnan(tk["resolved_day"].to_numpy())
@@ -312,13 +329,13 @@ def _tickets(frames: Frames, index: pd.Index, t: float) -> dict[str, np.ndarray]
 
 def _owners(frames: Frames, index: pd.Index, t: float) -> dict[str, np.ndarray]:
     ow = frames.owners
-    c = _Counter(index, ow["client_id"])
+    c = _Counter.clients(index, ow, frames)
     day = ow["day"].to_numpy()
     change = ow["previous_owner_manager_id"].notna().to_numpy() & (t - day <= 365)
-    current = ow.sort_values(["client_id", "day"]).groupby("client_id").tail(1)
-    left = frames.managers.set_index("manager_id")["left_day"]
+    current = ow.drop_duplicates("client", keep="last")  # owners are sorted by day
+    left = frames.managers.dropna(subset=["manager_id"]).set_index("manager_id")["left_day"]
     owner_left = current["owner_manager_id"].map(left).notna().to_numpy()
-    cc = _Counter(index, current["client_id"])
+    cc = _Counter.clients(index, current, frames)
     return {
         "owner_changes_365d": c.sum(change),
         "owner_has_left": np.minimum(cc.sum(owner_left), 1.0),
@@ -327,7 +344,7 @@ def _owners(frames: Frames, index: pd.Index, t: float) -> dict[str, np.ndarray]:
 
 def _deals(frames: Frames, index: pd.Index, t: float) -> dict[str, np.ndarray]:
     dl = frames.deals
-    c = _Counter(index, dl["client_id"])
+    c = _Counter.clients(index, dl, frames)
     won, lost = dl["won_day"].to_numpy(), dl["lost_day"].to_numpy()
     is_open = np.isnan(won) & np.isnan(lost) & (t - dl["day"].to_numpy() <= 365)
     return {
@@ -341,8 +358,7 @@ def _deals(frames: Frames, index: pd.Index, t: float) -> dict[str, np.ndarray]:
 # ---------------------------------------------------------------------------- web
 def _web(frames: Frames, index: pd.Index, t: float) -> pd.DataFrame:
     web = frames.web
-    web = web[web["client_id"].notna().to_numpy()]
-    c = _Counter(index, web["client_id"])
+    c = _Counter.clients(index, web, frames)
     day = web["day"].to_numpy()
     age = t - day
     w90, prev90 = age <= 90, (age > 90) & (age <= 180)
@@ -351,7 +367,7 @@ def _web(frames: Frames, index: pd.Index, t: float) -> pd.DataFrame:
         "web_events_90d": n90,
         "web_events_prev_90d": nprev90,
         "web_trend_90d": _ratio(n90, nprev90),
-        "web_days_90d": c.distinct(pd.Series(day), w90),
+        "web_days_90d": c.distinct(day.astype(np.int64), w90),
         "product_page_views_90d": c.sum(w90 & web["is_product_page"].to_numpy(dtype=bool)),
         "days_since_last_web_event": t - c.extreme(day, how="max"),
     }
@@ -359,7 +375,6 @@ def _web(frames: Frames, index: pd.Index, t: float) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------- leads
-RESPONSE_LEVEL = {"sent": 0, "opened": 1, "clicked": 2, "registered": 2, "responded": 3, "attended": 3}
 REACHED_CALL_SECONDS = 60  # a call this long was a conversation, not a missed call
 LEAD_CATEGORICAL = ["source_channel"]
 LEAD_FEATURES = [
@@ -417,18 +432,23 @@ def lead_features(frames: Frames, as_of: date, leads: pd.DataFrame) -> pd.DataFr
 
     # the client behind the lead: already a customer?
     inv = frames.invoices
-    rev = inv.loc[inv["day"].to_numpy() >= t - 365].groupby("client_id")["amount_rub"].sum()
-    customers = set(inv["client_id"].unique())
-    client = leads["client_id"]
-    f["client_invoiced"] = client.isin(customers).to_numpy(dtype=float)
-    f["client_revenue_365d_rub"] = client.map(rev).fillna(0.0).to_numpy(dtype=float)
+    client = leads["client"].to_numpy()
+    ci = _Counter(
+        pd.Index(np.arange(len(frames.client_ids))),
+        inv["client"].to_numpy(),
+        pd.Index(np.arange(len(frames.client_ids))),
+    )
+    invoiced = ci.sum() > 0
+    revenue = ci.sum(inv["day"].to_numpy() >= t - 365, inv["amount_rub"].to_numpy())
+    f["client_invoiced"] = np.where(client >= 0, invoiced[np.maximum(client, 0)], False).astype(float)
+    f["client_revenue_365d_rub"] = np.where(client >= 0, revenue[np.maximum(client, 0)], 0.0)
 
     # touches logged on the lead: campaigns, calls, e-mails, meetings
     it = frames.interactions
-    it = it[it["lead_id"].isin(index).to_numpy()]
-    c = _Counter(index, it["lead_id"])
-    is_campaign = it["interaction_type"].astype(str).str.startswith("campaign_").to_numpy()
-    level = it["outcome"].map(RESPONSE_LEVEL).to_numpy(dtype=float)
+    it = it[it["lead"].to_numpy() >= 0]
+    c = _Counter.leads(index, it, frames)
+    is_campaign = it["is_campaign"].to_numpy(dtype=bool)
+    level = it["response_level"].to_numpy(dtype=float)
     channel = it["channel"].to_numpy()
     direct = ~is_campaign & np.isin(channel, ["call", "email", "meeting", "event"])
     secs = it["duration_seconds"].to_numpy(dtype=float)
@@ -436,19 +456,15 @@ def lead_features(frames: Frames, as_of: date, leads: pd.DataFrame) -> pd.DataFr
     f["campaign_touches"] = c.sum(is_campaign)
     f["campaign_best_response"] = np.nan_to_num(c.extreme(level, is_campaign, "max"), nan=-1.0)
     f["activities"] = c.sum(direct)
-    f["inbound_activities"] = c.sum(direct & (it["direction"].to_numpy() == "inbound"))
+    f["inbound_activities"] = c.sum(direct & it["is_inbound"].to_numpy(dtype=bool))
     f["reached_calls"] = c.sum(calls & (np.nan_to_num(secs) >= REACHED_CALL_SECONDS))
     f["max_call_seconds"] = np.nan_to_num(c.extreme(secs, calls, "max"))
     f["meetings"] = c.sum(direct & (channel == "meeting"))
 
     # web: the lead's own events and everything its visitor did
     web = frames.web
-    visitor_lead = (
-        leads.dropna(subset=["visitor_id"]).drop_duplicates("visitor_id").set_index("visitor_id")["lead_id"]
-    )
-    by_visitor = web["visitor_id"].map(visitor_lead)
-    web_lead = web["lead_id"].where(web["lead_id"].isin(index), by_visitor)
-    cw = _Counter(index, web_lead)
+    own = web["lead"].to_numpy()
+    cw = _Counter(index, np.where(own >= 0, own, web["visitor_lead"].to_numpy()), frames.lead_ids)
     kind = web["event_type"].to_numpy()
     f["web_page_views"] = cw.sum(kind == "page_view")
     f["web_product_page_views"] = cw.sum((kind == "page_view") & web["is_product_page"].to_numpy(dtype=bool))
@@ -457,7 +473,7 @@ def lead_features(frames: Frames, as_of: date, leads: pd.DataFrame) -> pd.DataFr
 
     # the lead's deal as it stood on the day
     dl = frames.deals
-    dl = dl[dl["lead_id"].isin(index).to_numpy()].drop_duplicates("lead_id", keep="last").set_index("lead_id")
+    dl = dl[dl["lead"].to_numpy() >= 0].drop_duplicates("lead_id", keep="last").set_index("lead_id")
     stage = np.where(dl["negotiation_day"].notna(), 3, np.where(dl["proposal_day"].notna(), 2, 1)).astype(
         float
     )

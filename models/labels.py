@@ -79,7 +79,8 @@ def churn_population(frames: Frames, t: date) -> pd.Index:
     td = day_number(t)
     day = inv["day"].to_numpy()
     active = (day < td) & (day >= td - ACTIVE_DAYS)
-    return pd.Index(np.sort(inv.loc[active, "client_id"].unique()), name="client_id")
+    codes = np.unique(inv["client"].to_numpy()[active])
+    return pd.Index(frames.client_ids[codes[codes >= 0]], name="client_id", dtype=object)
 
 
 def churn_labels(
@@ -91,8 +92,10 @@ def churn_labels(
     td = day_number(t)
     day = inv["day"].to_numpy()
     window = (day >= td) & (day < td + horizon_days)
-    bought = set(inv.loc[window, "client_id"].unique())
-    return pd.Series([0 if c in bought else 1 for c in clients], index=clients, name="churned", dtype=int)
+    bought = np.unique(inv["client"].to_numpy()[window])
+    codes = frames.client_ids.get_indexer(clients)
+    churned = ~np.isin(codes, bought[bought >= 0])
+    return pd.Series(churned.astype(int), index=clients, name="churned")
 
 
 # ---------------------------------------------------------------------------- leads
@@ -126,3 +129,22 @@ def lead_labels(
     hit = deals["lead_id"].notna().to_numpy() & (won >= td) & (won < td + horizon_days)
     winners = set(deals.loc[hit, "lead_id"])
     return pd.Series([1 if lead in winners else 0 for lead in lead_ids], index=lead_ids.index, dtype=int)
+
+
+# ---------------------------------------------------------------------------- prospects
+def prospects(frames: Frames) -> pd.Index:
+    """Clients seen in the CRM or on the web (interactions, web events, leads, deals) and never invoiced,
+    in the frames given (cut them first)."""
+    seen = np.unique(
+        np.concatenate(
+            [
+                frames.interactions["client"],
+                frames.web["client"],
+                frames.leads["client"],
+                frames.deals["client"],
+            ]
+        )
+    )
+    customers = np.unique(frames.invoices["client"].to_numpy())
+    codes = np.setdiff1d(seen[seen >= 0], customers)
+    return pd.Index(frames.client_ids[codes], name="client_id", dtype=object)

@@ -1,0 +1,223 @@
+"""The model jobs: what the CLI (`crmw models run`), Dagster and the benchmark call.
+
+`run_all(settings, as_of)` trains where needed, scores, backtests and writes every ml table for one
+as-of date, and returns a small summary. The finer `run_*` functions do one model each (for Dagster
+assets); each opens the warehouse for writing, so run them one after another, not in parallel.
+
+Every job runs as of a date: it reads the warehouse cut at that date (`models.data.Frames.before`),
+so re-running a past date gives the same rows, and rows written for a date replace that date's rows.
+The default as-of date is the day after the latest data in the warehouse.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from typing import Any
+
+import duckdb
+import pandas as pd
+from threadpoolctl import threadpool_limits
+
+from crmw.settings import Settings
+from models import churn, forecast, leads, nba, segments
+from models.context import RunContext
+from models.schema import TABLES, ensure_ml_schema, read_table, replace_rows
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CHURN_HORIZON_DAYS = 180
+DEFAULT_FORECAST_HORIZON_MONTHS = 6
+DEFAULT_LEAD_HORIZON_DAYS = 90
+DEFAULT_THREADS = 1  # native threads per model fit: 1 is fastest when other stages share the cores
+
+
+@contextmanager
+def _context(
+    settings: Settings,
+    as_of: date | None,
+    churn_horizon_days: int = DEFAULT_CHURN_HORIZON_DAYS,
+    forecast_horizon_months: int = DEFAULT_FORECAST_HORIZON_MONTHS,
+    lead_horizon_days: int = DEFAULT_LEAD_HORIZON_DAYS,
+    threads: int = DEFAULT_THREADS,
+) -> Iterator[RunContext]:
+    settings.artifacts_dir.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(settings.warehouse_path))
+    try:
+        ensure_ml_schema(con)
+        with threadpool_limits(threads):
+            yield RunContext.open(
+                settings,
+                con,
+                as_of,
+                churn_horizon_days=churn_horizon_days,
+                forecast_horizon_months=forecast_horizon_months,
+                lead_horizon_days=lead_horizon_days,
+            )
+    finally:
+        con.close()
+
+
+def _write(ctx: RunContext, table: str, rows: pd.DataFrame, **where: Any) -> int:
+    return replace_rows(ctx.con, table, rows, {"as_of_date": ctx.as_of, **where})
+
+
+def _metrics_rows(ctx: RunContext, rows: pd.DataFrame, run_id: str) -> pd.DataFrame:
+    if rows.empty:
+        return rows
+    return rows.assign(as_of_date=ctx.as_of, model_run_id=run_id)
+
+
+# ---------------------------------------------------------------------------- one model each
+def segments_job(ctx: RunContext) -> dict:
+    run, model = segments.train(ctx)
+    rows = segments.score(ctx, run, model)
+    moved = segments.migration(ctx, run, model)
+    n = _write(ctx, "client_segments", rows)
+    m = _write(ctx, "client_segment_migration", moved) if len(moved) else 0
+    return {
+        "run_id": run["run_id"],
+        "rows": {"ml.client_segments": n, "ml.client_segment_migration": m},
+        "segments": rows["segment"].value_counts().to_dict(),
+        "changed_since": int(moved["has_changed"].sum()) if len(moved) else 0,
+    }
+
+
+def churn_job(ctx: RunContext, with_backtest: bool = True) -> dict:
+    bt = churn.backtest(ctx) if with_backtest else pd.DataFrame()
+    run, pipe = churn.train(ctx, bt if with_backtest else None)
+    rows = churn.score(ctx, run, pipe)
+    n = _write(ctx, "churn_scores", rows)
+    if with_backtest:
+        _write(ctx, "model_metrics", _metrics_rows(ctx, bt, run["run_id"]), model_name=churn.MODEL_NAME)
+    return {
+        "run_id": run["run_id"],
+        "rows": {"ml.churn_scores": n},
+        "risk_bands": rows["risk_band"].value_counts().to_dict(),
+        "backtest": churn.summarise_backtest(bt),
+    }
+
+
+def leads_job(ctx: RunContext, with_backtest: bool = True) -> dict:
+    if not leads.has_lead_data(ctx):
+        log.info("no CRM leads before %s: lead scoring skipped", ctx.as_of)
+        _write(ctx, "lead_scores", pd.DataFrame(columns=[name for name, _ in TABLES["lead_scores"]]))
+        return {"skipped": "no CRM leads in the warehouse", "rows": {"ml.lead_scores": 0}}
+    bt = leads.backtest(ctx) if with_backtest else pd.DataFrame()
+    run, pipe = leads.train(ctx, bt if with_backtest else None)
+    rows = leads.score(ctx, run, pipe)
+    n = _write(ctx, "lead_scores", rows)
+    if with_backtest:
+        _write(ctx, "model_metrics", _metrics_rows(ctx, bt, run["run_id"]), model_name=leads.MODEL_NAME)
+    return {
+        "run_id": run["run_id"],
+        "rows": {"ml.lead_scores": n},
+        "bands": rows["score_band"].value_counts().to_dict(),
+        "backtest": leads.pooled_metrics(bt, ctx),
+    }
+
+
+def forecast_job(ctx: RunContext) -> dict:
+    bt = forecast.backtest(ctx)
+    run, fc = forecast.train(ctx, bt)
+    rows = forecast.forecast(ctx, bt, run["run_id"], fc)
+    n = _write(ctx, "sales_forecast", rows)
+    acc = bt.accuracy.assign(as_of_date=ctx.as_of, model_run_id=run["run_id"])
+    m = _write(ctx, "forecast_accuracy", acc)
+    return {
+        "run_id": run["run_id"],
+        "rows": {"ml.sales_forecast": n, "ml.forecast_accuracy": m},
+        "wape": forecast.summarise(bt.accuracy),
+    }
+
+
+def next_best_actions_job(ctx: RunContext) -> dict:
+    churn_scores = read_table(ctx.con, "churn_scores", ctx.as_of)
+    lead_scores = read_table(ctx.con, "lead_scores", ctx.as_of)
+    rows = nba.score(ctx, churn_scores, lead_scores)
+    n = _write(ctx, "next_best_actions", rows)
+    return {"rows": {"ml.next_best_actions": n}, "actions": rows["action"].value_counts().to_dict()}
+
+
+# ---------------------------------------------------------------------------- public entry points
+def run_all(
+    settings: Settings,
+    as_of: date | None = None,
+    churn_horizon_days: int = DEFAULT_CHURN_HORIZON_DAYS,
+    forecast_horizon_months: int = DEFAULT_FORECAST_HORIZON_MONTHS,
+    *,
+    lead_horizon_days: int = DEFAULT_LEAD_HORIZON_DAYS,
+    backtest: bool = True,
+    threads: int = DEFAULT_THREADS,
+) -> dict:
+    """Train where needed, score, backtest and write every ml table as of `as_of` (default: the day
+    after the latest data). Returns a summary: as-of date, sources, seconds, rows per table, run ids
+    and the backtest metrics next to their baselines."""
+    started = time.perf_counter()
+    summary: dict[str, Any] = {}
+    with _context(
+        settings, as_of, churn_horizon_days, forecast_horizon_months, lead_horizon_days, threads
+    ) as ctx:
+        summary["as_of"] = ctx.as_of
+        summary["sources"] = sorted(ctx.sources)
+        summary["horizons"] = {
+            "churn_days": churn_horizon_days,
+            "forecast_months": forecast_horizon_months,
+            "lead_days": lead_horizon_days,
+        }
+        for name, job in (
+            ("segments", lambda: segments_job(ctx)),
+            ("churn", lambda: churn_job(ctx, backtest)),
+            ("leads", lambda: leads_job(ctx, backtest)),
+            ("forecast", lambda: forecast_job(ctx)),
+            ("next_best_actions", lambda: next_best_actions_job(ctx)),
+        ):
+            t0 = time.perf_counter()
+            summary[name] = job()
+            summary[name]["seconds"] = round(time.perf_counter() - t0, 2)
+            log.info("%s done in %.1fs", name, summary[name]["seconds"])
+    summary["seconds"] = round(time.perf_counter() - started, 2)
+    log.info("models as of %s done in %.1fs", summary["as_of"], summary["seconds"])
+    return summary
+
+
+def run_segments(settings: Settings, as_of: date | None = None, *, churn_horizon_days: int = 180) -> dict:
+    with _context(settings, as_of, churn_horizon_days=churn_horizon_days) as ctx:
+        return segments_job(ctx)
+
+
+def run_churn(
+    settings: Settings, as_of: date | None = None, *, churn_horizon_days: int = 180, backtest: bool = True
+) -> dict:
+    with _context(settings, as_of, churn_horizon_days=churn_horizon_days) as ctx:
+        return churn_job(ctx, backtest)
+
+
+def run_leads(
+    settings: Settings, as_of: date | None = None, *, lead_horizon_days: int = 90, backtest: bool = True
+) -> dict:
+    with _context(settings, as_of, lead_horizon_days=lead_horizon_days) as ctx:
+        return leads_job(ctx, backtest)
+
+
+def run_forecast(settings: Settings, as_of: date | None = None, *, forecast_horizon_months: int = 6) -> dict:
+    with _context(settings, as_of, forecast_horizon_months=forecast_horizon_months) as ctx:
+        return forecast_job(ctx)
+
+
+def run_next_best_actions(
+    settings: Settings, as_of: date | None = None, *, churn_horizon_days: int = 180
+) -> dict:
+    """Needs ml.churn_scores and ml.lead_scores of the same date (run_churn, run_leads first)."""
+    with _context(settings, as_of, churn_horizon_days=churn_horizon_days) as ctx:
+        return next_best_actions_job(ctx)
+
+
+def refresh_score_marts(settings: Settings) -> Any:
+    """Rebuild the dbt model that joins the scores back to clients (after a model run)."""
+    from crmw.warehouse import build_warehouse
+
+    return build_warehouse(settings, select="mart_client_scores")

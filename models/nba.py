@@ -1,0 +1,190 @@
+"""Next best action: one action per client, with its reason.
+
+Rules, in order (the first that applies wins):
+1. an open critical ticket -> resolve_ticket;
+2. money overdue for more than OVERDUE_DAYS -> collect_payment;
+3. an open high-priority ticket -> resolve_ticket;
+4. high churn risk -> retention_call (not a sales offer: a call about the relationship);
+5. a product line that similar clients buy and this client does not -> upsell (a sales offer);
+6. a prospect with a hot lead -> follow_up_lead (a sales offer);
+7. otherwise none.
+Rules 1 and 2 come before any offer, so a client with an open critical ticket or a payment overdue
+past the threshold never gets a sales offer; `is_sales_offer_blocked` says so for every client, and
+`check_never_offer_when_blocked` enforces it on the rows before they are written.
+
+"Similar clients" are the nearest neighbours (cosine, a sklearn Pipeline: scaling and
+NearestNeighbors) in product-line mix and size among clients invoiced in the last year.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.neighbors import NearestNeighbors
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from models import labels
+from models.context import RunContext
+from models.data import day_number
+from models.features import SUFFIX
+
+OVERDUE_DAYS = 30
+MIN_OVERDUE_RUB = 1_000.0
+NEIGHBOURS = 25
+MIN_UPSELL_SHARE = 0.3  # of similar clients buying the line
+HOT_LEAD = 0.4
+SALES_OFFERS = frozenset({"upsell", "follow_up_lead"})
+BLOCK_CRITICAL_TICKET = "open_critical_ticket"
+BLOCK_OVERDUE = f"payment_overdue_over_{OVERDUE_DAYS}_days"
+
+
+class SalesOfferToBlockedClient(AssertionError):
+    """A blocked client (critical ticket or overdue payment) got a sales offer: the rules are broken."""
+
+
+def product_mix(ctx: RunContext) -> pd.DataFrame:
+    """Share of each product line in each client's revenue over the year before the run's date."""
+    inv = ctx.frames.invoices
+    recent = inv[inv["day"].to_numpy() >= day_number(ctx.as_of) - 365]
+    table = recent.pivot_table(index="client_id", columns="product_line", values="amount_rub", aggfunc="sum")
+    table = table.fillna(0.0)
+    return table.div(table.sum(axis=1).replace(0, np.nan), axis=0).fillna(0.0)
+
+
+def upsell_candidates(ctx: RunContext) -> pd.DataFrame:
+    """For each client: the line it does not buy that most of its nearest neighbours buy."""
+    mix = product_mix(ctx)
+    if len(mix) <= 2 or mix.shape[1] < 2:
+        return pd.DataFrame(columns=["product_line", "neighbour_share", "lines_bought"])
+    size = np.log1p(
+        ctx.client_features(ctx.as_of)["revenue_365d_rub" + SUFFIX].reindex(mix.index).fillna(0.0)
+    )
+    X = mix.assign(size=size.to_numpy())
+    k = min(NEIGHBOURS + 1, len(X))
+    pipe = Pipeline([("scale", StandardScaler()), ("knn", NearestNeighbors(n_neighbors=k, metric="cosine"))])
+    pipe.fit(X)
+    _, idx = pipe[-1].kneighbors(pipe[:-1].transform(X))
+    buys = (mix.to_numpy() > 0).astype(float)
+    share = buys[idx[:, 1:]].mean(axis=1)  # neighbours, not the client itself
+    share[buys > 0] = 0.0
+    best = share.argmax(axis=1)
+    lines = np.asarray(mix.columns)
+    return pd.DataFrame(
+        {
+            "product_line": lines[best],
+            "neighbour_share": share[np.arange(len(X)), best],
+            "lines_bought": [", ".join(lines[row > 0]) for row in buys],
+        },
+        index=mix.index,
+    )
+
+
+def blocked_reason(X: pd.DataFrame) -> pd.Series:
+    """Why a client must get no sales offer (None when it may)."""
+    crit = X.get("open_critical_tickets" + SUFFIX, pd.Series(0.0, index=X.index)).fillna(0) > 0
+    overdue = (X["max_days_past_due" + SUFFIX].fillna(0) > OVERDUE_DAYS) & (
+        X["overdue_amount_rub" + SUFFIX].fillna(0) >= MIN_OVERDUE_RUB
+    )
+    reason = np.where(
+        crit & overdue,
+        f"{BLOCK_CRITICAL_TICKET},{BLOCK_OVERDUE}",
+        np.where(crit, BLOCK_CRITICAL_TICKET, np.where(overdue, BLOCK_OVERDUE, None)),
+    )
+    return pd.Series(reason, index=X.index, dtype=object)
+
+
+def decide(
+    X: pd.DataFrame,
+    churn: pd.DataFrame,
+    upsell: pd.DataFrame,
+    leads: pd.DataFrame,
+    prospects: pd.Index,
+) -> pd.DataFrame:
+    """Apply the rules to every client: customers (X, features as of the run) and prospects."""
+    clients = X.index.union(prospects)
+    X = X.reindex(clients)
+    blocked = blocked_reason(X.fillna({"max_days_past_due" + SUFFIX: 0, "overdue_amount_rub" + SUFFIX: 0}))
+    churn = churn.set_index("client_id").reindex(clients) if len(churn) else pd.DataFrame(index=clients)
+    cols = ("open_critical_tickets", "open_high_priority_tickets", "oldest_open_ticket_days", "max_days_past_due",
+            "overdue_amount_rub")  # fmt: skip
+    vals = {n: X.get(n + SUFFIX, pd.Series(0.0, index=clients)).fillna(0.0).to_dict() for n in cols}
+    band_of = churn["risk_band"].to_dict() if "risk_band" in churn else {}
+    p_of = churn["churn_probability"].to_dict() if "churn_probability" in churn else {}
+    drivers_of = churn["drivers"].to_dict() if "drivers" in churn else {}
+    hot = leads[leads["subject_type"] == "lead"].dropna(subset=["client_id"]) if len(leads) else leads
+    hot = (
+        hot.sort_values("win_probability", ascending=False)
+        .drop_duplicates("client_id")
+        .set_index("client_id")
+    )
+
+    rows = []
+    for c in clients:
+        crit, high = vals["open_critical_tickets"][c], vals["open_high_priority_tickets"][c]
+        overdue_days, overdue_rub = vals["max_days_past_due"][c], vals["overdue_amount_rub"][c]
+        band, p = band_of.get(c), p_of.get(c, np.nan)
+        action, line = "none", None
+        if crit > 0:
+            action = "resolve_ticket"
+            reason = f"{crit:.0f} critical ticket(s) open, the oldest for {vals['oldest_open_ticket_days'][c]:.0f} days"
+        elif blocked[c] is not None and BLOCK_OVERDUE in blocked[c]:
+            action = "collect_payment"
+            reason = f"{overdue_rub:,.0f} RUB overdue, the oldest for {overdue_days:.0f} days"
+        elif high > 0:
+            action = "resolve_ticket"
+            reason = f"{high:.0f} high-priority ticket(s) open"
+        elif band == "high":
+            action = "retention_call"
+            reason = f"churn risk {p:.0%}: {drivers_of.get(c)}"
+        elif c in upsell.index and upsell.at[c, "neighbour_share"] >= MIN_UPSELL_SHARE:
+            action, line = "upsell", upsell.at[c, "product_line"]
+            reason = (
+                f"{upsell.at[c, 'neighbour_share']:.0%} of similar clients buy {line}; "
+                f"this client buys {upsell.at[c, 'lines_bought'] or 'nothing yet'}"
+            )
+        elif c in prospects and c in hot.index and hot.at[c, "win_probability"] >= HOT_LEAD:
+            action = "follow_up_lead"
+            reason = (
+                f"lead {hot.at[c, 'lead_id']} at {hot.at[c, 'win_probability']:.0%}: {hot.at[c, 'reasons']}"
+            )
+        else:
+            reason = "no open issue, no high risk and nothing similar clients buy more of"
+        rows.append((c, action, action in SALES_OFFERS, line, reason, blocked[c] is not None, blocked[c], p))
+    out = pd.DataFrame(
+        rows,
+        columns=[
+            "client_id",
+            "action",
+            "is_sales_offer",
+            "product_line",
+            "reason",
+            "is_sales_offer_blocked",
+            "blocked_reason",
+            "churn_probability",
+        ],
+    )
+    check_never_offer_when_blocked(out)
+    return out
+
+
+def check_never_offer_when_blocked(actions: pd.DataFrame) -> None:
+    bad = actions[actions["is_sales_offer_blocked"] & actions["is_sales_offer"]]
+    if len(bad):
+        raise SalesOfferToBlockedClient(
+            f"{len(bad)} blocked client(s) got a sales offer, e.g. {bad.iloc[0].to_dict()}"
+        )
+
+
+def prospects(ctx: RunContext) -> pd.Index:
+    """Clients seen in the CRM or on the web before the run's date and never invoiced."""
+    return labels.prospects(ctx.frames)
+
+
+def score(ctx: RunContext, churn_scores: pd.DataFrame, lead_scores: pd.DataFrame) -> pd.DataFrame:
+    """Rows of ml.next_best_actions as of the run's date."""
+    X = ctx.client_features(ctx.as_of)
+    out = decide(X, churn_scores, upsell_candidates(ctx), lead_scores, prospects(ctx))
+    out.insert(0, "as_of_date", ctx.as_of)
+    out["horizon_days"] = ctx.churn_horizon_days
+    return out.sort_values("client_id").reset_index(drop=True)
