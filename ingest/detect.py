@@ -82,34 +82,53 @@ def _whole_roots(f: Field, nested: bool) -> tuple[str, ...]:
     return f.sources if f.param is None and "." not in f.source else ()
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """A field with its headers normalised once (detection runs for every dialect and entity)."""
+
+    field: Field
+    roots: tuple[str, ...]
+    needs_all: bool
+    whole: tuple[str, ...]
+    plain: str | None
+
+
+_PREPARED: dict[tuple[int, str], tuple[_Prepared, ...]] = {}
+
+
+def _prepared(dialect: Dialect, entity: str) -> tuple[_Prepared, ...]:
+    key = (id(dialect), entity)
+    if key not in _PREPARED:
+        nested = dialect.nested
+        _PREPARED[key] = tuple(
+            _Prepared(
+                field=f,
+                roots=tuple(normalise_header(r) for r in f.roots(nested)),
+                needs_all=f.needs_all_roots(),
+                whole=tuple(normalise_header(r) for r in _whole_roots(f, nested)),
+                plain=normalise_header(f.source) if f.is_plain else None,
+            )
+            for f in dialect.fields[entity]
+        )
+    return _PREPARED[key]
+
+
 def _fit(dialect: Dialect, entity: str, positions: dict[str, int]) -> _Fit | None:
     """How well the header fits an entity of a dialect; None when a required column is missing."""
-    nested = dialect.nested
-    present = []
-    for f in dialect.fields[entity]:
-        roots = [normalise_header(r) for r in f.roots(nested)]
-        found = [r in positions for r in roots]
-        if roots and (all(found) if f.needs_all_roots() else any(found)):
-            present.append(f)
+    present = [
+        p
+        for p in _prepared(dialect, entity)
+        if p.roots and (all if p.needs_all else any)(r in positions for r in p.roots)
+    ]
     contract = get_contract(entity)
-    covered = {f.column for f in present}
+    covered = {p.field.column for p in present}
     if not covered or not set(contract.required_columns) <= covered:
         return None
-    mapping = {
-        positions[normalise_header(f.source)]: f.column
-        for f in present
-        if f.is_plain and normalise_header(f.source) in positions
-    }
+    mapping = {positions[p.plain]: p.field.column for p in present if p.plain in positions}
     # a header is consumed when a field reads it whole; a nested record read in part stays an extra
-    consumed = {
-        positions[normalise_header(r)]
-        for f in present
-        for r in _whole_roots(f, nested)
-        if normalise_header(r) in positions
-    }
-    return _Fit(
-        len(covered), len(covered) / len(contract.columns), tuple(present), mapping, frozenset(consumed)
-    )
+    consumed = {positions[r] for p in present for r in p.whole if r in positions}
+    fields = tuple(p.field for p in present)
+    return _Fit(len(covered), len(covered) / len(contract.columns), fields, mapping, frozenset(consumed))
 
 
 def detect(
