@@ -21,16 +21,17 @@ from crmw.quality.runner import SuiteResult
 from crmw.quality.suite import Suite
 from crmw.settings import Settings
 from dagster_project.defs.ingest import raw_key
-from dagster_project.defs.warehouse import dbt_warehouse
+from dagster_project.defs.warehouse import SCORES_ASSETS, dbt_warehouse
 from dagster_project.resources import WRITER_POOL, CrmwResource
 
 
 def asset_key_for(asset: tuple[str, str]) -> dg.AssetKey:
-    """raw tables are the ingest assets; every other table is a dbt model."""
+    """raw tables are the ingest assets; every other table is a dbt model (of the warehouse
+    build or of the scores joined back)."""
     schema, table = asset
     if schema == "raw":
         return raw_key(table)
-    return get_asset_key_for_model([dbt_warehouse], table)
+    return get_asset_key_for_model([dbt_warehouse, *SCORES_ASSETS], table)
 
 
 def check_spec(suite: Suite) -> dg.AssetCheckSpec:
