@@ -30,11 +30,12 @@ web_events as (
 
 records as (
 
+    -- cast: the resolution is a Python model, and a column it leaves all empty has no type
     select
-        record_key as resolution_key,
-        record_key,
-        client_id,
-        legal_entity_id
+        cast(record_key as {{ dbt.type_string() }}) as resolution_key,
+        cast(record_key as {{ dbt.type_string() }}) as record_key,
+        cast(client_id as {{ dbt.type_string() }}) as client_id,
+        cast(legal_entity_id as {{ dbt.type_string() }}) as legal_entity_id
     from resolved
 
 ),

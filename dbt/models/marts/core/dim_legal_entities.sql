@@ -67,19 +67,20 @@ summary as (
 final as (
 
     select
-        ranked.legal_entity_id,
-        ranked.client_id,
-        ranked.display_name as legal_entity_name,
-        ranked.inn,
-        ranked.kpp,
-        ranked.region,
+        -- cast: the resolution is a Python model, and a column it leaves all empty has no type
+        cast(ranked.legal_entity_id as {{ dbt.type_string() }}) as legal_entity_id,
+        cast(ranked.client_id as {{ dbt.type_string() }}) as client_id,
+        cast(ranked.display_name as {{ dbt.type_string() }}) as legal_entity_name,
+        cast(ranked.inn as {{ dbt.type_string() }}) as inn,
+        cast(ranked.kpp as {{ dbt.type_string() }}) as kpp,
+        cast(ranked.region as {{ dbt.type_string() }}) as region,
         summary.record_count,
         summary.counterparty_count,
         summary.account_count,
         summary.lead_count,
         summary.web_form_count,
         summary.counterparty_count > 0 as is_invoiced_entity,
-        evidence_listed.match_evidence,
+        cast(evidence_listed.match_evidence as {{ dbt.type_string() }}) as match_evidence,
         cast(summary.min_match_probability as double) as min_match_probability
     from ranked
     inner join summary
