@@ -99,15 +99,24 @@ def stage_models(work: Path, scale: float, seed: int, home_name="home") -> dict:
     run = _optional("models.jobs", "run_all")
     if run is None:
         return {"skipped": "models.jobs.run_all not available yet"}
-    return run(_settings(work, home_name)) or {}
+    settings = _settings(work, home_name)
+    summary = run(settings) or {}
+    refresh = _optional("models.jobs", "refresh_score_marts")
+    if refresh is not None:
+        refresh(settings)
+    return {"as_of": str(summary.get("as_of")), "seconds_in_models": summary.get("seconds")}
 
 
 def stage_reports(work: Path, scale: float, seed: int, home_name="home") -> dict:
     render = _optional("crmw.reports", "render_latest")
     if render is None:
         return {"skipped": "crmw.reports.render_latest not available yet"}
-    render(_settings(work, home_name))
-    return {}
+    from crmw.publish import publish
+
+    settings = _settings(work, home_name)
+    published = publish(settings.warehouse_path, settings.published_path)
+    result = render(settings)
+    return {"published_tables": published["tables"], "period": result.get("period")}
 
 
 def split_last_day(work: Path) -> tuple[list[Path], list[Path], str]:
