@@ -8,7 +8,9 @@ from ingest.docs import DOC_PATH, current_reference, render_reference
 
 def test_exports_doc_reference_matches_the_contracts():
     text = DOC_PATH.read_text(encoding="utf-8")
-    assert current_reference(text) == render_reference(), "run `python -m ingest.docs` and commit docs/exports.md"
+    assert current_reference(text) == render_reference(), (
+        "run `python -m ingest.docs` and commit docs/exports.md"
+    )
 
 
 def test_exports_doc_names_every_entity_and_column():
