@@ -131,7 +131,11 @@ SCORES_ASSETS = _scores_assets()
 
 
 @dg.asset(
-    deps=[dbt_warehouse, *SCORES_ASSETS, dg.AssetKey(["ml", "client_segments"])],
+    deps=[
+        *dbt_warehouse.keys,
+        *(key for scores in SCORES_ASSETS for key in scores.keys),
+        dg.AssetKey(["ml", "client_segments"]),
+    ],
     group_name="warehouse",
     pool=WRITER_POOL,
     kinds={"duckdb"},
