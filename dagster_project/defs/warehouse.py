@@ -105,7 +105,9 @@ def dbt_warehouse(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, crmw: CrmwResource, config: DbtBuildConfig
 ):
     _prepare_warehouse(crmw)
-    args = ["build", *(["--full-refresh"] if config.full_refresh else [])]
+    # cautious: a test runs only when all the models it reads are built here, so tests of the
+    # scores models (built after the ML run) wait for dbt_scores.
+    args = ["build", "--indirect-selection", "cautious", *(["--full-refresh"] if config.full_refresh else [])]
     yield from dbt.cli(args, context=context).stream()
 
 
