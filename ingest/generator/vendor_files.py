@@ -861,19 +861,20 @@ SESSION_SECONDS = 1800
 def _session_ids(timestamps: np.ndarray) -> np.ndarray:
     """ga_session_id: the session's start in epoch seconds (here: the event's half hour)."""
     out = np.empty(len(timestamps), dtype=object)
-    for i, t in enumerate(timestamps.tolist()):
-        if t and t.isdigit():
-            out[i] = str(int(t) // 1_000_000 // SESSION_SECONDS * SESSION_SECONDS)
+    text = np.where(_present(timestamps), timestamps, "").astype(str)
+    ok = np.char.isdigit(text) & (np.char.str_len(text) <= 18)
+    seconds = text[ok].astype(np.int64) // 1_000_000
+    out[ok] = (seconds // SESSION_SECONDS * SESSION_SECONDS).astype(str)
     return out
 
 
-def ga4_event_ids(texts: Texts) -> np.ndarray:
-    """The event ids ingest derives (the GA4 dialect's EVENT_ID), from the written text."""
-    sessions = _session_ids(texts["event_timestamp"])
+def ga4_event_ids(texts: Texts, rows: np.ndarray) -> np.ndarray:
+    """The event ids ingest derives (the GA4 dialect's EVENT_ID) of some rows, from their written text."""
+    sessions = _session_ids(texts["event_timestamp"][rows])
     parts = zip(
-        texts["user_pseudo_id"].tolist(),
-        texts["event_timestamp"].tolist(),
-        texts["event_name"].tolist(),
+        texts["user_pseudo_id"][rows].tolist(),
+        texts["event_timestamp"][rows].tolist(),
+        texts["event_name"][rows].tolist(),
         sessions.tolist(),
         strict=True,
     )

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import csv
 import itertools
-import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import duckdb
 import numpy as np
+import pyarrow as pa
 
 from ingest.contracts import CONTRACTS, Contract
 from ingest.dialects import DIALECTS, GENERIC, RU_ACCOUNTING, Dialect, export_file_name
@@ -28,6 +28,7 @@ from ingest.generator.faults import plant_faults, text_columns
 from ingest.generator.ids import IdStyle
 from ingest.generator.params import GeneratorParams, rng_for
 from ingest.generator.vendor_files import SHAPERS, Lookups, VendorFile, ga4_event_ids
+from ingest.parsing import sql_ident, sql_literal
 
 NBSP = "\u00a0"
 
@@ -315,13 +316,14 @@ class ExportWriter:
                 (rel, row, contract.entity, reason) for row, reason in planted.quarantine
             )
             if record_truth and table.truth_entity is not None:
-                record_ids = vf.truth_ids
-                if record_ids is None:  # GA4: the ids ingest derives, from the clean rows' text
-                    record_ids = ga4_event_ids(_assemble(vf, texts))
                 has = np.flatnonzero(table.truth_entity >= 0)
+                if vf.truth_ids is not None:
+                    record_ids = vf.truth_ids[has]
+                else:  # GA4: the ids ingest derives, from the clean rows' text
+                    record_ids = ga4_event_ids(_assemble(vf, texts), has)
                 self.log.source_records.extend(
-                    (contract.source, contract.entity, record_ids[i], int(table.truth_entity[i]))
-                    for i in has.tolist()
+                    (contract.source, contract.entity, rid, int(table.truth_entity[i]))
+                    for rid, i in zip(record_ids.tolist(), has.tolist(), strict=True)
                 )
             rels.append(rel)
         return rels
@@ -358,48 +360,48 @@ def _write_vendor_csv(fh, dialect: Dialect, order: tuple[str, ...], final: dict[
 
 
 _GA4_PARAMS = ("page_location", "page_referrer", "chat_session_id", "form_company", "form_inn", "lead_id")
-_MSK = timedelta(hours=3)
-
-
-def _ga4_param(key: str, value: str, integer: bool = False) -> dict:
-    kind = "int_value" if integer else "string_value"
-    return {
-        "key": key,
-        "value": {"string_value": None, "int_value": None, "double_value": None} | {kind: value},
-    }
 
 
 def _write_ga4(path: Path, final: dict[str, np.ndarray]) -> None:
-    """One JSON object per event, shaped like GA4's BigQuery export (INT64 values as strings)."""
-    cols = {h: v.tolist() for h, v in final.items()}
-    n = len(cols["event_timestamp"])
-    with open(path, "w", encoding="utf-8", newline="\n") as fh:
-        for i in range(n):
-            ts = cols["event_timestamp"][i]
-            day = None
-            if ts and ts.isdigit():
-                day = (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(ts)) + _MSK).strftime(
-                    "%Y%m%d"
-                )
-            params = [_ga4_param(k, cols[k][i]) for k in _GA4_PARAMS if cols[k][i] is not None]
-            if cols["ga_session_id"][i] is not None:
-                params.append(_ga4_param("ga_session_id", cols["ga_session_id"][i], integer=True))
-            utm = (cols["manual_source"][i], cols["manual_medium"][i], cols["manual_campaign_name"][i])
-            record = {
-                "event_date": day,
-                "event_timestamp": ts,
-                "event_name": cols["event_name"][i],
-                "event_params": params,
-                "user_id": None,
-                "user_pseudo_id": cols["user_pseudo_id"][i],
-                "device": {"category": cols["device.category"][i], "web_info": {"hostname": "sfera-it.ru"}},
-                "geo": {"country": "Russia", "region": cols["geo.region"][i]},
-                "traffic_source": {"name": "(direct)", "medium": "(none)", "source": "(direct)"},
-                "collected_traffic_source": (
-                    {"manual_source": utm[0], "manual_medium": utm[1], "manual_campaign_name": utm[2]}
-                    if any(u is not None for u in utm)
-                    else None
-                ),
-                "platform": "WEB",
-            }
-            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+    """One JSON object per event, shaped like GA4's BigQuery export (INT64 values as strings).
+
+    DuckDB writes the nested records: a Python loop per event would dominate the generator.
+    """
+    columns = {h.replace(".", "_"): pa.array(v.tolist(), type=pa.string()) for h, v in final.items()}
+    params = ", ".join(
+        f"{{'key': {sql_literal(k)}, 'value': {{'string_value': {sql_ident(k)}, 'int_value': NULL::VARCHAR, "
+        f"'double_value': NULL::DOUBLE}}}}"
+        for k in _GA4_PARAMS
+    )
+    session = (
+        "{'key': 'ga_session_id', 'value': {'string_value': NULL::VARCHAR, 'int_value': ga_session_id, "
+        "'double_value': NULL::DOUBLE}}"
+    )
+    utm = "manual_source, manual_medium, manual_campaign_name"
+    select = f"""
+        select
+            case when regexp_full_match(event_timestamp, '[0-9]{{1,17}}')
+                then strftime(make_timestamp(event_timestamp::BIGINT) + interval 3 hour, '%Y%m%d') end
+                AS event_date,
+            event_timestamp,
+            event_name,
+            list_filter([{params}, {session}], lambda p: coalesce(p.value.string_value, p.value.int_value) is not null)
+                AS event_params,
+            NULL::VARCHAR AS user_id,
+            user_pseudo_id,
+            {{'category': device_category, 'web_info': {{'hostname': 'sfera-it.ru'}}}} AS device,
+            {{'country': 'Russia', 'region': geo_region}} AS geo,
+            {{'name': '(direct)', 'medium': '(none)', 'source': '(direct)'}} AS traffic_source,
+            case when coalesce({utm}) is not null then {{'manual_source': manual_source,
+                'manual_medium': manual_medium, 'manual_campaign_name': manual_campaign_name}} end
+                AS collected_traffic_source,
+            'WEB' AS platform
+        from events
+    """
+    con = duckdb.connect()
+    try:
+        con.execute("set preserve_insertion_order = true")
+        con.register("events", pa.table(columns))
+        con.execute(f"copy ({select}) to {sql_literal(str(path))} (format json)")
+    finally:
+        con.close()
