@@ -242,6 +242,8 @@ def _phrase(group: str, row: pd.Series) -> str:
             f"{v('tickets_90d'):.0f} raised in 90 days"
         )
     if group == "contact":
+        if v("interactions_90d") + v("interactions_prev_90d") == 0:
+            return "no calls, e-mails or meetings in 6 months"
         return (
             f"{v('interactions_90d'):.0f} calls, e-mails and meetings in 90 days against "
             f"{v('interactions_prev_90d'):.0f} in the 90 before"
@@ -254,6 +256,8 @@ def _phrase(group: str, row: pd.Series) -> str:
     if group == "deals":
         return f"{v('deals_lost_180d'):.0f} deal(s) lost in 6 months, {v('open_deals'):.0f} open"
     if group == "web":
+        if v("web_events_90d") + v("web_events_prev_90d") == 0:
+            return "no web visits in 6 months"
         return (
             f"{v('web_events_90d'):.0f} web events in 90 days against {v('web_events_prev_90d'):.0f} before"
         )
