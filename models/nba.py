@@ -112,12 +112,15 @@ def decide(
     band_of = churn["risk_band"].to_dict() if "risk_band" in churn else {}
     p_of = churn["churn_probability"].to_dict() if "churn_probability" in churn else {}
     drivers_of = churn["drivers"].to_dict() if "drivers" in churn else {}
-    hot = leads[leads["subject_type"] == "lead"].dropna(subset=["client_id"]) if len(leads) else leads
-    hot = (
-        hot.sort_values("win_probability", ascending=False)
-        .drop_duplicates("client_id")
-        .set_index("client_id")
-    )
+    if len(leads) and "win_probability" in leads:
+        hot = leads[(leads["subject_type"] == "lead") & leads["client_id"].notna()]
+        hot = (
+            hot.sort_values("win_probability", ascending=False)
+            .drop_duplicates("client_id")
+            .set_index("client_id")
+        )
+    else:
+        hot = pd.DataFrame(columns=["lead_id", "win_probability", "reasons"])
 
     rows = []
     for c in clients:

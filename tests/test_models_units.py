@@ -1,0 +1,212 @@
+"""Unit and property tests of the model pieces that need no warehouse: BG/NBD, the label and split
+rules, the never-offer-sales rule of next best action, the sklearn helpers and the ml schema."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from models import bgnbd, labels, nba
+from models.data import Frames, _encode, _placeholder, day_number
+from models.features import SUFFIX
+from models.schema import TABLES, ensure_ml_schema, replace_rows
+from models.sk import FeatureColumns, GroupedFolds, MissingFeatures
+
+
+# ------------------------------------------------------------------ BG/NBD
+def _simulate_bgnbd(n: int, r: float, alpha: float, a: float, b: float, seed: int = 1) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    lam = rng.gamma(r, 1 / alpha, n)
+    p = rng.beta(a, b, n)
+    T = rng.uniform(30, 80, n)
+    xs, txs = [], []
+    for i in range(n):
+        t = tx = 0.0
+        x = 0
+        while True:
+            t += rng.exponential(1 / lam[i])
+            if t > T[i]:
+                break
+            x, tx = x + 1, t
+            if rng.random() < p[i]:
+                break
+        xs.append(x)
+        txs.append(tx)
+    return pd.DataFrame({"x": xs, "t_x": txs, "T": T})
+
+
+def test_bgnbd_recovers_the_parameters_it_was_simulated_with():
+    params = bgnbd.fit(_simulate_bgnbd(4000, r=0.5, alpha=4.0, a=0.8, b=2.5))
+    assert params.r == pytest.approx(0.5, rel=0.2)
+    assert params.alpha == pytest.approx(4.0, rel=0.25)
+    assert params.a == pytest.approx(0.8, rel=0.3)
+    assert params.b == pytest.approx(2.5, rel=0.35)
+
+
+def test_bgnbd_quiet_customers_are_likelier_to_buy_nothing():
+    p = bgnbd.BgNbdParams(r=0.5, alpha=4.0, a=0.8, b=2.5)
+    frequent_recent = bgnbd.prob_no_purchase(p, np.array([10.0]), np.array([49.0]), np.array([50.0]), 26)
+    frequent_silent = bgnbd.prob_no_purchase(p, np.array([10.0]), np.array([10.0]), np.array([50.0]), 26)
+    assert 0 <= frequent_recent[0] < frequent_silent[0] <= 1
+    assert bgnbd.expected_purchases(p, np.array([10.0]), np.array([49.0]), np.array([50.0]), 26)[0] > 1
+
+
+# ------------------------------------------------------------------ labels and the split
+def _frames_with_invoices(days: list[date], client: str = "CL-1") -> Frames:
+    out = {name: _placeholder(name) for name in ("invoices", "payments", "credit_notes", "interactions", "web",
+                                                 "tickets", "deals", "owners", "managers", "clients", "leads")}  # fmt: skip
+    out["invoices"] = pd.DataFrame(
+        {
+            "client_id": [client] * len(days),
+            "invoice_id": [f"INV-{i}" for i in range(len(days))],
+            "legal_entity_id": "LE-1",
+            "office_code": "MSK",
+            "product_line": "cloud",
+            "deal_id": None,
+            "day": [float(day_number(d)) for d in days],
+            "due_day": [float(day_number(d) + 30) for d in days],
+            "amount_rub": 1000.0,
+            "amount_with_vat_rub": 1200.0,
+        }
+    )
+    return _encode(out)
+
+
+def test_training_dates_have_their_label_window_closed_by_the_cutoff():
+    frames = _frames_with_invoices([date(2023, 10, 2) + timedelta(days=30 * k) for k in range(36)])
+    until = date(2026, 10, 1)
+    dates = labels.training_dates(frames, until, 180)
+    assert dates and all(t + timedelta(days=180) <= until for t in dates)
+    assert dates[0] >= date(2024, 4, 1)  # six months of history first
+
+
+def test_backtest_dates_are_quarter_starts_whose_horizon_is_over():
+    frames = _frames_with_invoices([date(2023, 10, 2) + timedelta(days=30 * k) for k in range(36)])
+    as_of = date(2026, 10, 1)
+    dates = labels.backtest_dates(frames, as_of, 180)
+    assert len(dates) == 4
+    assert all(d.day == 1 and d.month in (1, 4, 7, 10) for d in dates)
+    assert all(d + timedelta(days=180) <= as_of for d in dates)
+
+
+def test_a_label_reaching_past_the_run_date_is_refused():
+    frames = _frames_with_invoices([date(2025, 1, 10)])
+    with pytest.raises(labels.LabelNotKnown):
+        labels.churn_labels(frames, date(2026, 6, 1), 180, pd.Index(["CL-1"]), known_until=date(2026, 10, 1))
+
+
+def test_churn_label_is_one_when_nothing_is_invoiced_in_the_horizon():
+    frames = _frames_with_invoices([date(2025, 1, 10), date(2025, 8, 1)])
+    pop = labels.churn_population(frames, date(2025, 3, 1))
+    assert list(pop) == ["CL-1"]
+    assert labels.churn_labels(frames, date(2025, 3, 1), 180, pop, None).tolist() == [0]
+    assert labels.churn_labels(frames, date(2025, 3, 1), 90, pop, None).tolist() == [1]
+
+
+# ------------------------------------------------------------------ next best action: never offer when blocked
+def _client_frame(rows: list[dict]) -> pd.DataFrame:
+    cols = ("open_critical_tickets", "open_high_priority_tickets", "oldest_open_ticket_days", "max_days_past_due",
+            "overdue_amount_rub", "revenue_365d_rub")  # fmt: skip
+    df = pd.DataFrame(rows, index=pd.Index([f"CL-{i}" for i in range(len(rows))], name="client_id"))
+    return df.reindex(columns=list(cols), fill_value=0.0).rename(columns=lambda c: c + SUFFIX)
+
+
+client_rows = st.lists(
+    st.fixed_dictionaries(
+        {
+            "open_critical_tickets": st.sampled_from([0.0, 0.0, 1.0, 2.0]),
+            "open_high_priority_tickets": st.sampled_from([0.0, 1.0]),
+            "max_days_past_due": st.sampled_from([0.0, 10.0, 30.0, 31.0, 400.0]),
+            "overdue_amount_rub": st.sampled_from([0.0, 500.0, 50_000.0]),
+        }
+    ),
+    min_size=1,
+    max_size=30,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=client_rows, risk=st.lists(st.sampled_from(["low", "medium", "high"]), min_size=30, max_size=30))
+def test_a_client_with_a_critical_ticket_or_long_overdue_money_never_gets_a_sales_offer(rows, risk):
+    X = _client_frame(rows)
+    churn = pd.DataFrame(
+        {
+            "client_id": X.index,
+            "risk_band": risk[: len(X)],
+            "churn_probability": 0.5,
+            "drivers": "test",
+        }
+    )
+    # every client has a product line that all its neighbours buy: upsell is always on the table
+    upsell = pd.DataFrame(
+        {"product_line": "cloud", "neighbour_share": 1.0, "lines_bought": "licenses"}, index=X.index
+    )
+    out = nba.decide(X, churn, upsell, pd.DataFrame(columns=["subject_type"]), pd.Index([])).set_index(
+        "client_id"
+    )
+    critical = X["open_critical_tickets" + SUFFIX] > 0
+    overdue = (X["max_days_past_due" + SUFFIX] > nba.OVERDUE_DAYS) & (
+        X["overdue_amount_rub" + SUFFIX] >= nba.MIN_OVERDUE_RUB
+    )
+    blocked = critical | overdue
+    assert (out.loc[blocked, "is_sales_offer"] == False).all()  # noqa: E712
+    assert not out.loc[blocked, "action"].isin(nba.SALES_OFFERS).any()
+    assert (out["is_sales_offer_blocked"] == blocked.reindex(out.index)).all()
+    # and the others do get the offer when nothing else comes first
+    free = ~blocked & (X["open_high_priority_tickets" + SUFFIX] == 0)
+    free &= pd.Series(risk[: len(X)], index=X.index) != "high"
+    assert (out.loc[free, "action"] == "upsell").all()
+
+
+def test_the_guard_refuses_rows_that_offer_sales_to_a_blocked_client():
+    rows = pd.DataFrame(
+        {
+            "client_id": ["CL-1"],
+            "action": ["upsell"],
+            "is_sales_offer": [True],
+            "is_sales_offer_blocked": [True],
+        }
+    )
+    with pytest.raises(nba.SalesOfferToBlockedClient):
+        nba.check_never_offer_when_blocked(rows)
+
+
+# ------------------------------------------------------------------ sklearn helpers
+def test_feature_columns_refuse_rows_without_a_trained_column():
+    step = FeatureColumns(["a", "b"]).fit(pd.DataFrame({"a": [1.0], "b": [2.0]}))
+    with pytest.raises(MissingFeatures):
+        step.transform(pd.DataFrame({"a": [1.0]}))
+
+
+def test_grouped_folds_keep_every_snapshot_of_a_client_in_one_fold():
+    idx = pd.MultiIndex.from_product([[f"CL-{i}" for i in range(50)], range(6)], names=["client_id", "t"])
+    X = pd.DataFrame({"f": np.arange(len(idx))}, index=idx)
+    for train, test in GroupedFolds(2).split(X):
+        assert set(idx[train].get_level_values(0)).isdisjoint(idx[test].get_level_values(0))
+
+
+# ------------------------------------------------------------------ the ml schema
+def test_ensure_ml_schema_creates_every_table_and_replace_rows_is_idempotent():
+    con = duckdb.connect()
+    ensure_ml_schema(con)
+    ensure_ml_schema(con)  # a second call changes nothing
+    tables = {
+        r[0]
+        for r in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'ml'"
+        ).fetchall()
+    }
+    assert tables == set(TABLES)
+    cols = [c for c, _ in TABLES["next_best_actions"]]
+    rows = pd.DataFrame(
+        [[date(2026, 1, 1), "CL-1", "none", False, None, "x", False, None, 0.1, 180]], columns=cols
+    )
+    for _ in range(2):
+        replace_rows(con, "next_best_actions", rows, {"as_of_date": date(2026, 1, 1)})
+    assert con.execute("select count(*) from ml.next_best_actions").fetchone()[0] == 1
