@@ -25,6 +25,7 @@ from threadpoolctl import threadpool_limits
 from crmw.settings import Settings
 from models import churn, forecast, leads, nba, segments
 from models.context import RunContext
+from models.labels import LabelNotKnown
 from models.schema import TABLES, ensure_ml_schema, read_table, replace_rows
 
 log = logging.getLogger(__name__)
@@ -107,7 +108,12 @@ def leads_job(ctx: RunContext, with_backtest: bool = True) -> dict:
         _write(ctx, "lead_scores", pd.DataFrame(columns=[name for name, _ in TABLES["lead_scores"]]))
         return {"skipped": "no CRM leads in the warehouse", "rows": {"ml.lead_scores": 0}}
     bt = leads.backtest(ctx) if with_backtest else pd.DataFrame()
-    run, pipe = leads.train(ctx, bt if with_backtest else None)
+    try:
+        run, pipe = leads.train(ctx, bt if with_backtest else None)
+    except LabelNotKnown as exc:
+        log.warning("lead scoring skipped: %s", exc)
+        _write(ctx, "lead_scores", pd.DataFrame(columns=[name for name, _ in TABLES["lead_scores"]]))
+        return {"skipped": str(exc), "rows": {"ml.lead_scores": 0}}
     rows = leads.score(ctx, run, pipe)
     n = _write(ctx, "lead_scores", rows)
     if with_backtest:
