@@ -164,9 +164,64 @@ def test_a_person_who_moved_and_kept_an_old_address_does_not_merge_two_clients()
     scored = pairs(("accounts:B1", "web_events:E1", 0.95), ("leads:L2", "web_events:E1", 0.9))
     out = cluster(records, scored)
     assert not same(out, "client", "accounts:A1", "accounts:B1")
+    # the name he typed, confidently matched, wins over the old address
+    assert same(out, "legal_entity", "accounts:B1", "web_events:E1")
+    # a doubtful match does not: the form stays with the address's client
+    out = cluster(records, pairs(("accounts:B1", "web_events:E1", 0.5)))
+    assert not same(out, "client", "accounts:B1", "web_events:E1")
+    assert same(out, "client", "accounts:A1", "web_events:E1")
 
 
-def test_a_contact_link_needs_a_corporate_address_and_agreeing_names():
+def test_the_address_still_chooses_between_namesakes():
+    records = make_records(
+        {"record_key": "accounts:A1", "name": "ООО Альфа", "inn": INN_A, "website": "alfa.ru"},
+        {"record_key": "accounts:A2", "name": "ООО Альфа", "inn": INN_B, "website": "alfa-nn.ru"},
+        {"record_key": "leads:L1", "name": "Альфа", "email": "i.petrov@alfa-nn.ru"},
+    )
+    scored = pairs(("accounts:A1", "leads:L1", 0.9), ("accounts:A2", "leads:L1", 0.9))
+    out = cluster(records, scored)
+    assert same(out, "legal_entity", "accounts:A2", "leads:L1")
+    assert not same(out, "client", "accounts:A1", "leads:L1")
+
+
+def test_an_accounts_domain_comes_from_its_contacts_when_it_has_no_website():
+    records = make_records(
+        # the holding's company: no website, its contacts write from the holding's domain
+        {
+            "record_key": "accounts:A1",
+            "name": "ООО Агрохолдинг",
+            "inn": INN_A,
+            "email": "a.ivanova@kroninvest.ru b.petrov@kroninvest.ru c.sidorov@mail.ru",
+        },
+        # a namesake of another group
+        {"record_key": "accounts:A2", "name": "ООО Агрохолдинг", "inn": INN_B, "website": "agrokholding.ru"},
+        {"record_key": "leads:L1", "name": "Агрохолдинг", "email": "d.orlov@agrokholding.ru"},
+    )
+    scored = pairs(("accounts:A1", "leads:L1", 0.9), ("accounts:A2", "leads:L1", 0.85))
+    out = cluster(records, scored)
+    assert same(out, "legal_entity", "accounts:A2", "leads:L1")
+    assert not same(out, "client", "accounts:A1", "leads:L1")
+
+
+def test_a_known_contacts_old_address_does_not_keep_the_lead_from_the_contacts_account():
+    records = make_records(
+        {"record_key": "accounts:A1", "name": "ООО Стальпром", "inn": INN_A, "website": "stalprom.ru"},
+        {"record_key": "accounts:D1", "name": "ООО Дельтапром", "inn": INN_B, "website": "deltaprom.ru"},
+        # Saveleva is an active contact of Stalprom who still writes from her Deltaprom address
+        {
+            "record_key": "leads:L1",
+            "name": "Стальпром",
+            "email": "m.saveleva@deltaprom.ru",
+            "contact_account_key": "accounts:A1",
+        },
+    )
+    out = cluster(records)
+    assert same(out, "legal_entity", "accounts:A1", "leads:L1")
+    assert out.loc["leads:L1", "match_evidence"] == "crm_contact"
+    assert not same(out, "client", "accounts:D1", "leads:L1")
+
+
+def test_a_contact_link_needs_agreeing_names_and_any_address_of_the_contact():
     assert names_compatible("альфа плюс", "альфа")
     assert names_compatible("техносервис", "техносрвис")
     assert not names_compatible("ресурскомплект", "бизнесалянс юг")
@@ -193,7 +248,8 @@ def test_a_contact_link_needs_a_corporate_address_and_agreeing_names():
     )
     edges = deterministic_edges(records)
     contact = edges[edges["evidence"] == "crm_contact"]
-    assert contact["record_key_a"].tolist() == ["web_events:E1"]
+    # a free mailbox is one person's too: the contact's own address, whatever the host
+    assert contact["record_key_a"].tolist() == ["web_events:E1", "web_events:E3"]
 
 
 def test_overrides_win_over_evidence_both_ways():
@@ -239,3 +295,30 @@ def test_a_domain_shared_by_many_inns_links_nothing():
     ]
     out = cluster(make_records(*rows), max_inns_per_domain=2)
     assert out["client_key"].nunique() == 3
+
+
+def test_the_order_of_the_records_decides_nothing():
+    # two forms of one lead, each from a contact of another account: only one account can have them
+    records = make_records(
+        {"record_key": "accounts:A1", "name": "ООО Альфа", "inn": INN_A, "website": "alfa.ru"},
+        {"record_key": "accounts:A2", "name": "ООО Альфа Плюс", "inn": INN_B, "website": "alfa-plus.ru"},
+        {"record_key": "leads:L1", "name": "Альфа"},
+        {
+            "record_key": "web_events:E1",
+            "name": "Альфа",
+            "email": "i@alfa.ru",
+            "linked_record_key": "leads:L1",
+            "contact_account_key": "accounts:A1",
+        },
+        {
+            "record_key": "web_events:E2",
+            "name": "Альфа",
+            "email": "j@alfa-plus.ru",
+            "linked_record_key": "leads:L1",
+            "contact_account_key": "accounts:A2",
+        },
+    )
+    forward = cluster(records)
+    backward = cluster(records.iloc[::-1].reset_index(drop=True))
+    pd.testing.assert_frame_equal(forward.sort_index(), backward.sort_index())
+    assert not same(forward, "client", "accounts:A1", "accounts:A2")

@@ -70,3 +70,14 @@ def test_cannot_link_pairs_hold_through_chains_and_forced_unions():
     assert uf.union("c", "d")
     assert not uf.union("b", "c", force=True)
     assert not uf.same("a", "d")
+
+
+def test_a_key_can_be_ignored_in_the_check_and_dropped_from_a_set():
+    uf = ConstrainedUnionFind("ab", keys={"a": {"domain": {"x.ru"}, "tax": {"1"}}, "b": {"domain": {"y.ru"}}})
+    assert not uf.can_union("a", "b")
+    assert uf.can_union("a", "b", ignore=("domain",))
+    uf.drop_key("a", "domain")
+    assert uf.keys_of("a") == {"tax": {"1"}}
+    assert uf.union("a", "b")
+    assert uf.size("b") == 2
+    assert uf.keys_of("a") == {"tax": {"1"}, "domain": {"y.ru"}}

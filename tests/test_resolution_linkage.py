@@ -95,7 +95,8 @@ def test_a_saved_model_scores_without_training(linked, tmp_path):
 def test_match_weights_have_the_prior_and_every_comparison_level(linked):
     weights = match_weights(linked.model)
     assert weights["comparison"].iloc[0] == "prior"
-    assert {"name_norm", "inn_norm", "region_norm", "phone_norm", "legal_form"} <= set(weights["comparison"])
+    assert {"name_norm", "inn_norm", "region_key", "phone_norm", "legal_form"} <= set(weights["comparison"])
+    assert weights["comparison_level"].str.contains("Damerau-Levenshtein").any()
     levels = weights.iloc[1:]
     assert (levels["bayes_factor"] - levels["m_probability"] / levels["u_probability"]).abs().max() < 1e-9
     assert levels.loc[levels["comparison"] == "name_norm", "has_term_frequency_adjustment"].any()

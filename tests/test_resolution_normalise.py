@@ -21,6 +21,7 @@ from crmw.resolution.normalise import (
     normalise_phone,
     normalise_records,
     normalise_region,
+    phone_region,
     split_legal_form,
     website_domain,
 )
@@ -211,10 +212,30 @@ def test_normalise_records_adds_comparable_columns():
     assert (a1.name_norm, a1.legal_form, a1.name_stem) == ("техносервис", "ООО", "техносервис")
     assert (a1.inn_norm, a1.inn_kind, a1.kpp_norm) == ("7707083893", "organisation", "770143001")
     assert (a1.domain, a1.phone_norm, a1.region_norm) == ("tekhnoservis.ru", "74951234567", "Москва")
+    assert a1.region_key == "Москва"
     l1 = out.loc["leads:L1"]
     # an individual has no KPP and no stem; a free mailbox gives no domain
     assert l1.legal_form == "ИП"
     assert pd.isna(l1.kpp_norm) and pd.isna(l1.name_stem) and pd.isna(l1.domain)
+
+
+def test_a_landline_says_where_a_record_without_a_region_is():
+    assert phone_region("78612516532") == "Краснодарский край"
+    assert phone_region("74951234567") == "Москва"
+    assert phone_region("79161234567") is None  # a mobile is anywhere
+    assert phone_region("78001234567") is None  # toll-free
+    records = pd.DataFrame(
+        [
+            _record(record_key="leads:L1", name="Газоальянс", phone="+7 (861) 251-65-32"),
+            _record(record_key="leads:L2", name="Газоальянс", phone="8 861 251 65 32", region="Москва"),
+            _record(record_key="leads:L3", name="Газоальянс", phone="+7 916 123-45-67"),
+        ]
+    )
+    out = normalise_records(records).set_index("record_key")
+    assert pd.isna(out.loc["leads:L1", "region_norm"])
+    assert out.loc["leads:L1", "region_key"] == "Краснодарский край"
+    assert out.loc["leads:L2", "region_key"] == "Москва"  # the stated region wins
+    assert pd.isna(out.loc["leads:L3", "region_key"])
 
 
 def test_normalise_records_names_the_missing_columns():

@@ -5,19 +5,22 @@ and `clients`. Evidence is taken strongest first, and every union checks constra
 
 - a legal entity has one tax identity (INN, with the KPP for a branch);
 - a client holds no two namesakes with different INNs, and one corporate domain (the websites of its
-  CRM accounts and the e-mail domains its leads typed; web form e-mails do not count, people who
-  moved keep their old address);
+  CRM accounts, the domain most of an account's contacts use, the domain of an address typed into a
+  lead or form unless the address is a known CRM contact's: the CRM already says whose person that is,
+  and people keep the address of a company they left);
 - no client holds both records of a must_not_match override.
 
 Order: overrides; the same tax identity; a converted lead's account and the lead a web form created
 (same legal entity when the constraints allow, else same client); the same INN under other KPPs
 (branches) and CRM parent links (same client); Splink pairs at or above the match threshold, most
-probable first (same legal entity); legal entities that vote for the same corporate domain (each votes
-with the domain most of its records carry, a website counting three times); legal entities whose
-names start with the same word in the same region. Tax numbers, CRM links and overrides are facts and
-join clients even against the inferred constraints; Splink pairs, domains and name stems never do.
-That is what keeps one stray record (a person who moved and kept an old e-mail, a namesake in the same
-region) from merging two whole clients.
+probable first (same legal entity); a second Splink pass for leads and forms still alone whose own
+e-mail domain stood in the way of a confident match (the name wins over a former employer's address);
+legal entities that vote for the same corporate domain (each votes with the domain most of its records
+carry, a website counting three times); legal entities whose names start with the same word in the
+same region. Tax numbers, CRM links and overrides are facts and join clients even against the
+inferred constraints; Splink pairs, domains and name stems never do. That is what keeps one stray
+record (a person who moved and kept an old e-mail, a namesake in the same region) from merging two
+whole clients.
 """
 
 from __future__ import annotations
@@ -45,7 +48,10 @@ FEDERAL_DISTRICT = {
     "Краснодарский край": "Южный", "Ростовская область": "Южный",
     "Приморский край": "Дальневосточный", "Хабаровский край": "Дальневосточный",
 }  # fmt: skip
-MAIL_KEY_ENTITIES = {"leads", "web_events"}
+# whose e-mail domain is a client's domain: an account's (the domain most of its contacts use), and
+# the address a person typed into a lead or form unless it is a known CRM contact's
+MAIL_KEY_ENTITIES = frozenset({"accounts", "leads", "web_events"})
+TYPED_MAIL_ENTITIES = frozenset({"leads", "web_events"})
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,9 @@ class ClusteringConfig:
     max_inns_per_domain: int = 12
     # join legal entities whose names start with the same word in the same region
     link_name_stems: bool = True
+    # a lead or form alone in its client joins a Splink match at least this probable even when its
+    # e-mail domain is another client's (the person writes from a former employer's address)
+    name_over_mail_threshold: float = 0.8
 
 
 @dataclass
@@ -113,21 +122,24 @@ class _NestedClusters:
 
 def _client_keys(records: pd.DataFrame) -> dict[str, dict]:
     """What a client may hold once: per name, the INNs of the organisations so named; and its corporate
-    domain, from CRM websites and leads' e-mail addresses."""
+    domain, from a CRM account's website or its contacts' addresses, or the address typed into a lead
+    or form when that address is not a known CRM contact's (see `MAIL_KEY_ENTITIES`)."""
     keys: dict[str, dict] = {}
-    for key, name, inn, site, mail, entity in zip(
+    for key, name, inn, site, mail, entity, contact in zip(
         records["record_key"],
         py_values(records["name_norm"]),
         py_values(records["inn_norm"]),
         py_values(records["website_domain"]),
         py_values(records["email_domain"]),
         records["entity"],
+        py_values(records["contact_account_key"]),
         strict=True,
     ):
         mapping: dict = {}
         if name and inn:
             mapping[("name", name)] = {inn}
-        domain = site or (mail if entity in MAIL_KEY_ENTITIES else None)
+        # a known contact's address is that person's; whose person it is, crm_contact says
+        domain = site or (mail if entity in MAIL_KEY_ENTITIES and contact is None else None)
         if domain:
             mapping["domain"] = {domain}
         if mapping:
@@ -173,12 +185,13 @@ def cluster_records(
     for a, b in _pairs(must):
         if not nested.same_entity(a, b, "override"):
             nested.same_client(a, b, "override", force=True)
-    rank = edges["evidence"].map(EVIDENCE_RANK)
+    # strongest first; within a kind by key, so that the order of the input decides nothing
+    ordered = edges.assign(rank=edges["evidence"].map(EVIDENCE_RANK)).sort_values(
+        ["rank", "level", "record_key_a", "record_key_b"], kind="stable"
+    )
     for a, b, evidence, level in zip(
-        *(edges.assign(rank=rank).sort_values(["rank", "level"], kind="stable")[c]
-          for c in ("record_key_a", "record_key_b", "evidence", "level")),
-        strict=True,
-    ):  # fmt: skip
+        *(ordered[c] for c in ("record_key_a", "record_key_b", "evidence", "level")), strict=True
+    ):
         if level == "client" or not nested.same_entity(a, b, evidence):
             nested.same_client(a, b, evidence, force=evidence in FACT_EVIDENCE)
     strong = pairs[pairs["match_probability"] >= config.match_threshold]
@@ -189,6 +202,7 @@ def cluster_records(
         strong["record_key_a"], strong["record_key_b"], strong["match_probability"], strict=True
     ):
         nested.same_entity(a, b, "splink", float(p))
+    _name_over_mail(nested, records, strong, config.name_over_mail_threshold)
 
     frame = records.assign(entity_root=[nested.entities.find(k) for k in keys])
     domains = _usable_domains(frame, config, stats)
@@ -216,6 +230,40 @@ def cluster_records(
     return ClusteringResult(records=_result(keys, entity_of, client_of, nested.accepted), stats=stats)
 
 
+def _name_over_mail(
+    nested: _NestedClusters, records: pd.DataFrame, strong: pd.DataFrame, threshold: float
+) -> None:
+    """Second Splink pass for leads and forms still alone in their client whose e-mail domain was
+    what kept them out of a confident match (>= `threshold`): people keep the address of a company
+    they left, and the company name they type says whom they write for. The record's domain is
+    dropped, the union made if everything else allows it."""
+    typed = records[
+        records["entity"].isin(TYPED_MAIL_ENTITIES)
+        & records["website_domain"].isna()
+        & records["email_domain"].notna()
+    ]
+    lone = {k for k in typed["record_key"] if nested.clients.size(k) == 1}
+    if not lone:
+        return
+    confident = strong[
+        (strong["match_probability"] >= threshold)
+        & (strong["record_key_a"].isin(lone) | strong["record_key_b"].isin(lone))
+    ]
+    for a, b, p in zip(
+        confident["record_key_a"], confident["record_key_b"], confident["match_probability"], strict=True
+    ):  # most probable first
+        for key, other in ((a, b), (b, a)):
+            if key not in lone or nested.clients.size(key) > 1 or nested.clients.same(key, other):
+                continue
+            allowed = all(
+                level.can_union(key, other, ignore=("domain",)) for level in (nested.entities, nested.clients)
+            )
+            if allowed:
+                nested.entities.drop_key(key, "domain")
+                nested.clients.drop_key(key, "domain")
+                nested.same_entity(key, other, "splink", float(p))
+
+
 def _usable_domains(frame: pd.DataFrame, config: ClusteringConfig, stats: dict[str, int]) -> pd.DataFrame:
     """Records with a corporate domain, without the domains so widely shared they name no client."""
     with_domain = frame[frame["domain"].notna()]
@@ -235,9 +283,9 @@ def _stem_links(frame: pd.DataFrame) -> list[tuple[str, str]]:
     if stems.empty:
         return []
     entity_stem = _majority(stems, "entity_root", "name_stem")
-    regions = frame[frame["region_norm"].notna()]
+    regions = frame[frame["region_key"].notna()]
     regions = regions.assign(
-        district=regions["region_norm"].map(FEDERAL_DISTRICT).fillna(regions["region_norm"])
+        district=regions["region_key"].map(FEDERAL_DISTRICT).fillna(regions["region_key"])
     )
     entity_region = _majority(regions, "entity_root", "district")
     carriers = stems[stems["name_stem"] == stems["entity_root"].map(entity_stem)]

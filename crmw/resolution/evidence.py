@@ -20,7 +20,7 @@ EVIDENCE_ORDER: tuple[str, ...] = (
     "inn",  # the same valid INN (and KPP for branches)
     "crm_conversion",  # a lead converted into this CRM account
     "web_form_lead",  # a web form that created this lead
-    "crm_contact",  # the lead or form came from a corporate e-mail of an active CRM contact of this account
+    "crm_contact",  # the lead or form came from the e-mail of an active CRM contact of this account
     "crm_parent",  # a CRM account's parent account
     "finance_deal",  # accounting tied the counterparty's invoices to a deal of this CRM account
     "website_domain",  # the same corporate website
@@ -125,8 +125,9 @@ def link_edges(records: pd.DataFrame) -> pd.DataFrame:
             }
         )
     )
-    # A free mailbox (ivanov.i@mail.ru) is shared by namesakes too: only corporate addresses count.
-    # A person who moved keeps the old address at the new account: the names must agree as well.
+    # The address (corporate or a free mailbox: an address is one person's either way) belongs to an
+    # active contact of exactly one account (int_entity_records). A person who moved keeps the old
+    # address at the new account, or writes for a sister company: the names must agree as well.
     contacted = records[records["contact_account_key"].isin(known)]
     name_of = dict(zip(records["record_key"], py_values(records["name_norm"]), strict=True))
     agree = [

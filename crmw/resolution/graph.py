@@ -95,15 +95,27 @@ class ConstrainedUnionFind(UnionFind):
             self._forbidden.setdefault(b, set()).add(a)
         self.refused = 0
 
+    def size(self, item: Hashable) -> int:
+        """How many items the set of `item` holds."""
+        return self._size[self.find(item)]
+
+    def drop_key(self, item: Hashable, key: Hashable) -> None:
+        """Forget what the set of `item` holds under `key` (a value found not to describe it)."""
+        keys = self._keys.get(self.find(item))
+        if keys:
+            keys.pop(key, None)
+
     def keys_of(self, item: Hashable) -> dict[Hashable, set[Hashable]]:
         return {k: set(v) for k, v in self._keys.get(self.find(item), {}).items()}
 
-    def _keys_conflict(self, ra: Hashable, rb: Hashable) -> bool:
+    def _keys_conflict(self, ra: Hashable, rb: Hashable, ignore: Iterable[Hashable] = ()) -> bool:
         ka, kb = self._keys.get(ra), self._keys.get(rb)
         if not ka or not kb:
             return False
         small, large = (ka, kb) if len(ka) <= len(kb) else (kb, ka)
-        return any(k in large and values.isdisjoint(large[k]) for k, values in small.items())
+        return any(
+            k in large and k not in ignore and values.isdisjoint(large[k]) for k, values in small.items()
+        )
 
     def _forbidden_between(self, ra: Hashable, rb: Hashable) -> bool:
         # forbidden partners are kept per set, by item; pairs are symmetric, so one side suffices
@@ -113,11 +125,14 @@ class ConstrainedUnionFind(UnionFind):
         small, other_root = (fa, rb) if len(fa) <= len(fb) else (fb, ra)
         return any(self.find(x) == other_root for x in small)
 
-    def can_union(self, a: Hashable, b: Hashable, force: bool = False) -> bool:
+    def can_union(
+        self, a: Hashable, b: Hashable, force: bool = False, ignore: Iterable[Hashable] = ()
+    ) -> bool:
+        """Would `union(a, b, force)` join them? Keys named in `ignore` are not checked."""
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
             return True
-        if not force and self._keys_conflict(ra, rb):
+        if not force and self._keys_conflict(ra, rb, frozenset(ignore)):
             return False
         return not self._forbidden_between(ra, rb)
 

@@ -290,6 +290,30 @@ def normalise_phone(value: str | None) -> str | None:
     return None
 
 
+# Geographic (ABC) codes of landlines in the regions `REGION_ALIASES` knows; a mobile number (9xx)
+# says nothing about where the organisation is.
+PHONE_AREA_CODES: dict[str, str] = {
+    "495": "Москва", "499": "Москва",
+    "496": "Московская область", "498": "Московская область",
+    "812": "Санкт-Петербург", "813": "Ленинградская область",
+    "343": "Свердловская область", "351": "Челябинская область",
+    "383": "Новосибирская область", "382": "Томская область",
+    "843": "Республика Татарстан", "855": "Республика Татарстан",
+    "846": "Самарская область", "848": "Самарская область",
+    "831": "Нижегородская область",
+    "861": "Краснодарский край", "862": "Краснодарский край",
+    "863": "Ростовская область",
+    "423": "Приморский край", "421": "Хабаровский край",
+}  # fmt: skip
+
+
+def phone_region(phone: str | None) -> str | None:
+    """The region of a normalised landline number by its area code; None for mobiles and unknown codes."""
+    if not phone or len(phone) != 11:
+        return None
+    return PHONE_AREA_CODES.get(phone[1:4])
+
+
 # ---------------------------------------------------------------------------- domains
 # Free mailboxes: an address there says nothing about the organisation.
 PERSONAL_EMAIL_DOMAINS: frozenset[str] = frozenset(
@@ -473,7 +497,8 @@ def normalise_records(records: pd.DataFrame, excluded_domains: frozenset[str] = 
     """Add the comparable columns linkage needs to entity records (columns `RECORD_COLUMNS`).
 
     Adds: name_norm, legal_form, name_stem, inn_norm, inn_kind, kpp_norm, region_norm, phone_norm,
-    email_domain (corporate only), website_domain, domain (website, else corporate e-mail domain).
+    region_key (region_norm, else the region of a landline's area code), email_domain (corporate
+    only), website_domain, domain (website, else corporate e-mail domain).
     """
     missing = [c for c in RECORD_COLUMNS if c not in records.columns]
     if missing:
@@ -502,6 +527,10 @@ def normalise_records(records: pd.DataFrame, excluded_domains: frozenset[str] = 
     out["kpp_norm"] = kpps
     out["region_norm"] = [normalise_region(v) for v in values("region")]
     out["phone_norm"] = [normalise_phone(v) for v in values("phone")]
+    # where the record is, for comparisons: the region it names, else its landline's area code
+    out["region_key"] = [
+        r or phone_region(p) for r, p in zip(values("region_norm"), values("phone_norm"), strict=True)
+    ]
     out["email_domain"] = emails
     out["website_domain"] = sites
     out["domain"] = [w or e for w, e in zip(sites, emails, strict=True)]

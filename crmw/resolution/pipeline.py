@@ -107,7 +107,9 @@ def resolve(
     if records["record_key"].duplicated().any():
         dupes = records.loc[records["record_key"].duplicated(), "record_key"].head(5).tolist()
         raise ValueError(f"entity records must have one row per record_key; repeated: {dupes}")
-    normalised = normalise_records(records.reset_index(drop=True), config.excluded_domains)
+    # the order rows arrive in (a SQL result's is arbitrary) must not decide anything
+    records = records.sort_values("record_key", kind="stable").reset_index(drop=True)
+    normalised = normalise_records(records, config.excluded_domains)
     edges = deterministic_edges(normalised)
     linked = link_records(normalised, config.linkage, model=model)
     clusters = cluster_records(

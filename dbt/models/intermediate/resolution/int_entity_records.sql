@@ -85,13 +85,16 @@ active_contacts as (
 
 ),
 
--- the e-mail addresses of each account's active contacts: their corporate domain is the account's
+-- the e-mail addresses of each account's contacts, former ones too (an address the company issued
+-- names its domain whether the person still works there or not): their corporate domain is the
+-- account's
 account_emails as (
 
     select
         account_id,
         {{ dbt.listagg('email', "' '", 'order by email') }} as emails
-    from active_contacts
+    from contacts
+    where email is not null and account_id is not null
     group by account_id
 
 ),
