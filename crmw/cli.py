@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from crmw.settings import get_settings
+from ingest.dialects import DIALECTS
 
 log = logging.getLogger("crmw")
 
@@ -74,6 +75,20 @@ def cli(verbose: bool) -> None:
     help="Format of the finance exports.",
 )
 @click.option(
+    "--crm-dialect",
+    type=click.Choice(["generic", "salesforce", "bitrix24"]),
+    default="generic",
+    show_default=True,
+    help="Format of the CRM exports.",
+)
+@click.option(
+    "--web-dialect",
+    type=click.Choice(["generic", "ga4"]),
+    default="generic",
+    show_default=True,
+    help="Format of the web-channel exports.",
+)
+@click.option(
     "--messiness",
     type=float,
     default=0.01,
@@ -88,7 +103,14 @@ def cli(verbose: bool) -> None:
     help="Last day of the generated history (3 years end here).",
 )
 def generate(
-    scale: float, seed: int, out_dir: Path | None, finance_dialect: str, messiness: float, end_date
+    scale: float,
+    seed: int,
+    out_dir: Path | None,
+    finance_dialect: str,
+    crm_dialect: str,
+    web_dialect: str,
+    messiness: float,
+    end_date,
 ) -> None:
     """Write sample exports, plus OUT/ground_truth/ to judge later stages on."""
     from ingest.generator import generate as run_generate
@@ -99,6 +121,8 @@ def generate(
         scale=scale,
         seed=seed,
         finance_dialect=finance_dialect,
+        crm_dialect=crm_dialect,
+        web_dialect=web_dialect,
         messiness=messiness,
         end_date=end_date.date() if end_date else date(2026, 9, 30),
     )
@@ -110,7 +134,7 @@ def generate(
 @click.option("--force", is_flag=True, help="Reload files whose content was loaded before.")
 @click.option(
     "--dialect",
-    type=click.Choice(sorted(["generic", "ru_accounting"])),
+    type=click.Choice(sorted(DIALECTS)),
     default=None,
     help="Read every file in this dialect instead of detecting it.",
 )
