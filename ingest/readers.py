@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import logging
+import os
 import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -96,11 +97,18 @@ def inspect_file(path: Path) -> FileInfo:
     )
 
 
+def _temp_file(workdir: Path, suffix: str) -> Path:
+    """A new empty file in workdir (its descriptor closed: the caller opens it by name)."""
+    fd, name = tempfile.mkstemp(prefix="crmw-", suffix=suffix, dir=workdir)
+    os.close(fd)
+    return Path(name)
+
+
 def utf8_copy(info: FileInfo, workdir: Path) -> Path:
     """A path to the file's text as UTF-8 without BOM: the file itself when it already is."""
     if info.encoding == "utf-8" and not info.has_bom:
         return info.path
-    target = Path(tempfile.mkstemp(prefix="crmw-", suffix=".utf8", dir=workdir)[1])
+    target = _temp_file(workdir, ".utf8")
     decoder = codecs.getincrementaldecoder(info.encoding)(errors="strict")
     first = True
     with info.path.open("rb") as src, target.open("w", encoding="utf-8", newline="") as dst:
@@ -183,7 +191,7 @@ def xlsx_to_csv(
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a broken zip or XML
         raise UnknownFormat(f"not a readable XLSX workbook: {exc}", file=path) from exc
-    target = Path(tempfile.mkstemp(prefix="crmw-", suffix=".csv", dir=workdir)[1])
+    target = _temp_file(workdir, ".csv")
     try:
         sheet = workbook.worksheets[0]
         with target.open("w", encoding="utf-8", newline="") as fh:
