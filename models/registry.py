@@ -189,10 +189,12 @@ def markdown_table(frame: pd.DataFrame, floatfmt: str = "{:.3f}") -> str:
         return "(no rows)"
     cols = [str(c) for c in frame.columns]
     lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
-    for _, row in frame.iterrows():
+    for row in frame.itertuples(index=False):
         cells = []
-        for v in row.tolist():
-            if isinstance(v, float):
+        for v in row:
+            if isinstance(v, pd.Timestamp):
+                cells.append(v.date().isoformat())
+            elif isinstance(v, float | np.floating):
                 cells.append("" if np.isnan(v) else floatfmt.format(v))
             else:
                 cells.append(str(v))
