@@ -11,7 +11,7 @@ The model, fitted at each origin on the complete months before it:
 Parts are forecast and summed, so the total is their sum (bottom-up reconciliation).
 
 Intervals are quasi-Poisson: forecast +- quantiles of standardised errors (actual - forecast) /
-sqrt(forecast) from the backtest's earlier origins, per level (and per horizon for the parts).
+sqrt(forecast) (parts) or / forecast (total) from the backtest's earlier origins, per level and horizon.
 
 The backtest (ml.forecast_accuracy): every origin with at least MIN_HISTORY_MONTHS of history, WAPE
 and bias per horizon and level, next to seasonal naive (the same month a year before) and the mean of
@@ -477,9 +477,17 @@ Z_LEVELS = {"80": (0.10, 0.90), "95": (0.025, 0.975)}
 MIN_RESIDUALS = 30
 
 
+def _spread(level: str, forecast: np.ndarray) -> np.ndarray:
+    """The unit errors are measured in: sqrt(forecast) for the parts (quasi-Poisson: small series are
+    noisier relative to their size), the forecast itself for the total (its errors are mostly the
+    model's, proportional to the level)."""
+    f = np.maximum(np.asarray(forecast, dtype=float), 1.0)
+    return f if level == LEVEL_TOTAL else np.sqrt(f)
+
+
 def _standardised(res: pd.DataFrame) -> np.ndarray:
     f = np.maximum(res["forecast"].to_numpy(), 1.0)
-    return (res["actual"].to_numpy() - f) / np.sqrt(f)
+    return (res["actual"].to_numpy() - f) / _spread(str(res["level"].iloc[0]), f) if len(res) else np.zeros(0)
 
 
 def interval_quantiles(residuals: pd.DataFrame, level: str, horizon: int) -> dict[str, tuple[float, float]]:
@@ -512,10 +520,11 @@ def _coverage(residuals: pd.DataFrame) -> dict[tuple[str, int], tuple[float, flo
             q = interval_quantiles(known, level, int(h))
             f = np.maximum(grp["forecast"].to_numpy(), 1.0)
             a = grp["actual"].to_numpy()
+            spread = _spread(level, f)
             slot = out.setdefault((level, int(h)), [[0, 0], [0, 0]])
             for i, name in enumerate(("80", "95")):
                 lo, hi = q[name]
-                inside = (a >= f + lo * np.sqrt(f)) & (a <= f + hi * np.sqrt(f))
+                inside = (a >= f + lo * spread) & (a <= f + hi * spread)
                 slot[i][0] += int(inside.sum())
                 slot[i][1] += len(a)
     return {k: tuple(v[0] / v[1] if v[1] else np.nan for v in s) for k, s in out.items()}
@@ -553,7 +562,7 @@ def forecast(ctx: RunContext, bt: Backtest, run_id: str, fc: OriginForecast) -> 
 
 
 def _row(ctx, month, h, level, pl, office, f, base, pipe, q, run_id) -> dict:
-    sq = np.sqrt(max(f, 1.0))
+    sq = float(_spread(level, np.array([f]))[0])
     return {
         "as_of_date": ctx.as_of,
         "forecast_month": month,
@@ -636,7 +645,7 @@ calendar-month effect shared by all series; alpha {GLM_ALPHA}), fitted on the la
 {FIT_WINDOW_MONTHS} complete months; for the first {PIPELINE_MONTHS} months the deals open on the
 as-of date x their stage's win rate x when such deals close replace the share of revenue that
 historically came from deals already open. Intervals: quantiles of (actual - forecast) / sqrt(forecast)
-from the rolling-origin backtest.
+for the parts and of relative errors for the total, from the rolling-origin backtest.
 
 **Trained on.** {run.train_window[0]} to {run.train_window[1]}, {run.train_rows:,} series-months.
 
