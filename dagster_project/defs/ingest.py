@@ -1,6 +1,7 @@
 """Ingest domain: landing files into raw.* (assets), the landing sensor, the daily schedule."""
 
 import json
+from datetime import timedelta
 
 import dagster as dg
 
@@ -93,6 +94,17 @@ def landing_files_are_all_readable(crmw: CrmwResource) -> dg.AssetCheckResult:
     )
 
 
+# How stale each source may be, shown in the UI (asset checks, evaluated hourly by the
+# sensor): snapshot exports are re-sent at least monthly; a month's event exports are due
+# by the 5th of the next month.
+snapshot_freshness = dg.build_last_update_freshness_checks(
+    assets=[raw_snapshots], lower_bound_delta=timedelta(days=35)
+)
+event_freshness = dg.build_time_partition_freshness_checks(assets=[raw_events], deadline_cron="0 6 5 * *")
+freshness_sensor = dg.build_sensor_for_freshness_checks(
+    freshness_checks=[*snapshot_freshness, *event_freshness], minimum_interval_seconds=3600
+)
+
 ingest_snapshots_job = dg.define_asset_job(
     "ingest_snapshots", selection=dg.AssetSelection.assets(raw_snapshots)
 )
@@ -129,7 +141,7 @@ def landing_sensor(context: dg.SensorEvaluationContext, crmw: CrmwResource):
 
 defs = dg.Definitions(
     assets=[raw_snapshots, raw_events],
-    asset_checks=[landing_files_are_all_readable],
+    asset_checks=[landing_files_are_all_readable, *snapshot_freshness, *event_freshness],
     jobs=[ingest_snapshots_job, ingest_events_job],
-    sensors=[landing_sensor],
+    sensors=[landing_sensor, freshness_sensor],
 )
