@@ -39,24 +39,51 @@ actions as (
 
 ),
 
+segments_as_of as (
+
+    select max(segments.as_of_date) as as_of_date
+    from segments
+
+),
+
 latest_segments as (
 
-    select * from segments
-    where as_of_date = (select max(as_of_date) from segments)
+    select segments.*
+    from segments
+    inner join segments_as_of
+        on segments.as_of_date = segments_as_of.as_of_date
+
+),
+
+churn_as_of as (
+
+    select max(churn.as_of_date) as as_of_date
+    from churn
 
 ),
 
 latest_churn as (
 
-    select * from churn
-    where as_of_date = (select max(as_of_date) from churn)
+    select churn.*
+    from churn
+    inner join churn_as_of
+        on churn.as_of_date = churn_as_of.as_of_date
+
+),
+
+actions_as_of as (
+
+    select max(actions.as_of_date) as as_of_date
+    from actions
 
 ),
 
 latest_actions as (
 
-    select * from actions
-    where as_of_date = (select max(as_of_date) from actions)
+    select actions.*
+    from actions
+    inner join actions_as_of
+        on actions.as_of_date = actions_as_of.as_of_date
 
 ),
 
@@ -84,11 +111,11 @@ final as (
         latest_actions.as_of_date as next_action_as_of_date
     from clients
     left join latest_segments
-        on latest_segments.client_id = clients.client_id
+        on clients.client_id = latest_segments.client_id
     left join latest_churn
-        on latest_churn.client_id = clients.client_id
+        on clients.client_id = latest_churn.client_id
     left join latest_actions
-        on latest_actions.client_id = clients.client_id
+        on clients.client_id = latest_actions.client_id
 
 )
 
