@@ -4,7 +4,6 @@ generate exports, ingest, dbt build, the model jobs when they exist, publish."""
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 
 from crmw.settings import Settings
@@ -13,13 +12,6 @@ log = logging.getLogger(__name__)
 
 SCALE = 0.01
 SEED = 42
-
-
-def models_available() -> bool:
-    try:
-        return importlib.util.find_spec("models.jobs") is not None
-    except ModuleNotFoundError:
-        return False
 
 
 def build_published_demo(home) -> Settings:
@@ -44,14 +36,13 @@ def build_published_demo(home) -> Settings:
     assert ingest_paths(files, settings.warehouse_path).ok
     build_warehouse(settings)
     errors = home / ".models-error"
-    if models_available():
-        from models.jobs import run_all
+    from models.jobs import run_all
 
-        try:
-            run_all(settings)
-        except Exception as exc:  # kept and reported by the test that needs the models
-            log.exception("the model jobs failed; publishing without them")
-            errors.write_text(f"{type(exc).__name__}: {exc}")
+    try:
+        run_all(settings)
+    except Exception as exc:  # kept and reported by the test that needs the models
+        log.exception("the model jobs failed; publishing without them")
+        errors.write_text(f"{type(exc).__name__}: {exc}")
     publish(settings.warehouse_path, settings.published_path)
     done.write_text("ok")
     return settings

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from reports_demo import models_available, models_error, shared_demo
+from reports_demo import models_error, shared_demo
 
 from crmw.publish import publish
 from crmw.reports import (
@@ -267,7 +267,6 @@ def test_model_tables_created_but_not_yet_written_count_as_not_available(demo, r
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not models_available(), reason="models.jobs (the model jobs) has not landed yet")
 def test_the_churn_watchlist_is_filled_when_the_models_have_run(demo, report):
     assert models_error(demo) is None, f"the model jobs failed on the demo data: {models_error(demo)}"
     assert report["sections"]["churn"] == "ok"
