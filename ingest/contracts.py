@@ -521,10 +521,6 @@ _register(
 )
 
 
-def contracts_for_source(source: str) -> list[Contract]:
-    return [c for c in CONTRACTS.values() if c.source == source]
-
-
 def get_contract(entity: str) -> Contract:
     try:
         return CONTRACTS[entity]
