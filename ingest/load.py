@@ -187,7 +187,10 @@ def connect(db_path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection
             ) from exc
         raise
     con.execute("set enable_progress_bar = false")
-    con.execute("set preserve_insertion_order = true")
+    # Rows carry their record number (_row_number), so nothing after staging needs the
+    # file's order: unordered inserts run on every core and write their row groups
+    # straight away instead of at commit. Staging sets the order it needs itself.
+    con.execute("set preserve_insertion_order = false")
     return con
 
 
@@ -422,22 +425,56 @@ def _register_udfs(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _csv_stage(path: Path, n_cols: int, delimiter: str) -> tuple[str, list]:
-    """A subquery reading the CSV's records as text (c0..cN) numbered _rn; rejects go to _rej_errors."""
+    """A query reading the CSV's records as text (c0..cN); rejects go to _rej_errors.
+
+    No record number here: numbering in the query needs DuckDB's streaming window, which
+    runs on one thread. The records are copied in file order instead (see _stage_csv) and
+    numbered by their row id.
+    """
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(n_cols)) + "}"
-    sql = f"""(
-        select row_number() over () AS _rn, *
+    sql = f"""
+        select *
         from read_csv(?, columns = {columns}, header = true, delim = ?, quote = '"', escape = '"',
                       auto_detect = false, strict_mode = true, store_rejects = true,
                       rejects_table = '_rej_errors', rejects_scan = '_rej_scans', max_line_size = 8388608)
-    )"""
+    """
     return sql, [str(path), delimiter]
 
 
-def _collect_rejects(con) -> dict[int, str]:
-    """Records DuckDB's CSV reader rejected (record number -> error and raw text).
-
-    Good rows were numbered without the rejected records between them: shift them.
+def _stage_csv(con, stage_sql: str, stage_params: list) -> dict[int, str]:
+    """Copy the records into temp table _stage_text in file order (a parallel read whose
+    row groups are put back in order), and number them in view _stage: _rn is the record
+    number in the file. Returns the records DuckDB's reader rejected.
     """
+    con.execute("set preserve_insertion_order = true")
+    try:
+        con.execute(f"create or replace temp table _stage_text as {stage_sql}", stage_params)
+    finally:
+        con.execute("set preserve_insertion_order = false")
+    # Row ids count the rows in insertion order, from a base that depends on the
+    # transaction; when they are not one run (never seen), sort by them instead.
+    first, last, rows = con.execute("select min(rowid), max(rowid), count(*) from _stage_text").fetchone()
+    if rows and last - first + 1 == rows:
+        number = f"rowid - {int(first)} + 1"
+    else:
+        number = "row_number() over (order by rowid)"
+    rejects = _collect_rejects(con)
+    if not rejects:
+        con.execute(f"create or replace temp view _stage as select {number} AS _rn, * from _stage_text")
+        return rejects
+    # Good records were numbered without the rejected ones between them: shift them.
+    con.execute(
+        "create or replace temp table _stage_shifted as "
+        "select g + (select count(*) from _rej_records where record - j + 1 <= g) AS _rn, * exclude (g) "
+        f"from (select {number} AS g, * from _stage_text)"
+    )
+    con.execute("create or replace temp view _stage as select * from _stage_shifted")
+    return rejects
+
+
+def _collect_rejects(con) -> dict[int, str]:
+    """Records DuckDB's CSV reader rejected (record number -> error and raw text),
+    listed in _rej_records (record, j = its rank among the rejects) when there are any."""
     rejects = con.execute(
         "select line, any_value(error_type || ': ' || coalesce(error_message, '')), "
         "any_value(csv_line) from _rej_errors group by line order by line"
@@ -448,9 +485,6 @@ def _collect_rejects(con) -> dict[int, str]:
     con.execute("create or replace temp table _rej_records (record bigint, j bigint)")
     con.executemany(
         "insert into _rej_records values (?, ?)", [[r, j] for j, r in enumerate(records, start=1)]
-    )
-    con.execute(
-        "update _stage set _rn = _rn + (select count(*) from _rej_records where record - j + 1 <= _stage._rn)"
     )
     return {line - 1: f"{err}\n{raw}" for line, err, raw in rejects}
 
@@ -587,7 +621,9 @@ def load_file(
         con.execute("rollback")
         raise
     finally:
-        con.execute("drop table if exists _stage")
+        con.execute("drop view if exists _stage")
+        for table in ("_stage_text", "_stage_shifted", "_rej_records"):
+            con.execute(f"drop table if exists {table}")
         con.execute("drop table if exists _valid")
         if text_path != path:
             text_path.unlink(missing_ok=True)
@@ -764,13 +800,21 @@ def _load_rows(
     source_exprs = sources.parts("")
 
     lenient_iso = info.format == "xlsx"
-    # Numbering rows needs DuckDB's streaming window, which runs on one thread: copy the
-    # text into a temp table first, so that validation below runs on every core.
-    con.execute(
-        f"create or replace temp table _stage as select *{sources.stage_columns()} from {stage_sql}",
-        stage_params,
-    )
-    rejects = _collect_rejects(con) if not is_json else {}
+    # The text is copied into a temp table first, so that validation below runs on every core.
+    if is_json:
+        con.execute("set preserve_insertion_order = true")  # numbering lines needs the file's order
+        try:
+            con.execute(
+                f"create or replace temp table _stage_text as select *{sources.stage_columns()} "
+                f"from {stage_sql}",
+                stage_params,
+            )
+        finally:
+            con.execute("set preserve_insertion_order = false")
+        con.execute("create or replace temp view _stage as select * from _stage_text")
+        rejects = {}
+    else:
+        rejects = _stage_csv(con, stage_sql, stage_params)
     select = build_validation_sql(
         contract, detection.dialect, source_exprs, extras_expr, malformed, lenient_iso, "_stage", raw_line
     )
