@@ -1,6 +1,6 @@
-"""The resolution's dbt models on generated exports (scale 0.01): resolved records, stable ids across
-two builds, the id history appended once per build, match weights from the saved model, and quality
-against the ground truth."""
+"""The resolution's dbt models on generated exports (scale 0.01): resolved records, a build with
+unchanged inputs keeping the table, stable ids when resolving again, the id history appended once per
+build, match weights from the saved model, and quality against the ground truth."""
 
 from __future__ import annotations
 
@@ -28,14 +28,19 @@ def built(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         # only the tests whose every parent is built here (not the marts' singular tests)
         patch.setenv("DBT_INDIRECT_SELECTION", "cautious")
-        build_warehouse(settings, select=SELECT, vars=variables)
-        with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
-            first = con.sql(
-                "select * from intermediate.int_entity_records__resolved order by record_key"
-            ).df()
-        build_warehouse(settings, select=SELECT, vars=variables)
+        builds = []
+        # the first build; a second with nothing changed (keeps the table); a third that retrains the
+        # model on the same records, so resolves again from the second's ids
+        for extra in ({}, {}, {"resolution_retrain": True}):
+            build_warehouse(settings, select=SELECT, vars=variables | extra)
+            with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+                builds.append(
+                    con.sql(
+                        "select * from intermediate.int_entity_records__resolved order by record_key"
+                    ).df()
+                )
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
-    yield settings, first, con
+    yield settings, builds, con
     con.close()
 
 
@@ -48,15 +53,21 @@ def test_every_entity_record_is_resolved_once(built):
     assert counts[0] == counts[1] == counts[2] == counts[3] == counts[4] > 0
 
 
-def test_ids_are_the_same_after_a_second_build(built):
-    _, first, con = built
-    second = con.sql("select * from intermediate.int_entity_records__resolved order by record_key").df()
-    assert second["client_id"].tolist() == first["client_id"].tolist()
-    assert (second["previous_client_id"] == second["client_id"]).all()
+def test_a_build_with_unchanged_inputs_keeps_the_table(built):
+    _, (first, second, _), _ = built
+    assert second.equals(first)
+    assert second["input_fingerprint"].nunique() == 1
 
 
-def test_the_history_holds_one_creation_per_id_and_nothing_from_the_unchanged_build(built):
-    _, first, con = built
+def test_ids_are_the_same_after_resolving_again(built):
+    _, (first, _, third), _ = built
+    assert third["resolution_build_id"].iloc[0] != first["resolution_build_id"].iloc[0]
+    assert third["client_id"].tolist() == first["client_id"].tolist()
+    assert (third["previous_client_id"] == third["client_id"]).all()
+
+
+def test_the_history_holds_one_creation_per_id_and_nothing_from_the_unchanged_builds(built):
+    _, (first, _, _), con = built
     history = con.sql("select * from intermediate.int_clients__id_history").df()
     assert set(history["event"]) == {"created"}
     created = history[history["level"] == "client"]

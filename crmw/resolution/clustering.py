@@ -190,7 +190,7 @@ def cluster_records(
         ["rank", "level", "record_key_a", "record_key_b"], kind="stable"
     )
     for a, b, evidence, level in zip(
-        *(ordered[c] for c in ("record_key_a", "record_key_b", "evidence", "level")), strict=True
+        *(ordered[c].tolist() for c in ("record_key_a", "record_key_b", "evidence", "level")), strict=True
     ):
         if level == "client" or not nested.same_entity(a, b, evidence):
             nested.same_client(a, b, evidence, force=evidence in FACT_EVIDENCE)
@@ -199,7 +199,10 @@ def cluster_records(
         ["match_probability", "record_key_a", "record_key_b"], ascending=[False, True, True], kind="stable"
     )
     for a, b, p in zip(
-        strong["record_key_a"], strong["record_key_b"], strong["match_probability"], strict=True
+        strong["record_key_a"].tolist(),
+        strong["record_key_b"].tolist(),
+        strong["match_probability"].tolist(),
+        strict=True,
     ):
         nested.same_entity(a, b, "splink", float(p))
     _name_over_mail(nested, records, strong, config.name_over_mail_threshold)
@@ -212,13 +215,20 @@ def cluster_records(
     entity_domain = _majority(votes, "entity_root", "domain", "vote")
     voted = domains[domains["domain"] == domains["entity_root"].map(entity_domain)]
     voted = voted.sort_values(["domain", "record_key"], kind="stable")
-    for _, group in voted.groupby("domain", sort=True):
-        first_key, first_site = group["record_key"].iloc[0], group["website_domain"].iloc[0]
-        for key, site in zip(group["record_key"].iloc[1:], group["website_domain"].iloc[1:], strict=True):
-            both_sites = pd.notna(site) and pd.notna(first_site)
-            nested.same_client(
-                first_key, key, "website_domain" if both_sites else "email_domain", force=False
-            )
+    # each domain's records in key order, the first one joined by the others (plain lists: a pandas
+    # group per domain costs more than the unions)
+    first_domain, first_key, first_site = None, None, None
+    for domain, key, site in zip(
+        py_values(voted["domain"]),
+        py_values(voted["record_key"]),
+        py_values(voted["website_domain"]),
+        strict=True,
+    ):
+        if domain != first_domain:
+            first_domain, first_key, first_site = domain, key, site
+            continue
+        both_sites = site is not None and first_site is not None
+        nested.same_client(first_key, key, "website_domain" if both_sites else "email_domain", force=False)
     if config.link_name_stems:
         for a, b in _stem_links(frame):
             nested.same_client(a, b, "name_stem", force=False)
@@ -293,9 +303,17 @@ def _stem_links(frame: pd.DataFrame) -> list[tuple[str, str]]:
     carriers = carriers.sort_values(["name_stem", "region", "entity_root", "record_key"], kind="stable")
     carriers = carriers.drop_duplicates("entity_root")  # one record speaks for its legal entity
     links = []
-    for _, group in carriers.groupby(["name_stem", "region"], sort=True):
-        first = group["record_key"].iloc[0]
-        links.extend((first, key) for key in group["record_key"].iloc[1:])
+    group, first = None, None
+    for stem, region, key in zip(
+        py_values(carriers["name_stem"]),
+        py_values(carriers["region"]),
+        py_values(carriers["record_key"]),
+        strict=True,
+    ):  # sorted: each (stem, region) group is a run of rows, its first record joined by the others
+        if (stem, region) != group:
+            group, first = (stem, region), key
+            continue
+        links.append((first, key))
     return links
 
 

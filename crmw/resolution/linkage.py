@@ -3,8 +3,9 @@
 The model compares normalised names (exact with term-frequency adjustment so that a common name counts
 for less, then Jaro-Winkler bands with a level for a one-letter typo), tax numbers, regions (the stated
 one, else a landline's area code), phones and legal forms. It is trained
-without labels on every build: u probabilities from random pairs (seeded), m probabilities by
-expectation maximisation within blocks of equal names and of equal tax numbers. Every comparison
+without labels: u probabilities from random pairs (seeded), m probabilities by expectation
+maximisation within blocks of equal names and of equal tax numbers; the warehouse retrains it only
+when it is due and otherwise applies the saved model (see `state`). Every comparison
 starts from hand-set m and u values, so a data set too small to train still gets a usable model.
 
 Corporate domains are not compared here: two companies of one holding share a domain without being
@@ -140,9 +141,20 @@ def _linker(frame: pd.DataFrame, settings):
     from splink import DuckDBAPI, Linker
 
     db_api = DuckDBAPI(":memory:")
-    # one thread: sums in the same order every time, so the same data gives the same weights
+    # one thread while training: sums in the same order every time, so the same data gives the same
+    # weights (see _predict for scoring)
     db_api.duckdb_con.execute("set threads = 1")
-    return Linker(db_api.register(frame), settings, log_level=logging.WARNING)
+    return Linker(db_api.register(frame), settings, log_level=logging.WARNING), db_api
+
+
+def _predict(linker, db_api, config: LinkageConfig) -> pd.DataFrame:
+    """Score the candidate pairs on every core: each pair's weight is a sum over its own comparisons
+    in a fixed order, so the scores do not depend on the threads (the pairs are sorted afterwards).
+    Most of a resolution's time at scale 1 is here (some ten million candidate pairs)."""
+    db_api.duckdb_con.execute("reset threads")
+    return linker.inference.predict(
+        threshold_match_probability=config.keep_pairs_above, warning_mode="never"
+    ).as_pandas_dataframe()
 
 
 def _train(linker, config: LinkageConfig, n_records: int) -> None:
@@ -182,14 +194,12 @@ def link_records(
     frame = _splink_input(records)
     if len(frame) < 2:
         settings = model or linkage_settings(config.seed)
-        linker = _linker(frame, settings)
+        linker, _ = _linker(frame, settings)
         return LinkageResult(pairs=_empty_pairs(), model=linker.misc.save_model_to_json())
-    linker = _linker(frame, model or linkage_settings(config.seed))
+    linker, db_api = _linker(frame, model or linkage_settings(config.seed))
     if model is None:
         _train(linker, config, len(frame))
-    predicted = linker.inference.predict(
-        threshold_match_probability=config.keep_pairs_above, warning_mode="never"
-    ).as_pandas_dataframe()
+    predicted = _predict(linker, db_api, config)
     pairs = pd.DataFrame(
         {
             "record_key_a": predicted["record_key_l"].astype("str"),

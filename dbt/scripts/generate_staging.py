@@ -30,7 +30,9 @@ CLEANING = {
 }
 # Staging models that carry people's names, e-mails or phones live in the restricted pii schema.
 # The largest event entities are materialised: several models read them, and deduplicating
-# millions of rows once per build beats doing it once per reader.
+# millions of rows once per build beats doing it once per reader. They are incremental: a run
+# deduplicates only the keys that files loaded since the last run bring, and the keys whose kept
+# copy came from a file that is no longer loaded (superseded by a new version, or reloaded).
 MATERIALISED = {"web_events", "activities"}
 
 
@@ -56,9 +58,10 @@ def column_sql(contract: Contract) -> list[str]:
 def model_sql(contract: Contract, history: bool = False) -> str:
     key = ", ".join(contract.key)
     cols = column_sql(contract)
-    options = (["schema='pii'"] if has_pii(contract) else []) + (
-        ["materialized='table'"] if contract.entity in MATERIALISED and not history else []
-    )
+    incremental = contract.entity in MATERIALISED and not history
+    if incremental:
+        return incremental_model_sql(contract)
+    options = ["schema='pii'"] if has_pii(contract) else []
     config = f"{{{{ config({', '.join(options)}) }}}}\n\n" if options else ""
     if contract.kind == "snapshot":
         extra = [
@@ -101,6 +104,107 @@ deduplicated as (
     qualify row_number() over (
             partition by {partition}
             order by {order}
+        ) = 1
+
+)
+
+select * from deduplicated
+"""
+
+
+def incremental_model_sql(contract: Contract) -> str:
+    """An event entity deduplicated incrementally (delete+insert on its key).
+
+    A run re-picks the latest copy of (a) every key in rows loaded after the newest row already
+    built (the newest row of the table is the newest raw had at the last run: the latest copy always
+    wins, so rows loaded since are newer than every other copy of their keys) and (b) every key whose
+    kept copy came from a file that is no longer loaded (every copy raw still has competes again);
+    the post-hook then drops the keys raw no longer has at all. The table stays what a full refresh
+    gives.
+    """
+    if len(contract.key) != 1:
+        raise ValueError(f"incremental staging needs a single-column key: {contract.entity}")
+    key = contract.key[0]
+    options = (["schema='pii'"] if has_pii(contract) else []) + [
+        "materialized='incremental'",
+        "incremental_strategy='delete+insert'",
+        f"unique_key='{key}'",
+        "on_schema_change='append_new_columns'",
+    ]
+    select = ",\n        ".join(
+        [*column_sql(contract), "_loaded_at as loaded_at", "_content_hash as source_file_hash"]
+    )
+    config_lines = "".join(f"        {o},\n" for o in options)
+    loaded = "select content_hash from {{ source('meta', 'load_manifest') }} where status = 'loaded'"
+    return f"""{{{{
+    config(
+{config_lines}        post_hook=[
+            "delete from {{{{ this }}}} where source_file_hash not in (
+                {loaded})",
+        ],
+    )
+}}}}
+
+-- {contract.grain}: the latest loaded copy when an export repeats a row. Incremental: a run
+-- re-picks the latest copy of the keys in rows loaded since the last run and of the keys whose
+-- copy came from a file no longer loaded (superseded or reloaded); the post-hook drops the keys
+-- raw no longer has, so a run gives the same table as a full refresh.
+-- depends_on: {{{{ source('meta', 'load_manifest') }}}}
+with
+
+source as (
+
+    select * from {{{{ source('{contract.source}', '{contract.entity}') }}}}
+
+),
+
+{{% if is_incremental() %}}
+
+    loaded_files as (
+
+        select load_manifest.content_hash
+        from {{{{ source('meta', 'load_manifest') }}}} as load_manifest
+        where load_manifest.status = 'loaded'
+
+    ),
+
+    -- keys whose kept copy came from a file no longer loaded: every copy raw still has competes again
+    stale_keys as (
+
+        select already_built.{key}
+        from {{{{ this }}}} as already_built
+        where already_built.source_file_hash not in (select loaded_files.content_hash from loaded_files)
+
+    ),
+
+    -- rows loaded since the last run are newer than every other copy of their key (the source is
+    -- named in each branch: a CTE read twice would be materialised whole)
+    changed as (
+
+        select new_rows.*
+        from {{{{ source('{contract.source}', '{contract.entity}') }}}} as new_rows
+        where new_rows._loaded_at > (
+            select coalesce(max(already_built.loaded_at), cast('1900-01-01' as timestamp))
+            from {{{{ this }}}} as already_built
+        )
+        union all
+        select copies.*
+        from {{{{ source('{contract.source}', '{contract.entity}') }}}} as copies
+        where copies.{key} in (select stale_keys.{key} from stale_keys)
+
+    ),
+
+{{% endif %}}
+
+deduplicated as (
+
+    select
+        {select}
+    from {{% if is_incremental() %}}changed{{% else %}}source{{% endif %}}
+    -- DuckDB-only: qualify keeps one row per key without a nested query
+    qualify row_number() over (
+            partition by {key}
+            order by _loaded_at desc, _source_file desc, _row_number desc
         ) = 1
 
 )

@@ -8,7 +8,8 @@ from crmw.resolution import id_history
 
 
 def model(dbt, session):
-    dbt.config(materialized="incremental")
+    # append-only: a --full-refresh of the warehouse must not drop the history of ids
+    dbt.config(materialized="incremental", full_refresh=False)
     resolved = dbt.ref("int_entity_records__resolved").df()
     if resolved.empty:
         return id_history(resolved)

@@ -67,7 +67,10 @@ final as (
 
     select * from invoices
     {% if is_incremental() %}
-        where loaded_at > (select max(already_built.loaded_at) from {{ this }} as already_built)
+        where loaded_at > (
+            select coalesce(max(already_built.loaded_at), cast('1900-01-01' as timestamp))
+            from {{ this }} as already_built
+        )
             or invoice_id in (select stale.invoice_id from stale)
     {% endif %}
 

@@ -42,6 +42,58 @@ campaigns as (
 
 ),
 
+{% if is_incremental() %}
+
+    loaded_files as (
+
+        select load_manifest.content_hash
+        from {{ source('meta', 'load_manifest') }} as load_manifest
+        where load_manifest.status = 'loaded'
+
+    ),
+
+    built_until as (
+
+        select coalesce(max(already_built.loaded_at), cast('1900-01-01' as timestamp)) as loaded_at
+        from {{ this }} as already_built
+
+    ),
+
+    stale as (
+
+        select already_built.interaction_id
+        from {{ this }} as already_built
+        left join resolution_keys
+            on already_built.resolution_key = resolution_keys.resolution_key
+        left join users
+            on already_built.manager_id = users.user_id
+        left join campaigns
+            on already_built.campaign_id = campaigns.campaign_id
+        where already_built.source_file_hash not in (select loaded_files.content_hash from loaded_files)
+            or {{ is_distinct_from('already_built.client_id', 'resolution_keys.client_id') }}
+            or {{ is_distinct_from('already_built.legal_entity_id', 'resolution_keys.legal_entity_id') }}
+            or {{ is_distinct_from('already_built.office_code', 'coalesce(campaigns.office_code, users.office_code)') }}
+            or (already_built.campaign_id is not null and {{ is_distinct_from('already_built.medium', 'campaigns.campaign_type') }})
+
+    ),
+
+    -- only the touches loaded since the last run and the stale ones are joined and rewritten (the
+    -- model is named in each branch: a CTE read twice would be materialised whole)
+    changed_interactions as (
+
+        select new_touches.*
+        from {{ ref('int_interactions__unioned') }} as new_touches
+        where new_touches.loaded_at > (select built_until.loaded_at from built_until)
+        union all
+        select stale_touches.*
+        from {{ ref('int_interactions__unioned') }} as stale_touches
+        where stale_touches.loaded_at <= (select built_until.loaded_at from built_until)
+            and stale_touches.interaction_id in (select stale.interaction_id from stale)
+
+    ),
+
+{% endif %}
+
 enriched as (
 
     select
@@ -71,7 +123,7 @@ enriched as (
         interactions.outcome,
         interactions.loaded_at,
         interactions.source_file_hash
-    from interactions
+    from {% if is_incremental() %}changed_interactions as interactions{% else %}interactions{% endif %}
     left join resolution_keys
         on interactions.resolution_key = resolution_keys.resolution_key
     left join users
@@ -81,43 +133,9 @@ enriched as (
 
 ),
 
-{% if is_incremental() %}
-
-    loaded_files as (
-
-        select load_manifest.content_hash
-        from {{ source('meta', 'load_manifest') }} as load_manifest
-        where load_manifest.status = 'loaded'
-
-    ),
-
-    stale as (
-
-        select already_built.interaction_id
-        from {{ this }} as already_built
-        left join resolution_keys
-            on already_built.resolution_key = resolution_keys.resolution_key
-        left join users
-            on already_built.manager_id = users.user_id
-        left join campaigns
-            on already_built.campaign_id = campaigns.campaign_id
-        where already_built.source_file_hash not in (select loaded_files.content_hash from loaded_files)
-            or {{ is_distinct_from('already_built.client_id', 'resolution_keys.client_id') }}
-            or {{ is_distinct_from('already_built.legal_entity_id', 'resolution_keys.legal_entity_id') }}
-            or {{ is_distinct_from('already_built.office_code', 'coalesce(campaigns.office_code, users.office_code)') }}
-            or (already_built.campaign_id is not null and {{ is_distinct_from('already_built.medium', 'campaigns.campaign_type') }})
-
-    ),
-
-{% endif %}
-
 final as (
 
     select * from enriched
-    {% if is_incremental() %}
-        where loaded_at > (select max(already_built.loaded_at) from {{ this }} as already_built)
-            or interaction_id in (select stale.interaction_id from stale)
-    {% endif %}
 
 )
 

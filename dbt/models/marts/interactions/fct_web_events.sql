@@ -28,6 +28,52 @@ resolution_keys as (
 
 ),
 
+{% if is_incremental() %}
+
+    loaded_files as (
+
+        select load_manifest.content_hash
+        from {{ source('meta', 'load_manifest') }} as load_manifest
+        where load_manifest.status = 'loaded'
+
+    ),
+
+    built_until as (
+
+        select coalesce(max(already_built.loaded_at), cast('1900-01-01' as timestamp)) as loaded_at
+        from {{ this }} as already_built
+
+    ),
+
+    stale as (
+
+        select already_built.event_id
+        from {{ this }} as already_built
+        left join resolution_keys
+            on already_built.resolution_key = resolution_keys.resolution_key
+        where already_built.source_file_hash not in (select loaded_files.content_hash from loaded_files)
+            or {{ is_distinct_from('already_built.client_id', 'resolution_keys.client_id') }}
+            or {{ is_distinct_from('already_built.legal_entity_id', 'resolution_keys.legal_entity_id') }}
+
+    ),
+
+    -- only the events loaded since the last run and the stale ones are joined and rewritten (the
+    -- model is named in each branch: a CTE read twice would be materialised whole)
+    changed_events as (
+
+        select new_events.*
+        from {{ ref('stg_web__events') }} as new_events
+        where new_events.loaded_at > (select built_until.loaded_at from built_until)
+        union all
+        select stale_events.*
+        from {{ ref('stg_web__events') }} as stale_events
+        where stale_events.loaded_at <= (select built_until.loaded_at from built_until)
+            and stale_events.event_id in (select stale.event_id from stale)
+
+    ),
+
+{% endif %}
+
 keyed as (
 
     select
@@ -36,7 +82,7 @@ keyed as (
             when event_type = 'form_submit' then 'web_events:' || event_id
             else 'visitor:' || visitor_id
         end as resolution_key
-    from web_events
+    from {% if is_incremental() %}changed_events{% else %}web_events{% endif %}
 
 ),
 
@@ -72,37 +118,9 @@ enriched as (
 
 ),
 
-{% if is_incremental() %}
-
-    loaded_files as (
-
-        select load_manifest.content_hash
-        from {{ source('meta', 'load_manifest') }} as load_manifest
-        where load_manifest.status = 'loaded'
-
-    ),
-
-    stale as (
-
-        select already_built.event_id
-        from {{ this }} as already_built
-        left join resolution_keys
-            on already_built.resolution_key = resolution_keys.resolution_key
-        where already_built.source_file_hash not in (select loaded_files.content_hash from loaded_files)
-            or {{ is_distinct_from('already_built.client_id', 'resolution_keys.client_id') }}
-            or {{ is_distinct_from('already_built.legal_entity_id', 'resolution_keys.legal_entity_id') }}
-
-    ),
-
-{% endif %}
-
 final as (
 
     select * from enriched
-    {% if is_incremental() %}
-        where loaded_at > (select max(already_built.loaded_at) from {{ this }} as already_built)
-            or event_id in (select stale.event_id from stale)
-    {% endif %}
 
 )
 

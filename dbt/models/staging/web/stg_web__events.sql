@@ -1,6 +1,22 @@
-{{ config(schema='pii', materialized='table') }}
+{{
+    config(
+        schema='pii',
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='event_id',
+        on_schema_change='append_new_columns',
+        post_hook=[
+            "delete from {{ this }} where source_file_hash not in (
+                select content_hash from {{ source('meta', 'load_manifest') }} where status = 'loaded')",
+        ],
+    )
+}}
 
--- one row per web event: the latest loaded copy when an export repeats a row
+-- one row per web event: the latest loaded copy when an export repeats a row. Incremental: a run
+-- re-picks the latest copy of the keys in rows loaded since the last run and of the keys whose
+-- copy came from a file no longer loaded (superseded or reloaded); the post-hook drops the keys
+-- raw no longer has, so a run gives the same table as a full refresh.
+-- depends_on: {{ source('meta', 'load_manifest') }}
 with
 
 source as (
@@ -8,6 +24,44 @@ source as (
     select * from {{ source('web', 'web_events') }}
 
 ),
+
+{% if is_incremental() %}
+
+    loaded_files as (
+
+        select load_manifest.content_hash
+        from {{ source('meta', 'load_manifest') }} as load_manifest
+        where load_manifest.status = 'loaded'
+
+    ),
+
+    -- keys whose kept copy came from a file no longer loaded: every copy raw still has competes again
+    stale_keys as (
+
+        select already_built.event_id
+        from {{ this }} as already_built
+        where already_built.source_file_hash not in (select loaded_files.content_hash from loaded_files)
+
+    ),
+
+    -- rows loaded since the last run are newer than every other copy of their key (the source is
+    -- named in each branch: a CTE read twice would be materialised whole)
+    changed as (
+
+        select new_rows.*
+        from {{ source('web', 'web_events') }} as new_rows
+        where new_rows._loaded_at > (
+            select coalesce(max(already_built.loaded_at), cast('1900-01-01' as timestamp))
+            from {{ this }} as already_built
+        )
+        union all
+        select copies.*
+        from {{ source('web', 'web_events') }} as copies
+        where copies.event_id in (select stale_keys.event_id from stale_keys)
+
+    ),
+
+{% endif %}
 
 deduplicated as (
 
@@ -31,7 +85,7 @@ deduplicated as (
         geo_region,
         _loaded_at as loaded_at,
         _content_hash as source_file_hash
-    from source
+    from {% if is_incremental() %}changed{% else %}source{% endif %}
     -- DuckDB-only: qualify keeps one row per key without a nested query
     qualify row_number() over (
             partition by event_id
