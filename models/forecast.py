@@ -2,30 +2,39 @@
 line x office and in total, with 80% and 95% intervals, measured by a rolling-origin backtest.
 
 The model, fitted at each origin on the complete months before it:
-- baseline: one sklearn Pipeline, a Poisson GLM on every product line x office series at once
-  (a level and a trend per series, a calendar-month effect shared by all series, so seasonality
-  is estimated from the whole business, not from each small series);
+- parts: one sklearn Pipeline, a Poisson GLM on every product line x office series at once for the
+  calendar-month effect shared by all series, x a straight-line trend per series (ridge, recent
+  months weighted);
+- total, fitted on its own: a calendar-month profile from a Poisson GLM on winsorised monthly revenue
+  (every invoice capped at the CAP_QUANTILE of the amounts before the origin, so a few large invoices
+  do not bend it; up to SEASON_WINDOW_MONTHS) x the level, the mean deseasonalised revenue of the last
+  LEVEL_MONTHS. The parts are scaled month by month to sum to it (top-down reconciliation);
 - open pipeline, for the first PIPELINE_MONTHS months: the deals open at the origin x the win rate
   of their stage x when deals at that stage and age have closed, replacing the share of revenue
-  that, historically, came from deals already open at the origin.
-Parts are forecast and summed, so the total is their sum (bottom-up reconciliation).
+  that, historically, came from deals already open at the origin (parts and total alike);
+- combination: the total is blended with seasonal naive, per horizon, by inverse mean squared error of
+  both at the earlier origins whose target month is over (Bates-Granger weights), and the parts are
+  scaled with it, so they still sum to the total.
 
-Intervals are quasi-Poisson: forecast +- quantiles of standardised errors (actual - forecast) /
-sqrt(forecast) (parts) or / forecast (total) from the backtest's earlier origins, per level and horizon.
+Intervals: parts are quasi-Poisson, forecast +- empirical quantiles of (actual - forecast) /
+sqrt(forecast) from the backtest's earlier origins; the total is forecast x (1 +- Student t quantile x
+root mean square of its relative errors at earlier origins, pooled over horizons).
 
-The backtest (ml.forecast_accuracy): every origin with at least MIN_HISTORY_MONTHS of history, WAPE
-and bias per horizon and level, next to seasonal naive (the same month a year before) and the mean of
-the last three months, computed on the same origins.
+The backtest (ml.forecast_accuracy): every origin with at least MIN_HISTORY_MONTHS of history, WAPE,
+bias and interval coverage per horizon and level, next to seasonal naive (the same month a year
+before) and the mean of the last three months, computed on the same origins. The forecast made at
+each origin, its combination weights and its intervals use only what was known then.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 from sklearn.base import BaseEstimator, RegressorMixin, TransformerMixin
 from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
 from sklearn.linear_model import PoissonRegressor, Ridge
@@ -51,6 +60,16 @@ FREE_WEIGHT = 30.0
 LEVEL_TOTAL, LEVEL_PARTS = "total", "product_line_office"
 METHOD_MODEL, METHOD_SNAIVE, METHOD_MEAN3 = "model", "seasonal_naive", "last_3_months_mean"
 STAGES = ("qualification", "proposal", "negotiation")
+# the total: calendar-month effect from a Poisson GLM on winsorised monthly revenue (each invoice capped
+# at this quantile of the invoice amounts before the origin) over up to SEASON_WINDOW_MONTHS, and the
+# level as the mean deseasonalised revenue of the last LEVEL_MONTHS months
+CAP_QUANTILE = 0.9
+SEASON_WINDOW_MONTHS = 48
+LEVEL_MONTHS = 12
+# forecast combination: the total is blended with seasonal naive, per horizon, by inverse mean squared
+# error of both on the earlier origins whose month is over (Bates-Granger weights), once there are
+# at least MIN_COMBINATION_ERRORS such errors; the parts follow the total (scaled)
+MIN_COMBINATION_ERRORS = 6
 AGE_BUCKETS = np.array([0, 15, 30, 60, 120, 100_000])
 
 
@@ -228,6 +247,58 @@ def predict_baseline(pipe: Pipeline, series: list[str], origin: date, horizon: i
     return np.maximum(pred, 0.0).reshape(len(series), horizon).T  # horizon x series
 
 
+# ---------------------------------------------------------------------------- the total
+@dataclass
+class TotalModel:
+    """revenue(month) = season(calendar month) x level: the seasonal profile from winsorised revenue (a
+    few large invoices do not bend it), the level from the actual revenue of the last LEVEL_MONTHS."""
+
+    season: np.ndarray  # 12 factors, mean 1
+    level: float  # deseasonalised monthly revenue, roubles
+    cap_rub: float
+
+    def predict(self, origin: date, horizon: int) -> np.ndarray:
+        return np.array([self.season[add_months(origin, k).month - 1] * self.level for k in range(horizon)])
+
+
+def monthly_capped(frames: Frames, until_month: date, cap: float) -> np.ndarray:
+    """Monthly revenue with every invoice capped at `cap`, over the months of `monthly_history`."""
+    inv = frames.invoices
+    days = inv["day"].to_numpy()
+    keep = days < day_number(until_month)
+    if not keep.any():
+        return np.zeros(0)
+    month = pd.to_datetime(days[keep], unit="D").to_period("M")
+    periods = pd.period_range(month.min(), pd.Period(until_month, "M") - 1, freq="M")
+    capped = np.minimum(inv["amount_rub"].to_numpy()[keep], cap)
+    return pd.Series(capped).groupby(month).sum().reindex(periods).fillna(0.0).to_numpy()
+
+
+def fit_total(frames: Frames, history: History) -> TotalModel:
+    """Season and level of the total from the complete months in `history` (frames cut at its end)."""
+    total = history.total
+    if len(total) == 0 or total.sum() <= 0:
+        return TotalModel(np.ones(12), 0.0, 0.0)
+    amounts = frames.invoices["amount_rub"].to_numpy()
+    amounts = amounts[frames.invoices["day"].to_numpy() < day_number(add_months(history.months[-1], 1))]
+    cap = float(np.quantile(amounts, CAP_QUANTILE)) if len(amounts) else 0.0
+    capped = monthly_capped(frames, add_months(history.months[-1], 1), cap)[-SEASON_WINDOW_MONTHS:]
+    months = history.months[-len(capped) :]
+    cal = np.array([m.month for m in months])
+    years = (np.arange(len(capped)) - len(capped) + 1) / 12.0
+    X = np.column_stack([np.eye(12)[cal - 1] * FREE_WEIGHT, years * FREE_WEIGHT])
+    scale = max(float(capped.mean()), 1.0)
+    glm = PoissonRegressor(alpha=GLM_ALPHA, solver="newton-cholesky", max_iter=300, fit_intercept=False)
+    glm.fit(X, capped / scale)
+    season = np.exp(glm.coef_[:12] * FREE_WEIGHT)
+    seen = np.isin(np.arange(1, 13), cal)
+    season = np.where(seen, season, np.exp(np.mean(np.log(season[seen]))) if seen.any() else 1.0)
+    season = season / season.mean()
+    recent = total[-LEVEL_MONTHS:]
+    level = float(np.mean(recent / season[cal[-len(recent) :] - 1]))
+    return TotalModel(season, level, cap)
+
+
 # ---------------------------------------------------------------------------- open pipeline
 PIPELINE_LOOKBACK = 12  # past origins the pipeline's conversion is learnt from
 MIN_CELL_DEALS = 10
@@ -341,18 +412,34 @@ def realised_from_open(frames: Frames, origin: date, horizon: int) -> np.ndarray
 class OriginForecast:
     origin: date
     series: list[str]
-    baseline: np.ndarray  # horizon x series
+    baseline: (
+        np.ndarray
+    )  # horizon x series, history-based, reconciled to the total's (before the pipeline share)
     pipeline: np.ndarray  # horizon x series (0 beyond PIPELINE_MONTHS)
-    forecast: np.ndarray  # horizon x series
+    forecast: np.ndarray  # horizon x series; its rows sum to the total's forecast
     glm: Pipeline | None = None
     share_open: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    total: TotalModel | None = None
+    parts_baseline: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # before reconciliation
+    snaive_weight: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per horizon, 0 = model only
+    model_total: np.ndarray = field(default_factory=lambda: np.zeros(0))  # the total before combination
 
 
 def forecast_at(frames: Frames, origin: date, horizon: int) -> OriginForecast:
-    """The model's forecast made at `origin` from `frames` (which must hold nothing after it)."""
+    """The model's forecast made at `origin` from `frames` (which must hold nothing after it).
+
+    The history-based forecasts of the parts are scaled, month by month, so that they sum to the
+    total's own history-based forecast (top-down reconciliation: the total is fitted on the whole
+    business, where the seasonal profile and the level are far less noisy than on each series); the
+    open pipeline is then added to both, so the parts sum to the total."""
     history = monthly_history(frames, origin)
     glm, series = fit_baseline(history, origin)
     base = predict_baseline(glm, series, origin, horizon)
+    total = fit_total(frames, history)
+    total_base = total.predict(origin, horizon)
+    sums = base.sum(axis=1)
+    ratio = np.where(sums > 0, total_base / np.maximum(sums, 1.0), 1.0)
+    reconciled = base * ratio[:, None]
     pipe = np.zeros_like(base)
     share = np.zeros(horizon)
     near = min(PIPELINE_MONTHS, horizon)
@@ -361,8 +448,57 @@ def forecast_at(frames: Frames, origin: date, horizon: int) -> OriginForecast:
         if model.rates:
             pipe[:near] = open_pipeline(frames, origin, near, series, model)
             share[:near] = pipeline_share(frames, origin, near)
-    fc = base * (1.0 - share[:, None]) + pipe
-    return OriginForecast(origin, series, base, pipe, fc, glm, share)
+    fc = reconciled * (1.0 - share[:, None]) + pipe
+    return OriginForecast(origin, series, reconciled, pipe, fc, glm, share, total, base)
+
+
+# ---------------------------------------------------------------------------- combination with seasonal naive
+COMBINATION_COLUMNS = ["origin", "horizon", "target", "model", "snaive", "actual"]
+
+
+def snaive_weights(errors: pd.DataFrame, origin: date, horizon: int) -> np.ndarray:
+    """Weight of seasonal naive in the total, per horizon, from the errors of the model (before
+    combination) and of seasonal naive at earlier origins whose target month is over by `origin`:
+    inverse mean squared error (Bates and Granger 1969). 0 while fewer than MIN_COMBINATION_ERRORS."""
+    w = np.zeros(horizon)
+    if errors.empty:
+        return w
+    known = errors[errors["target"] < origin]
+    for k in range(horizon):
+        e = known[known["horizon"] == k + 1]
+        if len(e) < MIN_COMBINATION_ERRORS:
+            continue
+        mse_model = float(np.mean((e["model"] - e["actual"]) ** 2))
+        mse_snaive = float(np.mean((e["snaive"] - e["actual"]) ** 2))
+        if mse_model > 0 and mse_snaive > 0:
+            w[k] = (1 / mse_snaive) / (1 / mse_snaive + 1 / mse_model)
+    return w
+
+
+def combine(fc: OriginForecast, snaive_total: np.ndarray | None, weight: np.ndarray) -> OriginForecast:
+    """The total blended with seasonal naive; every part (and its baseline and pipeline) scaled by the
+    same factor, so the parts still sum to the total."""
+    model_total = fc.forecast.sum(axis=1)
+    if snaive_total is None or not np.any(weight > 0):
+        return replace(fc, snaive_weight=np.zeros(len(model_total)), model_total=model_total)
+    target = (1.0 - weight) * model_total + weight * snaive_total
+    factor = np.where(model_total > 0, target / np.maximum(model_total, 1.0), 1.0)[:, None]
+    return replace(
+        fc,
+        baseline=fc.baseline * factor,
+        pipeline=fc.pipeline * factor,
+        forecast=fc.forecast * factor,
+        snaive_weight=weight,
+        model_total=model_total,
+    )
+
+
+def seasonal_naive_total(history: History, horizon: int) -> np.ndarray | None:
+    """The total of the same month a year before each of the next `horizon` months (None if unknown)."""
+    if len(history.months) < 12:
+        return None
+    t = history.total
+    return np.array([t[len(t) - 12 + k] for k in range(horizon)]) if horizon <= 12 else None
 
 
 def pipeline_share(frames: Frames, origin: date, horizon: int) -> np.ndarray:
@@ -386,6 +522,7 @@ def pipeline_share(frames: Frames, origin: date, horizon: int) -> np.ndarray:
 class Backtest:
     accuracy: pd.DataFrame
     residuals: pd.DataFrame  # origin, horizon, level, series, forecast, actual (model only)
+    combination: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=COMBINATION_COLUMNS))
 
 
 def origins_for(frames: Frames, as_of: date) -> list[date]:
@@ -408,15 +545,31 @@ def backtest(ctx: RunContext) -> Backtest:
     full = monthly_history(frames, last_complete)
     index = {m: i for i, m in enumerate(full.months)}
     res_rows = []
+    comb_rows: list[tuple] = []
     agg: dict[tuple, list[float]] = {}
     for origin in origins_for(frames, ctx.as_of):
         cut = frames.before(origin)
         hmax = min(H, (last_complete.year - origin.year) * 12 + last_complete.month - origin.month)
         if hmax <= 0 or origin not in index:
             continue
-        fc = forecast_at(cut, origin, hmax)
         o = index[origin]
+        fc = forecast_at(cut, origin, hmax)
+        snaive_total = full.total[o - 12 : o - 12 + hmax] if o >= 12 else None
+        errors = pd.DataFrame(comb_rows, columns=COMBINATION_COLUMNS)
+        fc = combine(fc, snaive_total, snaive_weights(errors, origin, hmax))
         actual = full.values[o : o + hmax]
+        if snaive_total is not None:
+            for k in range(hmax):
+                comb_rows.append(
+                    (
+                        origin,
+                        k + 1,
+                        add_months(origin, k),
+                        fc.model_total[k],
+                        snaive_total[k],
+                        actual[k].sum(),
+                    )
+                )
         # the model forecasts the series active in the last two years; the others get 0 from it
         col = {s: i for i, s in enumerate(full.series)}
         model = np.zeros_like(actual)
@@ -449,6 +602,7 @@ def backtest(ctx: RunContext) -> Backtest:
                 if model[k, j] > 0 or actual[k, j] > 0:
                     res_rows.append((origin, k + 1, LEVEL_PARTS, s, model[k, j], actual[k, j]))
     residuals = pd.DataFrame(res_rows, columns=["origin", "horizon", "level", "series", "forecast", "actual"])
+    combination = pd.DataFrame(comb_rows, columns=COMBINATION_COLUMNS)
     coverage = _coverage(residuals)
     rows = []
     for (level, h, method), (err, act, sig, n, first, last) in sorted(agg.items()):
@@ -469,7 +623,7 @@ def backtest(ctx: RunContext) -> Backtest:
                 "coverage_95": cov[1],
             }
         )
-    return Backtest(pd.DataFrame(rows), residuals)
+    return Backtest(pd.DataFrame(rows), residuals, combination)
 
 
 # ---------------------------------------------------------------------------- intervals
@@ -491,8 +645,20 @@ def _standardised(res: pd.DataFrame) -> np.ndarray:
 
 
 def interval_quantiles(residuals: pd.DataFrame, level: str, horizon: int) -> dict[str, tuple[float, float]]:
-    """Quantiles of standardised errors: per horizon when there are enough, else pooled over horizons."""
+    """Quantiles of standardised errors. Parts: empirical, per horizon when there are enough, else pooled
+    over nearby horizons. Total: its relative errors are few (one per origin and horizon), and empirical
+    10%/90% quantiles of a dozen errors are too narrow, so the interval is +- Student t quantile (n - 1
+    degrees of freedom) x the root mean square of the relative errors pooled over all horizons."""
     res = residuals[residuals["level"] == level]
+    if level == LEVEL_TOTAL:
+        z = _standardised(res)
+        if len(z) < 2:
+            return {k: (np.nan, np.nan) for k in Z_LEVELS}
+        rms = float(np.sqrt(np.mean(z**2)))
+        return {
+            k: (float(stats.t.ppf(lo, len(z) - 1)) * rms, float(stats.t.ppf(hi, len(z) - 1)) * rms)
+            for k, (lo, hi) in Z_LEVELS.items()
+        }
     own = res[res["horizon"] == horizon]
     use = own if len(own) >= MIN_RESIDUALS else res[res["horizon"] <= max(horizon, 1) + 2]
     if len(use) < 5:
@@ -585,8 +751,9 @@ def train(ctx: RunContext, bt: Backtest) -> tuple[dict, OriginForecast]:
     """Fit the forecaster at the run's origin and register it (or reuse the registered fit)."""
     origin = month_start(ctx.as_of)
     H = ctx.forecast_horizon_months
-    fc = forecast_at(ctx.frames, origin, H)
     history = monthly_history(ctx.frames, origin)
+    fc = forecast_at(ctx.frames, origin, H)
+    fc = combine(fc, seasonal_naive_total(history, H), snaive_weights(bt.combination, origin, H))
     summary = summarise(bt.accuracy)
     run = registry.TrainingRun(
         model_name=MODEL_NAME,
@@ -604,6 +771,9 @@ def train(ctx: RunContext, bt: Backtest) -> tuple[dict, OriginForecast]:
             "alpha": GLM_ALPHA,
             "fit_window_months": FIT_WINDOW_MONTHS,
             "pipeline_months": PIPELINE_MONTHS,
+            "cap_quantile": CAP_QUANTILE,
+            "level_months": LEVEL_MONTHS,
+            "seasonal_naive_weight": [round(float(w), 4) for w in fc.snaive_weight],
         },
         horizon_months=H,
         metrics=summary,

@@ -78,26 +78,28 @@ def test_forecast_wape_of_the_total_beats_the_last_3_months_mean(accuracy, horiz
     assert row["model"] < row["last_3_months_mean"]
 
 
-@pytest.mark.parametrize(
-    "horizon",
-    [
-        1,
-        *(
-            pytest.param(
-                h,
-                marks=pytest.mark.xfail(
-                    strict=True,
-                    reason=(
-                        "at scale 0.1 the monthly total is within noise of seasonal naive: model WAPE "
-                        "0.07-0.08 against 0.056-0.070 for h2-h6; the same model wins at every horizon "
-                        "at scale 1 (0.031-0.043 against 0.050-0.056); see the report of issue 6"
-                    ),
-                ),
-            )
-            for h in range(2, 7)
-        ),
-    ],
-)
+@pytest.mark.parametrize("horizon", range(1, 7))
 def test_forecast_wape_of_the_total_beats_seasonal_naive(accuracy, horizon):
     row = accuracy.loc[("total", horizon)]
     assert row["model"] < row["seasonal_naive"]
+
+
+@pytest.fixture(scope="module")
+def coverage(scored) -> pd.DataFrame:
+    settings, summary = scored
+    acc = query(
+        settings,
+        "select * from ml.forecast_accuracy where as_of_date = ? and method = 'model'",
+        [summary["as_of"]],
+    )
+    return acc.set_index(["level", "horizon_months"])[["coverage_80", "coverage_95", "origins"]]
+
+
+@pytest.mark.parametrize("level", ["total", "product_line_office"])
+def test_forecast_intervals_cover_roughly_as_promised_on_the_backtest(coverage, level):
+    """Each origin's intervals are built from the errors of earlier origins only; pooled over horizons,
+    the 80% interval covers at least 65% of the actuals and the 95% interval at least 85%."""
+    c = coverage.loc[level].dropna()
+    weights = c["origins"]
+    assert (c["coverage_80"] * weights).sum() / weights.sum() >= 0.65
+    assert (c["coverage_95"] * weights).sum() / weights.sum() >= 0.85

@@ -1,5 +1,6 @@
 """Unit and property tests of the model pieces that need no warehouse: BG/NBD, the label and split
-rules, the never-offer-sales rule of next best action, the sklearn helpers and the ml schema."""
+rules, the never-offer-sales rule of next best action, the sklearn helpers, the ml schema and the
+forecast's pieces (the total's seasonal profile, the combination with seasonal naive, intervals)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models import bgnbd, labels, nba
-from models.data import Frames, _encode, _placeholder, day_number
+from models import bgnbd, forecast, labels, nba
+from models.data import Frames, _encode, _placeholder, add_months, day_number
 from models.features import SUFFIX
 from models.schema import TABLES, ensure_ml_schema, replace_rows
 from models.sk import FeatureColumns, GroupedFolds, MissingFeatures
@@ -210,3 +211,88 @@ def test_ensure_ml_schema_creates_every_table_and_replace_rows_is_idempotent():
     for _ in range(2):
         replace_rows(con, "next_best_actions", rows, {"as_of_date": date(2026, 1, 1)})
     assert con.execute("select count(*) from ml.next_best_actions").fetchone()[0] == 1
+
+
+# ------------------------------------------------------------------ the sales forecast
+SEASON = np.array([0.7, 0.9, 1.3, 0.95, 0.95, 1.3, 0.85, 0.85, 1.3, 1.0, 1.05, 1.8])
+
+
+def _seasonal_frames(months: int, seed: int = 3) -> Frames:
+    """Invoices of 1000 roubles, a Poisson number a month following SEASON, plus one huge invoice in
+    a few months (what winsorising is for)."""
+    rng = np.random.default_rng(seed)
+    start = date(2023, 1, 1)
+    days, amounts = [], []
+    for k in range(months):
+        m = add_months(start, k)
+        n = rng.poisson(200 * SEASON[m.month - 1])
+        days += [m + timedelta(days=int(d)) for d in rng.integers(0, 28, n)]
+        amounts += [1000.0] * n
+        if k % 7 == 3:
+            days.append(m + timedelta(days=10))
+            amounts.append(150_000.0)
+    order = np.argsort([day_number(d) for d in days], kind="stable")
+    frames = _frames_with_invoices([days[i] for i in order])
+    frames.invoices["amount_rub"] = np.array(amounts)[order]
+    return frames
+
+
+def test_the_totals_seasonal_profile_is_not_bent_by_a_few_huge_invoices():
+    frames = _seasonal_frames(36)
+    origin = date(2026, 1, 1)
+    model = forecast.fit_total(frames, forecast.monthly_history(frames, origin))
+    assert np.abs(model.season / (SEASON / SEASON.mean()) - 1).max() < 0.12
+    # the level still counts the huge invoices (two in the last year, on top of ~200k a month)
+    assert 215_000 < model.level < 260_000
+    assert model.predict(origin, 3).shape == (3,)
+
+
+def test_combination_weights_use_only_errors_of_months_that_are_over():
+    origin = date(2026, 1, 1)
+    rows = [
+        (add_months(origin, -k - 1), 1, add_months(origin, -k - 1), 110.0, 130.0, 100.0) for k in range(6)
+    ]
+    errors = pd.DataFrame(rows, columns=forecast.COMBINATION_COLUMNS)
+    w = forecast.snaive_weights(errors, origin, 2)
+    # inverse MSE: model errs by 10, seasonal naive by 30 -> weight of seasonal naive 1/9 / (1/9 + 1) = 0.1
+    assert w[0] == pytest.approx(0.1)
+    assert w[1] == 0.0  # no errors at horizon 2
+    # the same errors with targets not yet over (on or after the origin) are not used
+    future = errors.assign(target=[add_months(origin, k) for k in range(6)])
+    assert forecast.snaive_weights(future, origin, 2).tolist() == [0.0, 0.0]
+    # fewer than MIN_COMBINATION_ERRORS: the model alone
+    assert forecast.snaive_weights(errors.iloc[:5], origin, 1).tolist() == [0.0]
+
+
+def test_combined_parts_still_sum_to_the_combined_total():
+    fc = forecast.OriginForecast(
+        origin=date(2026, 1, 1),
+        series=["a|MSK", "b|MSK"],
+        baseline=np.array([[50.0, 30.0], [40.0, 40.0]]),
+        pipeline=np.array([[10.0, 10.0], [0.0, 0.0]]),
+        forecast=np.array([[60.0, 40.0], [40.0, 40.0]]),
+    )
+    out = forecast.combine(fc, np.array([200.0, 80.0]), np.array([0.5, 0.25]))
+    assert out.forecast.sum(axis=1) == pytest.approx([150.0, 80.0])
+    assert out.model_total == pytest.approx([100.0, 80.0])
+    assert (out.baseline + out.pipeline) == pytest.approx(out.forecast)
+    assert forecast.combine(fc, None, np.array([0.5, 0.5])).forecast == pytest.approx(fc.forecast)
+
+
+def test_the_totals_interval_is_wider_with_fewer_errors_and_symmetric():
+    rng = np.random.default_rng(0)
+
+    def residuals(n):
+        f = np.full(n, 100.0)
+        return pd.DataFrame(
+            {"origin": date(2026, 1, 1), "horizon": 1, "level": forecast.LEVEL_TOTAL, "series": "total",
+             "forecast": f, "actual": f * (1 + rng.normal(0, 0.05, n))}
+        )  # fmt: skip
+
+    six = residuals(6)
+    few = forecast.interval_quantiles(six, forecast.LEVEL_TOTAL, 1)
+    many = forecast.interval_quantiles(residuals(400), forecast.LEVEL_TOTAL, 1)
+    assert few["80"][0] == pytest.approx(-few["80"][1])
+    rms = np.sqrt(np.mean(np.square(six["actual"] / six["forecast"] - 1)))
+    assert few["95"][1] == pytest.approx(2.571 * rms, rel=1e-3)  # Student t, 5 degrees of freedom
+    assert many["95"][1] == pytest.approx(1.96 * 0.05, rel=0.15)
