@@ -308,7 +308,7 @@ def build_validation_sql(
     stage_sql: str,
     raw_line_expr: str = "NULL::VARCHAR",
 ) -> str:
-    """SELECT over `stage_sql` giving _rn, typed v_<col>, _reasons, _issues, _extras,
+    """SELECT over `stage_sql` giving _f (the file), _rn, typed v_<col>, _reasons, _issues, _extras,
     and for rejected rows only the original text o_<col> and _raw_line.
 
     source_exprs maps each contract column present in the file to an SQL expression over the
@@ -393,19 +393,19 @@ def build_validation_sql(
     )
     return f"""
         with t as (
-            select _rn, {", ".join(t_cols)}, {extras_expr} AS _extras, {malformed_expr} AS _malformed,
+            select _f, _rn, {", ".join(t_cols)}, {extras_expr} AS _extras, {malformed_expr} AS _malformed,
                 {", ".join(o_cols)}, {raw_line_expr} AS _raw_line
             from {stage_sql}
         ), v as (
             select *, {", ".join(v_cols)} from t
         ), r as (
-            select _rn, {v_names}, {o_names}, _raw_line, _extras, _malformed,
+            select _f, _rn, {v_names}, {o_names}, _raw_line, _extras, _malformed,
                 {reasons_expr} AS _reasons0,
                 {issues_expr} AS _issues,
                 {invalid_expr} AS _invalid_values
             from v
         )
-        select _rn, {v_names}, _extras, _issues, _invalid_values,
+        select _f, _rn, {v_names}, _extras, _issues, _invalid_values,
             case when _malformed is not null then [_malformed] else _reasons0 end AS _reasons,
             {o_kept},
             case when _malformed is not null or len(_reasons0) > 0 then _raw_line end AS _raw_line
@@ -424,69 +424,82 @@ def _register_udfs(con: duckdb.DuckDBPyConnection) -> None:
         )
 
 
-def _csv_stage(path: Path, n_cols: int, delimiter: str) -> tuple[str, list]:
-    """A query reading the CSV's records as text (c0..cN); rejects go to _rej_errors.
+def _csv_stage(paths: list[Path], n_cols: int, delimiter: str) -> tuple[str, list]:
+    """A query reading the files' records as text (c0..cN), each with _f, its file's place
+    in `paths`; records the reader rejects go to _rej_errors.
 
     No record number here: numbering in the query needs DuckDB's streaming window, which
     runs on one thread. The records are copied in file order instead (see _stage_csv) and
     numbered by their row id.
     """
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(n_cols)) + "}"
+    names = [str(p) for p in paths]
     sql = f"""
-        select *
+        select (list_position(?, filename) - 1)::INTEGER AS _f, * exclude (filename)
         from read_csv(?, columns = {columns}, header = true, delim = ?, quote = '"', escape = '"',
-                      auto_detect = false, strict_mode = true, store_rejects = true,
+                      auto_detect = false, strict_mode = true, store_rejects = true, filename = true,
                       rejects_table = '_rej_errors', rejects_scan = '_rej_scans', max_line_size = 8388608)
     """
-    return sql, [str(path), delimiter]
+    return sql, [names, names, delimiter]
 
 
-def _stage_csv(con, stage_sql: str, stage_params: list) -> dict[int, str]:
+def _stage_csv(con, stage_sql: str, stage_params: list, paths: list[Path]) -> dict[int, dict[int, str]]:
     """Copy the records into temp table _stage_text in file order (a parallel read whose
     row groups are put back in order), and number them in view _stage: _rn is the record
-    number in the file. Returns the records DuckDB's reader rejected.
+    number in its file. Returns the records DuckDB's reader rejected, per file.
     """
     con.execute("set preserve_insertion_order = true")
     try:
         con.execute(f"create or replace temp table _stage_text as {stage_sql}", stage_params)
     finally:
         con.execute("set preserve_insertion_order = false")
+    spans = con.execute("select _f, min(rowid), max(rowid), count(*) from _stage_text group by _f").fetchall()
+    if any(f is None or not 0 <= f < len(paths) for f, *_ in spans):
+        raise IngestError("the CSV reader returned records of a file it was not given", file=paths[0])
     # Row ids count the rows in insertion order, from a base that depends on the
-    # transaction; when they are not one run (never seen), sort by them instead.
-    first, last, rows = con.execute("select min(rowid), max(rowid), count(*) from _stage_text").fetchone()
-    if rows and last - first + 1 == rows:
-        number = f"rowid - {int(first)} + 1"
+    # transaction; when a file's rows are not one run (never seen), sort by them instead.
+    if all(last - first + 1 == rows for _, first, last, rows in spans):
+        bases = [0] * len(paths)
+        for f, first, _, _ in spans:
+            bases[f] = int(first)
+        number = f"rowid - {bases}[_f + 1] + 1"
     else:
-        number = "row_number() over (order by rowid)"
-    rejects = _collect_rejects(con)
+        number = "row_number() over (partition by _f order by rowid)"
+    rejects = _collect_rejects(con, paths)
     if not rejects:
         con.execute(f"create or replace temp view _stage as select {number} AS _rn, * from _stage_text")
         return rejects
     # Good records were numbered without the rejected ones between them: shift them.
     con.execute(
         "create or replace temp table _stage_shifted as "
-        "select g + (select count(*) from _rej_records where record - j + 1 <= g) AS _rn, * exclude (g) "
-        f"from (select {number} AS g, * from _stage_text)"
+        "select g + (select count(*) from _rej_records r where r._f = s._f and r.record - r.j + 1 <= s.g) "
+        "AS _rn, * exclude (g) "
+        f"from (select {number} AS g, * from _stage_text) s"
     )
     con.execute("create or replace temp view _stage as select * from _stage_shifted")
     return rejects
 
 
-def _collect_rejects(con) -> dict[int, str]:
-    """Records DuckDB's CSV reader rejected (record number -> error and raw text),
-    listed in _rej_records (record, j = its rank among the rejects) when there are any."""
-    rejects = con.execute(
-        "select line, any_value(error_type || ': ' || coalesce(error_message, '')), "
-        "any_value(csv_line) from _rej_errors group by line order by line"
+def _collect_rejects(con, paths: list[Path]) -> dict[int, dict[int, str]]:
+    """Records DuckDB's CSV reader rejected: file -> record number -> error and raw text.
+    Listed in _rej_records (file, record, j = its rank among the file's rejects) when any."""
+    rows = con.execute(
+        "select s.file_path, e.line, any_value(e.error_type || ': ' || coalesce(e.error_message, '')), "
+        "any_value(e.csv_line) from _rej_errors e join _rej_scans s using (scan_id, file_id) "
+        "group by s.file_path, e.line order by s.file_path, e.line"
     ).fetchall()
-    if not rejects:
+    if not rows:
         return {}
-    records = [line - 1 for line, _, _ in rejects]
-    con.execute("create or replace temp table _rej_records (record bigint, j bigint)")
+    index = {str(p): f for f, p in enumerate(paths)}
+    rejects: dict[int, dict[int, str]] = {}
+    for file_path, line, err, raw in rows:
+        rejects.setdefault(index[file_path], {})[line - 1] = f"{err}\n{raw}"
+    con.execute("create or replace temp table _rej_records (_f integer, record bigint, j bigint)")
     con.executemany(
-        "insert into _rej_records values (?, ?)", [[r, j] for j, r in enumerate(records, start=1)]
+        "insert into _rej_records values (?, ?, ?)",
+        [[f, r, j] for f, records in rejects.items() for j, r in enumerate(sorted(records), start=1)],
     )
-    return {line - 1: f"{err}\n{raw}" for line, err, raw in rejects}
+    return rejects
 
 
 def _jsonl_stage(path: Path) -> tuple[str, list]:
@@ -495,7 +508,7 @@ def _jsonl_stage(path: Path) -> tuple[str, list]:
         from (
             select *, case when json_valid(line) then json_type(line) = 'OBJECT' else false end AS _ok
             from (
-                select row_number() over () AS _rn, line
+                select 0 AS _f, row_number() over () AS _rn, line
                 from read_csv(?, columns = {{'line': 'VARCHAR'}}, header = false,
                               delim = {sql_literal(JSONL_DELIMITER)}, quote = '', escape = '',
                               auto_detect = false, max_line_size = 16777216)
@@ -543,6 +556,69 @@ def _retire(con, contract: Contract, where: str, params: list, status: str) -> N
         )
 
 
+@dataclass
+class _Pending:
+    """A file inspected and detected, waiting to be loaded."""
+
+    path: Path
+    info: FileInfo
+    text_path: Path
+    detection: Detection
+    delimiter: str
+    contract: Contract
+    snap: date | None
+
+    def joins(self, group: list[_Pending]) -> bool:
+        """Whether this file can load in one statement with `group`: plain CSV text read the
+        same way (same entity, dialect, header and delimiter), and neither the same name nor the
+        same content as a file of the group (those are versions of each other: one after the other)."""
+        if not group:
+            return True
+        first = group[0]
+        return (
+            self.info.format == "csv"
+            and first.info.format == "csv"
+            and self.delimiter == first.delimiter
+            and self.detection == first.detection
+            and all(
+                self.path.name != g.path.name and self.info.content_hash != g.info.content_hash for g in group
+            )
+        )
+
+    def cleanup(self) -> None:
+        if self.text_path != self.path:
+            self.text_path.unlink(missing_ok=True)
+
+
+def _pending(
+    con,
+    path: Path,
+    *,
+    workdir: Path,
+    force: bool,
+    dialect: str | None,
+    entity: str | None,
+    snapshot_date: date | None,
+    loaded_at: datetime,
+) -> _Pending | FileResult:
+    """Inspect and detect one file; a FileResult when it was loaded before (skipped)."""
+    path = path.resolve()
+    info = inspect_file(path)
+    previous = _manifest_lookup(con, info.content_hash)
+    if previous and not force:
+        return FileResult(
+            path=path,
+            status="skipped",
+            message=f"already loaded from {previous[0]} at {previous[1]:%Y-%m-%d %H:%M}; use --force to reload",
+        )
+    text_path, detection, delimiter = _prepare(info, workdir, dialect, entity)
+    contract = get_contract(detection.entity)
+    snap = (
+        (snapshot_date or snapshot_date_for(path, loaded_at.date())) if contract.kind == "snapshot" else None
+    )
+    return _Pending(path, info, text_path, detection, delimiter, contract, snap)
+
+
 def load_file(
     con: duckdb.DuckDBPyConnection,
     path: Path,
@@ -554,67 +630,107 @@ def load_file(
     entity: str | None = None,
     snapshot_date: date | None = None,
 ) -> FileResult:
+    """Load one file in one transaction (see _load_group)."""
     started = time.perf_counter()
-    path = path.resolve()
-    info = inspect_file(path)
-    previous = _manifest_lookup(con, info.content_hash)
-    if previous and not force:
-        return FileResult(
-            path=path,
-            status="skipped",
-            message=f"already loaded from {previous[0]} at {previous[1]:%Y-%m-%d %H:%M}; use --force to reload",
-        )
-
-    text_path, detection, delimiter = _prepare(info, workdir, dialect, entity)
-    contract = get_contract(detection.entity)
     loaded_at = datetime.now(UTC).replace(tzinfo=None)
-    snap = (
-        (snapshot_date or snapshot_date_for(path, loaded_at.date())) if contract.kind == "snapshot" else None
+    item = _pending(
+        con,
+        path,
+        workdir=workdir,
+        force=force,
+        dialect=dialect,
+        entity=entity,
+        snapshot_date=snapshot_date,
+        loaded_at=loaded_at,
     )
+    if isinstance(item, FileResult):
+        return item
+    try:
+        return _load_group(con, [item], batch_id=batch_id, force=force, loaded_at=loaded_at, started=started)[
+            0
+        ]
+    finally:
+        item.cleanup()
 
+
+def _load_group(
+    con,
+    items: list[_Pending],
+    *,
+    batch_id: str,
+    force: bool,
+    loaded_at: datetime,
+    started: float,
+) -> list[FileResult]:
+    """Load files of one kind (see _Pending.joins) in one transaction, read and validated
+    together: every file's rows, quarantine and manifest row are committed, or nothing is.
+
+    Each file keeps its own record numbers, duplicate checks, reconciliation and manifest
+    row, exactly as if the files were loaded one after another in this order.
+    """
+    contract = items[0].contract
     con.execute("begin transaction")
     try:
-        if force:
-            _retire(con, contract, "content_hash = ?", [info.content_hash], "reloaded")
-        _retire(
-            con,
-            contract,
-            "entity = ? and file_name = ? and content_hash <> ?",
-            [contract.entity, path.name, info.content_hash],
-            "superseded",
-        )
-        counts = _load_rows(con, info, text_path, detection, delimiter, contract, batch_id, loaded_at, snap)
-        con.execute(
-            "insert into meta.load_manifest values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                batch_id,
-                str(path),
-                path.name,
-                info.content_hash,
-                info.size,
-                contract.entity,
-                contract.source,
-                detection.dialect.name,
-                info.format,
-                info.encoding,
-                counts["read"],
-                counts["loaded"],
-                counts["quarantined"],
-                counts["flagged"],
-                snap,
-                counts["period_start"],
-                counts["period_end"],
-                "loaded",
-                loaded_at,
-                time.perf_counter() - started,
-            ],
-        )
-        if counts["read"] != counts["loaded"] + counts["quarantined"]:
-            raise IngestError(
-                f"reconciliation failed: read {counts['read']}, loaded {counts['loaded']}, "
-                f"quarantined {counts['quarantined']}",
-                file=path,
-                hint="this is a bug in crm-warehouse; nothing was loaded",
+        for item in items:
+            if force:
+                _retire(con, contract, "content_hash = ?", [item.info.content_hash], "reloaded")
+            _retire(
+                con,
+                contract,
+                "entity = ? and file_name = ? and content_hash <> ?",
+                [contract.entity, item.path.name, item.info.content_hash],
+                "superseded",
+            )
+        counts = _load_rows(con, items, batch_id, loaded_at)
+        total_read = sum(c["read"] for c in counts) or 1
+        seconds = time.perf_counter() - started
+        results = []
+        for item, c in zip(items, counts, strict=True):
+            if c["read"] != c["loaded"] + c["quarantined"]:
+                raise IngestError(
+                    f"reconciliation failed: read {c['read']}, loaded {c['loaded']}, "
+                    f"quarantined {c['quarantined']}",
+                    file=item.path,
+                    hint="this is a bug in crm-warehouse; nothing was loaded",
+                )
+            share = seconds * (c["read"] / total_read if len(items) > 1 else 1.0)
+            con.execute(
+                "insert into meta.load_manifest values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    batch_id,
+                    str(item.path),
+                    item.path.name,
+                    item.info.content_hash,
+                    item.info.size,
+                    contract.entity,
+                    contract.source,
+                    item.detection.dialect.name,
+                    item.info.format,
+                    item.info.encoding,
+                    c["read"],
+                    c["loaded"],
+                    c["quarantined"],
+                    c["flagged"],
+                    item.snap,
+                    c["period_start"],
+                    c["period_end"],
+                    "loaded",
+                    loaded_at,
+                    share,
+                ],
+            )
+            results.append(
+                FileResult(
+                    path=item.path,
+                    status="loaded",
+                    entity=contract.entity,
+                    dialect=item.detection.dialect.name,
+                    rows_read=c["read"],
+                    rows_loaded=c["loaded"],
+                    rows_quarantined=c["quarantined"],
+                    rows_flagged=c["flagged"],
+                    seconds=share,
+                )
             )
         con.execute("commit")
     except BaseException:
@@ -622,22 +738,9 @@ def load_file(
         raise
     finally:
         con.execute("drop view if exists _stage")
-        for table in ("_stage_text", "_stage_shifted", "_rej_records"):
+        for table in ("_stage_text", "_stage_shifted", "_rej_records", "_valid", "_files", "_periods"):
             con.execute(f"drop table if exists {table}")
-        con.execute("drop table if exists _valid")
-        if text_path != path:
-            text_path.unlink(missing_ok=True)
-    return FileResult(
-        path=path,
-        status="loaded",
-        entity=contract.entity,
-        dialect=detection.dialect.name,
-        rows_read=counts["read"],
-        rows_loaded=counts["loaded"],
-        rows_quarantined=counts["quarantined"],
-        rows_flagged=counts["flagged"],
-        seconds=time.perf_counter() - started,
-    )
+    return results
 
 
 class _Sources:
@@ -757,21 +860,18 @@ def _prepare(info: FileInfo, workdir: Path, dialect: str | None, entity: str | N
     return text_path, detection, delimiter
 
 
-def _load_rows(
-    con,
-    info: FileInfo,
-    text_path: Path,
-    detection: Detection,
-    delimiter: str,
-    contract: Contract,
-    batch_id: str,
-    loaded_at: datetime,
-    snap: date | None,
-) -> dict:
+def _load_rows(con, items: list[_Pending], batch_id: str, loaded_at: datetime) -> list[dict]:
+    """Stage, validate, flag and insert the rows of `items` (one file unless they are CSV
+    read the same way); per file: rows read, loaded, quarantined, flagged and its period."""
+    first = items[0]
+    detection, contract = first.detection, first.contract
     params: list = []
-    is_json = info.format == "jsonl"
+    is_json = first.info.format == "jsonl"
+    sources = _Sources(detection, is_json)
     if is_json:
-        stage_sql, stage_params = _jsonl_stage(text_path)
+        if len(items) != 1:
+            raise ValueError("JSON lines files load one at a time")
+        stage_sql, stage_params = _jsonl_stage(first.text_path)
         if detection.extras:
             pairs = []
             for key in detection.extras.values():
@@ -782,26 +882,7 @@ def _load_rows(
             extras_expr = "NULL::JSON"
         malformed = "case when not _ok then 'malformed_row' end"
         raw_line = "case when not _ok then line end"
-    else:
-        for table in ("_rej_errors", "_rej_scans"):
-            con.execute(f"drop table if exists {table}")
-        stage_sql, stage_params = _csv_stage(text_path, len(detection.headers), delimiter)
-        if detection.extras:
-            pairs = []
-            for i, header in detection.extras.items():
-                pairs.append(f"?, {sql_ident(f'c{i}')}")
-                params.append(header)
-            extras_expr = f"json_object({', '.join(pairs)})"
-        else:
-            extras_expr = "NULL::JSON"
-        malformed = "NULL::VARCHAR"
-        raw_line = "NULL::VARCHAR"
-    sources = _Sources(detection, is_json)
-    source_exprs = sources.parts("")
-
-    lenient_iso = info.format == "xlsx"
-    # The text is copied into a temp table first, so that validation below runs on every core.
-    if is_json:
+        # The text is copied into a temp table first, so that validation below runs on every core.
         con.execute("set preserve_insertion_order = true")  # numbering lines needs the file's order
         try:
             con.execute(
@@ -812,63 +893,115 @@ def _load_rows(
         finally:
             con.execute("set preserve_insertion_order = false")
         con.execute("create or replace temp view _stage as select * from _stage_text")
-        rejects = {}
+        rejects: dict[int, dict[int, str]] = {}
     else:
-        rejects = _stage_csv(con, stage_sql, stage_params)
+        for table in ("_rej_errors", "_rej_scans"):
+            con.execute(f"drop table if exists {table}")
+        paths = [item.text_path for item in items]
+        stage_sql, stage_params = _csv_stage(paths, len(detection.headers), first.delimiter)
+        if detection.extras:
+            pairs = []
+            for i, header in detection.extras.items():
+                pairs.append(f"?, {sql_ident(f'c{i}')}")
+                params.append(header)
+            extras_expr = f"json_object({', '.join(pairs)})"
+        else:
+            extras_expr = "NULL::JSON"
+        malformed = "NULL::VARCHAR"
+        raw_line = "NULL::VARCHAR"
+        rejects = _stage_csv(con, stage_sql, stage_params, paths)
+
+    lenient_iso = first.info.format == "xlsx"
     select = build_validation_sql(
-        contract, detection.dialect, source_exprs, extras_expr, malformed, lenient_iso, "_stage", raw_line
+        contract,
+        detection.dialect,
+        sources.parts(""),
+        extras_expr,
+        malformed,
+        lenient_iso,
+        "_stage",
+        raw_line,
     )
     con.execute(f"create or replace temp table _valid as {select}", params)
 
-    entity = sql_ident(contract.entity)
     originals = {c: _original_text(parts) for c, parts in sources.parts("s.").items()}
     _flag_duplicate_keys(con, contract, originals)
     if contract.kind == "event":
         _flag_already_loaded(con, contract, originals)
 
+    con.execute(
+        "create or replace temp table _files "
+        "(_f integer, _source_file varchar, _content_hash varchar, _snapshot_date date)"
+    )
+    con.executemany(
+        "insert into _files values (?, ?, ?, ?)",
+        [[f, str(item.info.path), item.info.content_hash, item.snap] for f, item in enumerate(items)],
+    )
+    entity = sql_ident(contract.entity)
     cols = [c.name for c in contract.columns]
     v_list = ", ".join(sql_ident(f"v_{c}") for c in cols)
     o_list = ", ".join(sql_ident(f"o_{c}") for c in cols)
     col_list = ", ".join(sql_ident(c) for c in cols)
     lineage_cols = ", ".join(name for name, _, _ in LINEAGE_COLUMNS)
-    common = [str(info.path), info.content_hash]
+    dialect_name = detection.dialect.name
     con.execute(
         f"insert into raw.{entity} ({col_list}, {lineage_cols}) "
-        f"select {v_list}, ?, ?, _rn, ?, ?, ?, ?, _issues, _invalid_values, _extras "
-        f"from _valid where len(_reasons) = 0",
-        [*common, batch_id, loaded_at, snap, detection.dialect.name],
+        f"select {v_list}, f._source_file, f._content_hash, _rn, ?, ?, f._snapshot_date, ?, "
+        f"_issues, _invalid_values, _extras "
+        f"from _valid join _files f using (_f) where len(_reasons) = 0",
+        [batch_id, loaded_at, dialect_name],
     )
     q_cols = ", ".join(name for name, _ in QUARANTINE_LINEAGE)
     con.execute(
         f"insert into quarantine.{entity} ({col_list}, {q_cols}) "
-        f"select {o_list}, ?, ?, _rn, ?, ?, ?, _reasons, _raw_line, _extras "
-        f"from _valid where len(_reasons) > 0",
-        [*common, batch_id, loaded_at, detection.dialect.name],
+        f"select {o_list}, f._source_file, f._content_hash, _rn, ?, ?, ?, _reasons, _raw_line, _extras "
+        f"from _valid join _files f using (_f) where len(_reasons) > 0",
+        [batch_id, loaded_at, dialect_name],
     )
     if rejects:
         con.executemany(
             f"insert into quarantine.{entity} (_source_file, _content_hash, _row_number, _batch_id, "
             f"_loaded_at, _dialect, _reasons, _raw_line) values (?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                [*common, record, batch_id, loaded_at, detection.dialect.name, [_reject_reason(text)], text]
-                for record, text in rejects.items()
+                [
+                    str(items[f].info.path),
+                    items[f].info.content_hash,
+                    record,
+                    batch_id,
+                    loaded_at,
+                    dialect_name,
+                    [_reject_reason(text)],
+                    text,
+                ]
+                for f, records in rejects.items()
+                for record, text in records.items()
             ],
         )
     et = sql_ident(f"v_{contract.event_time}") if contract.event_time else "NULL"
-    read, loaded, flagged, start, end = con.execute(
-        f"select count(*), count(*) filter (where len(_reasons) = 0), "
-        f"count(*) filter (where len(_reasons) = 0 and len(_issues) > 0), "
-        f"min({et}) filter (where len(_reasons) = 0), max({et}) filter (where len(_reasons) = 0) from _valid"
-    ).fetchone()
-    read += len(rejects)
-    return {
-        "read": read,
-        "loaded": loaded,
-        "quarantined": read - loaded,
-        "flagged": flagged,
-        "period_start": start.date() if isinstance(start, datetime) else start,
-        "period_end": end.date() if isinstance(end, datetime) else end,
+    per_file = {
+        f: rest
+        for f, *rest in con.execute(
+            f"select _f, count(*), count(*) filter (where len(_reasons) = 0), "
+            f"count(*) filter (where len(_reasons) = 0 and len(_issues) > 0), "
+            f"min({et}) filter (where len(_reasons) = 0), max({et}) filter (where len(_reasons) = 0) "
+            f"from _valid group by _f"
+        ).fetchall()
     }
+    counts = []
+    for f in range(len(items)):
+        read, loaded, flagged, start, end = per_file.get(f, (0, 0, 0, None, None))
+        read += len(rejects.get(f, {}))
+        counts.append(
+            {
+                "read": read,
+                "loaded": loaded,
+                "quarantined": read - loaded,
+                "flagged": flagged,
+                "period_start": start.date() if isinstance(start, datetime) else start,
+                "period_end": end.date() if isinstance(end, datetime) else end,
+            }
+        )
+    return counts
 
 
 def _reject_reason(text: str) -> str:
@@ -879,7 +1012,7 @@ def _reject_reason(text: str) -> str:
 
 
 def _flag_duplicate_keys(con, contract: Contract, originals: dict[str, str]) -> None:
-    """Every row after the first with the same key in this file is a duplicate.
+    """Every row after the first with the same key in the same file is a duplicate.
 
     Aggregating to the repeated keys is cheap; the update touches only files that
     have repeats, which most do not.
@@ -887,14 +1020,15 @@ def _flag_duplicate_keys(con, contract: Contract, originals: dict[str, str]) -> 
     key_v = ", ".join(sql_ident(f"v_{k}") for k in contract.key)
     present = " and ".join(f"{sql_ident(f'v_{k}')} is not null" for k in contract.key)
     con.execute(
-        f"create or replace temp table _repeated as select {key_v}, min(_rn) AS _first_rn from _valid "
+        f"create or replace temp table _repeated as select _f, {key_v}, min(_rn) AS _first_rn from _valid "
         f"where {present} and _raw_line is null group by all having count(*) > 1"
     )
     if con.execute("select count(*) from _repeated").fetchone()[0]:
         match = " and ".join(f"v.{sql_ident('v_' + k)} = r.{sql_ident('v_' + k)}" for k in contract.key)
         con.execute(
             "create or replace temp table _marked as "
-            f"select v._rn from _valid v join _repeated r on {match} where v._rn > r._first_rn"
+            f"select v._f, v._rn from _valid v join _repeated r on v._f = r._f and {match} "
+            "where v._rn > r._first_rn"
         )
         _mark(con, "duplicate_key", originals)
     con.execute("drop table _repeated")
@@ -906,27 +1040,35 @@ def _mark(con, reason: str, originals: dict[str, str]) -> None:
     con.execute(
         f"""
         update _valid set _reasons = list_append(_valid._reasons, {sql_literal(reason)}), {sets}
-        from _marked m join _stage s using (_rn)
-        where _valid._rn = m._rn
+        from _marked m join _stage s using (_f, _rn)
+        where _valid._f = m._f and _valid._rn = m._rn
         """
     )
     con.execute("drop table _marked")
 
 
 def _flag_already_loaded(con, contract: Contract, originals: dict[str, str]) -> None:
-    """Event rows whose key was loaded from another file (within this file's period) are duplicates."""
+    """Event rows whose key was loaded from another file (within this file's period) are
+    duplicates: from an earlier load (in raw) or from an earlier file of this group."""
     entity = sql_ident(contract.entity)
-    et = contract.event_time
+    et = sql_ident(contract.event_time)
+    v_et = sql_ident("v_" + contract.event_time)
+    key_v = ", ".join(sql_ident(f"v_{k}") for k in contract.key)
+    present = " and ".join(f"{sql_ident(f'v_{k}')} is not null" for k in contract.key)
+    con.execute(
+        f"create or replace temp table _periods as select _f, min({v_et}) AS lo, max({v_et}) AS hi "
+        "from _valid group by _f"
+    )
     cond = " and ".join(f"r.{sql_ident(k)} = v.{sql_ident('v_' + k)}" for k in contract.key)
     con.execute(
         f"""
         create or replace temp table _marked as
-        select v._rn from _valid v
+        select v._f, v._rn from _valid v join _periods p using (_f)
         where len(v._reasons) = 0 and exists (
             select 1 from raw.{entity} r
             where {cond}
-              and r.{sql_ident(et)} between (select min({sql_ident("v_" + et)}) from _valid)
-                                         and (select max({sql_ident("v_" + et)}) from _valid)
+              and r.{et} between (select min(lo) from _periods) and (select max(hi) from _periods)
+              and r.{et} between p.lo and p.hi
         )
         """
     )
@@ -934,6 +1076,44 @@ def _flag_already_loaded(con, contract: Contract, originals: dict[str, str]) -> 
         _mark(con, "duplicate_key:already_loaded", originals)
     else:
         con.execute("drop table _marked")
+    # Keys in more than one file of the group: file by file, as if each had been loaded alone
+    # after the ones before it (few rows, so one small query per file).
+    match = " and ".join(f"e.{sql_ident('v_' + k)} = c.{sql_ident('v_' + k)}" for k in contract.key)
+    con.execute(
+        f"""
+        create or replace temp table _cross as
+        select _f, _rn, {key_v}, {v_et}, len(_reasons) = 0 AS _good from _valid v
+        where {present} and exists (
+            select 1 from (
+                select {key_v} from _valid where {present} group by all having count(distinct _f) > 1
+            ) k where {" and ".join(f"k.{sql_ident('v_' + k)} = v.{sql_ident('v_' + k)}" for k in contract.key)}
+        )
+        """
+    )
+    later = [r[0] for r in con.execute("select distinct _f from _cross order by _f").fetchall()][1:]
+    marked: list[tuple[int, int]] = []
+    for f in later:
+        rows = con.execute(
+            f"""
+            select c._rn from _cross c join _periods p using (_f)
+            where c._f = ? and c._good and exists (
+                select 1 from _cross e where e._f < c._f and e._good and {match}
+                  and e.{v_et} between p.lo and p.hi
+            )
+            """,
+            [f],
+        ).fetchall()
+        if rows:
+            con.execute(
+                "update _cross set _good = false where _f = ? and list_contains(?, _rn)",
+                [f, [r[0] for r in rows]],
+            )
+            marked += [(f, r[0]) for r in rows]
+    con.execute("drop table _cross")
+    if marked:
+        con.execute("create or replace temp table _marked (_f integer, _rn bigint)")
+        con.executemany("insert into _marked values (?, ?)", [list(m) for m in marked])
+        _mark(con, "duplicate_key:already_loaded", originals)
 
 
 def _json_path(key: str) -> str:
@@ -954,6 +1134,12 @@ def iter_export_files(paths: Iterable[Path]) -> Iterator[Path]:
             yield path
 
 
+# Files of one kind load together in one statement up to this much text: enough for DuckDB to
+# read and validate them on every core, little enough to keep the staged text in memory.
+GROUP_BYTES = 256 * 1024 * 1024
+GROUP_FILES = 64
+
+
 def ingest_paths(
     paths: Iterable[Path],
     db_path: Path,
@@ -964,19 +1150,90 @@ def ingest_paths(
     snapshot_date: date | None = None,
     progress=None,
 ) -> BatchResult:
+    """Load every export file under `paths`, in order.
+
+    Consecutive files of one kind (see _Pending.joins) load together, in one transaction;
+    when that fails, they load one by one, so a bad file is refused alone and the rest load.
+    """
     batch = BatchResult(batch_id=uuid.uuid4().hex[:12])
     files = list(iter_export_files(paths))
+    results: dict[int, FileResult] = {}
+    group: list[tuple[int, _Pending]] = []
     con = connect(db_path)
     workdir = Path(tempfile.mkdtemp(prefix="crmw-ingest-", dir=db_path.parent))
+    options = {"workdir": workdir, "force": force, "dialect": dialect, "entity": entity}
+
+    def refuse(i: int, path: Path, exc: Exception) -> None:
+        if isinstance(exc, FileRefused):
+            message, error_class = exc.describe(), type(exc).__name__
+        else:
+            message = f"{path}: the file could not be parsed: {str(exc).splitlines()[0]}"
+            error_class = type(exc).__name__
+        results[i] = FileResult(path=path, status="refused", message=message)
+        _record_refusal(con, batch.batch_id, path, None, error_class, message)
+
+    def prepare(i: int, path: Path) -> _Pending | None:
+        """The file inspected and detected; None when it was skipped or refused (its result kept)."""
+        try:
+            item = _pending(
+                con,
+                path,
+                snapshot_date=snapshot_date,
+                loaded_at=datetime.now(UTC).replace(tzinfo=None),
+                **options,
+            )
+        except (FileRefused, duckdb.Error) as exc:
+            refuse(i, path, exc)
+            return None
+        if isinstance(item, FileResult):
+            results[i] = item
+            return None
+        return item
+
+    def flush() -> None:
+        if not group:
+            return
+        started = time.perf_counter()
+        loaded_at = datetime.now(UTC).replace(tzinfo=None)
+        items = [item for _, item in group]
+        try:
+            try:
+                done = _load_group(
+                    con, items, batch_id=batch.batch_id, force=force, loaded_at=loaded_at, started=started
+                )
+                results.update({i: r for (i, _), r in zip(group, done, strict=True)})
+            except (duckdb.Error, IngestError):
+                if len(group) == 1:
+                    raise
+                # one of them is bad: load them one by one, so that only that one is refused
+                for i, item in group:
+                    try:
+                        results[i] = _load_group(
+                            con,
+                            [item],
+                            batch_id=batch.batch_id,
+                            force=force,
+                            loaded_at=loaded_at,
+                            started=time.perf_counter(),
+                        )[0]
+                    except (FileRefused, duckdb.Error) as exc:
+                        refuse(i, item.path, exc)
+        except (FileRefused, duckdb.Error) as exc:
+            refuse(group[0][0], group[0][1].path, exc)
+        finally:
+            for _, item in group:
+                item.cleanup()
+            group.clear()
+
     try:
         ensure_schema(con)
         _register_udfs(con)
-        for path in files:
+        for i, path in enumerate(files):
             if progress:
                 progress(path)
             if not path.exists():
                 message = FileRefused("no such file", file=path).describe()
-                batch.files.append(FileResult(path=path, status="refused", message=message))
+                results[i] = FileResult(path=path, status="refused", message=message)
                 continue
             if path.suffix.lower() not in SUPPORTED_SUFFIXES:
                 message = FileRefused(
@@ -984,32 +1241,36 @@ def ingest_paths(
                     file=path,
                     hint=f"exports are {', '.join(sorted(SUPPORTED_SUFFIXES))}",
                 ).describe()
-                batch.files.append(FileResult(path=path, status="refused", message=message))
-                _record_refusal(con, batch.batch_id, path, None, "UnsupportedType", batch.files[-1].message)
+                results[i] = FileResult(path=path, status="refused", message=message)
+                _record_refusal(con, batch.batch_id, path, None, "UnsupportedType", message)
                 continue
-            try:
-                result = load_file(
-                    con,
-                    path,
-                    batch_id=batch.batch_id,
-                    workdir=workdir,
-                    force=force,
-                    dialect=dialect,
-                    entity=entity,
-                    snapshot_date=snapshot_date,
-                )
-            except FileRefused as exc:
-                result = FileResult(path=path, status="refused", message=exc.describe())
-                _record_refusal(con, batch.batch_id, path, None, type(exc).__name__, exc.describe())
-            except duckdb.Error as exc:
-                message = f"{path}: the file could not be parsed: {str(exc).splitlines()[0]}"
-                result = FileResult(path=path, status="refused", message=message)
-                _record_refusal(con, batch.batch_id, path, None, type(exc).__name__, message)
-            batch.files.append(result)
-            log.debug("%s %s: %s", result.status, path.name, result.message or _counts(result))
+            if any(path.resolve().name == item.path.name for _, item in group):
+                flush()  # a second version of a file in the group: load the group first
+            item = prepare(i, path)
+            if item is not None and any(item.info.content_hash == g.info.content_hash for _, g in group):
+                # the same content twice: the second is skipped (or, forced, reloaded) after the first
+                item.cleanup()
+                flush()
+                item = prepare(i, path)
+            if item is None:
+                continue
+            size = sum(g.info.size for _, g in group)
+            if (
+                not item.joins([g for _, g in group])
+                or size + item.info.size > GROUP_BYTES
+                or len(group) >= GROUP_FILES
+            ):
+                flush()
+            group.append((i, item))
+        flush()
     finally:
+        for _, item in group:
+            item.cleanup()
         con.close()
         shutil.rmtree(workdir, ignore_errors=True)
+    batch.files = [results[i] for i in sorted(results)]
+    for result in batch.files:
+        log.debug("%s %s: %s", result.status, result.path.name, result.message or _counts(result))
     return batch
 
 

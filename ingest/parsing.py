@@ -372,15 +372,24 @@ def sql_enum(expr: str, allowed: tuple[str, ...]) -> str:
 # UTF-8 Cyrillic read as cp1251 shows as 'Р' or 'С' followed by a character that
 # never follows them in Russian (typographic marks, rare Cyrillic, Latin-1 signs).
 MOJIBAKE_HINT = "[РС][\u0080-\u00bf\u0400-\u040f\u0450-\u045f\u0490-\u0491\u2010-\u2122]"
+# Some of them do follow 'Р' or 'С' in correctly written text ("ООО «АЛЬФА-Р»", "Р №5",
+# "СЁ"): a pair ending in one of these proves nothing, and a repair needs at least one
+# pair that correct text cannot hold.
+AMBIGUOUS_AFTER_RS = "«»Ёё\u00a0№–—…“”‘’„•"
+
+
+def mojibake_is_proven(value: str) -> bool:
+    """Whether the text holds a mojibake pair that correctly written text cannot hold."""
+    return any(m.group()[1] not in AMBIGUOUS_AFTER_RS for m in re.finditer(MOJIBAKE_HINT, value))
 
 
 def repair_mojibake(value: str | None) -> str | None:
     """Undo UTF-8 text that was decoded as cp1251, when the repair is proven.
 
-    Proof: the text encodes to cp1251 and those bytes decode as strict UTF-8 into
-    text with Cyrillic letters. Returns None when no proven repair exists.
+    Proof: the text holds a pair correct text cannot (see mojibake_is_proven), encodes to
+    cp1251, and those bytes decode as strict UTF-8 into text with Cyrillic letters. Returns None when no proven repair exists.
     """
-    if not value or not re.search(MOJIBAKE_HINT, value):
+    if not value or not mojibake_is_proven(value):
         return None
     try:
         repaired = value.encode("cp1251").decode("utf-8")

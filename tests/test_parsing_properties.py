@@ -169,7 +169,18 @@ def test_mojibake_of_cyrillic_text_is_repaired_to_the_original(text):
     garbled = text.encode("utf-8").decode("cp1251", errors="strict") if _cp1251_decodes(text) else None
     if garbled is None:
         return
-    assert p.repair_mojibake(garbled) == text
+    # Text made only of letters whose mojibake reads like correct text ("и" -> "Рё", "л" -> "Р»")
+    # cannot be told apart from it and is left alone; any other letter proves it.
+    proven = any(pair[1] not in p.AMBIGUOUS_AFTER_RS for pair in _pairs(garbled))
+    assert p.repair_mojibake(garbled) == (text if proven else None)
+
+
+def _pairs(garbled: str) -> list[str]:
+    return [
+        garbled[i : i + 2]
+        for i in range(len(garbled) - 1)
+        if garbled[i] in "РС" and garbled[i + 1] >= "\u0080"
+    ]
 
 
 def _cp1251_decodes(text: str) -> bool:
