@@ -809,13 +809,18 @@ def model_card(run: registry.TrainingRun, bt: Backtest) -> str:
 
 Run `{run.run_id}`, made as of {run.as_of} for the next {run.horizon_months} months.
 
-**What it is.** Monthly invoiced revenue (before VAT, roubles) by product line x office and in total
-(the sum of the parts). A Poisson GLM in one sklearn Pipeline (a level and a trend per series, a
-calendar-month effect shared by all series; alpha {GLM_ALPHA}), fitted on the last
-{FIT_WINDOW_MONTHS} complete months; for the first {PIPELINE_MONTHS} months the deals open on the
-as-of date x their stage's win rate x when such deals close replace the share of revenue that
-historically came from deals already open. Intervals: quantiles of (actual - forecast) / sqrt(forecast)
-for the parts and of relative errors for the total, from the rolling-origin backtest.
+**What it is.** Monthly invoiced revenue (before VAT, roubles) by product line x office and in total.
+Parts: a Poisson GLM in one sklearn Pipeline for the calendar-month effect shared by all series (alpha
+{GLM_ALPHA}) x a straight-line trend per series, fitted on the last {FIT_WINDOW_MONTHS} complete
+months. Total, fitted on its own: a calendar-month profile from a Poisson GLM on monthly revenue with
+every invoice capped at the {CAP_QUANTILE:.0%} quantile of amounts (up to {SEASON_WINDOW_MONTHS}
+months) x the mean deseasonalised revenue of the last {LEVEL_MONTHS} months; the parts are scaled to
+sum to it. For the first {PIPELINE_MONTHS} months the deals open on the as-of date x their stage's win
+rate x when such deals close replace the share of revenue that historically came from deals already
+open. The total is then blended with seasonal naive by inverse-MSE weights from the backtest's errors
+(weight of seasonal naive by horizon: {run.params.get("seasonal_naive_weight")}), the parts scaled
+with it. Intervals: quantiles of (actual - forecast) / sqrt(forecast) for the parts; Student t x
+root mean square of the relative errors for the total; both from the rolling-origin backtest.
 
 **Trained on.** {run.train_window[0]} to {run.train_window[1]}, {run.train_rows:,} series-months.
 
