@@ -135,13 +135,9 @@ def incremental_model_sql(contract: Contract) -> str:
         [*column_sql(contract), "_loaded_at as loaded_at", "_content_hash as source_file_hash"]
     )
     config_lines = "".join(f"        {o},\n" for o in options)
-    loaded = "select content_hash from {{ source('meta', 'load_manifest') }} where status = 'loaded'"
     return f"""{{{{
     config(
-{config_lines}        post_hook=[
-            "delete from {{{{ this }}}} where source_file_hash not in (
-                {loaded})",
-        ],
+{config_lines}        post_hook=["{{{{ delete_rows_of_retired_files() }}}}"],
     )
 }}}}
 
@@ -162,9 +158,7 @@ source as (
 
     loaded_files as (
 
-        select load_manifest.content_hash
-        from {{{{ source('meta', 'load_manifest') }}}} as load_manifest
-        where load_manifest.status = 'loaded'
+        {{{{ loaded_file_hashes() }}}}
 
     ),
 
@@ -183,10 +177,7 @@ source as (
 
         select new_rows.*
         from {{{{ source('{contract.source}', '{contract.entity}') }}}} as new_rows
-        where new_rows._loaded_at > (
-            select coalesce(max(already_built.loaded_at), cast('1900-01-01' as timestamp))
-            from {{{{ this }}}} as already_built
-        )
+        where new_rows._loaded_at > ({{{{ built_until() }}}})
         union all
         select copies.*
         from {{{{ source('{contract.source}', '{contract.entity}') }}}} as copies

@@ -4,10 +4,7 @@
         incremental_strategy='delete+insert',
         unique_key='invoice_id',
         on_schema_change='append_new_columns',
-        post_hook=[
-            "delete from {{ this }} where source_file_hash not in (
-                select content_hash from {{ source('meta', 'load_manifest') }} where status = 'loaded')",
-        ],
+        post_hook=["{{ delete_rows_of_retired_files() }}"],
     )
 }}
 
@@ -28,9 +25,7 @@ invoices as (
 
     loaded_files as (
 
-        select load_manifest.content_hash
-        from {{ source('meta', 'load_manifest') }} as load_manifest
-        where load_manifest.status = 'loaded'
+        {{ loaded_file_hashes() }}
 
     ),
 
@@ -67,10 +62,7 @@ final as (
 
     select * from invoices
     {% if is_incremental() %}
-        where loaded_at > (
-            select coalesce(max(already_built.loaded_at), cast('1900-01-01' as timestamp))
-            from {{ this }} as already_built
-        )
+        where loaded_at > ({{ built_until() }})
             or invoice_id in (select stale.invoice_id from stale)
     {% endif %}
 

@@ -4,10 +4,7 @@
         incremental_strategy='delete+insert',
         unique_key='interaction_id',
         on_schema_change='append_new_columns',
-        post_hook=[
-            "delete from {{ this }} where source_file_hash not in (
-                select content_hash from {{ source('meta', 'load_manifest') }} where status = 'loaded')",
-        ],
+        post_hook=["{{ delete_rows_of_retired_files() }}"],
     )
 }}
 
@@ -46,16 +43,13 @@ campaigns as (
 
     loaded_files as (
 
-        select load_manifest.content_hash
-        from {{ source('meta', 'load_manifest') }} as load_manifest
-        where load_manifest.status = 'loaded'
+        {{ loaded_file_hashes() }}
 
     ),
 
     built_until as (
 
-        select coalesce(max(already_built.loaded_at), cast('1900-01-01' as timestamp)) as loaded_at
-        from {{ this }} as already_built
+        {{ built_until() }}
 
     ),
 
@@ -83,11 +77,11 @@ campaigns as (
 
         select new_touches.*
         from {{ ref('int_interactions__unioned') }} as new_touches
-        where new_touches.loaded_at > (select built_until.loaded_at from built_until)
+        where new_touches.loaded_at > (select * from built_until)
         union all
         select stale_touches.*
         from {{ ref('int_interactions__unioned') }} as stale_touches
-        where stale_touches.loaded_at <= (select built_until.loaded_at from built_until)
+        where stale_touches.loaded_at <= (select * from built_until)
             and stale_touches.interaction_id in (select stale.interaction_id from stale)
 
     ),

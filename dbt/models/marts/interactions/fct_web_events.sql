@@ -4,10 +4,7 @@
         incremental_strategy='delete+insert',
         unique_key='event_id',
         on_schema_change='append_new_columns',
-        post_hook=[
-            "delete from {{ this }} where source_file_hash not in (
-                select content_hash from {{ source('meta', 'load_manifest') }} where status = 'loaded')",
-        ],
+        post_hook=["{{ delete_rows_of_retired_files() }}"],
     )
 }}
 
@@ -32,16 +29,13 @@ resolution_keys as (
 
     loaded_files as (
 
-        select load_manifest.content_hash
-        from {{ source('meta', 'load_manifest') }} as load_manifest
-        where load_manifest.status = 'loaded'
+        {{ loaded_file_hashes() }}
 
     ),
 
     built_until as (
 
-        select coalesce(max(already_built.loaded_at), cast('1900-01-01' as timestamp)) as loaded_at
-        from {{ this }} as already_built
+        {{ built_until() }}
 
     ),
 
@@ -63,11 +57,11 @@ resolution_keys as (
 
         select new_events.*
         from {{ ref('stg_web__events') }} as new_events
-        where new_events.loaded_at > (select built_until.loaded_at from built_until)
+        where new_events.loaded_at > (select * from built_until)
         union all
         select stale_events.*
         from {{ ref('stg_web__events') }} as stale_events
-        where stale_events.loaded_at <= (select built_until.loaded_at from built_until)
+        where stale_events.loaded_at <= (select * from built_until)
             and stale_events.event_id in (select stale.event_id from stale)
 
     ),

@@ -4,10 +4,7 @@
         incremental_strategy='delete+insert',
         unique_key='activity_id',
         on_schema_change='append_new_columns',
-        post_hook=[
-            "delete from {{ this }} where source_file_hash not in (
-                select content_hash from {{ source('meta', 'load_manifest') }} where status = 'loaded')",
-        ],
+        post_hook=["{{ delete_rows_of_retired_files() }}"],
     )
 }}
 
@@ -28,9 +25,7 @@ source as (
 
     loaded_files as (
 
-        select load_manifest.content_hash
-        from {{ source('meta', 'load_manifest') }} as load_manifest
-        where load_manifest.status = 'loaded'
+        {{ loaded_file_hashes() }}
 
     ),
 
@@ -49,10 +44,7 @@ source as (
 
         select new_rows.*
         from {{ source('crm', 'activities') }} as new_rows
-        where new_rows._loaded_at > (
-            select coalesce(max(already_built.loaded_at), cast('1900-01-01' as timestamp))
-            from {{ this }} as already_built
-        )
+        where new_rows._loaded_at > ({{ built_until() }})
         union all
         select copies.*
         from {{ source('crm', 'activities') }} as copies

@@ -1,0 +1,23 @@
+{#- Helpers of the incremental models (staging of large event entities, the facts). Raw rows
+    carry lineage: `_loaded_at` (when their file was loaded) and `_content_hash` (which file);
+    meta.load_manifest says which files raw holds now (status 'loaded'). A raw row disappears
+    only when its file is retired (superseded by a new version, or reloaded with --force). -#}
+
+{#- The content hashes of the files whose rows raw holds now. -#}
+{% macro loaded_file_hashes() -%}
+    select load_manifest.content_hash
+    from {{ source('meta', 'load_manifest') }} as load_manifest
+    where load_manifest.status = 'loaded'
+{%- endmacro %}
+
+{#- The newest loaded_at this model holds (an early date when it is empty): the newest load raw
+    had at the last run, since the latest copy of a row always wins, so rows loaded later are new. -#}
+{% macro built_until(column='loaded_at') -%}
+    select coalesce(max(already_built.{{ column }}), cast('1900-01-01' as timestamp))
+    from {{ this }} as already_built
+{%- endmacro %}
+
+{#- Post-hook: drop the rows whose file is no longer loaded and that the run did not replace. -#}
+{% macro delete_rows_of_retired_files() -%}
+    delete from {{ this }} where source_file_hash not in ({{ loaded_file_hashes() }})
+{%- endmacro %}
