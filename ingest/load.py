@@ -307,6 +307,7 @@ def build_validation_sql(
     lenient_iso: bool,
     stage_sql: str,
     raw_line_expr: str = "NULL::VARCHAR",
+    check_replacement: bool = True,
 ) -> str:
     """SELECT over `stage_sql` giving _f (the file), _rn, typed v_<col>, _reasons, _issues, _extras,
     and for rejected rows only the original text o_<col> and _raw_line.
@@ -316,7 +317,7 @@ def build_validation_sql(
     (expression, field) parts in precedence order, whose field rules (codes, id forms, scale)
     apply to that part. The file is read once: nothing is copied before validation.
     """
-    t_cols, v_cols, reasons, issues, invalid, o_cols = [], [], [], [], [], []
+    t_cols, v_cols, reasons, issues, invalid, o_cols, fix_cols = [], [], [], [], [], [], []
     for col in contract.columns:
         t, v, m = sql_ident(f"t_{col.name}"), sql_ident(f"v_{col.name}"), sql_ident(f"m_{col.name}")
         given = source_exprs.get(col.name)
@@ -347,13 +348,11 @@ def build_validation_sql(
             if not parts:
                 t_cols.append(f"NULL::VARCHAR AS {t}")
             elif checks_mojibake:
-                clean = text
-                fixed = f"crmw_repair_mojibake({clean})"
-                hint = f"regexp_matches({clean}, {sql_literal(MOJIBAKE_HINT)})"
-                t_cols.append(
-                    f"case when {hint} then coalesce({fixed}, {clean}) else {clean} end AS {t}, "
-                    f"case when {hint} then {fixed} is not null else false end AS {m}"
-                )
+                # the repair (a Python function) runs once, and only on text the hint picks out
+                f = sql_ident(f"f_{col.name}")
+                hint = f"regexp_matches({text}, {sql_literal(MOJIBAKE_HINT)})"
+                fix_cols.append(f"case when {hint} then crmw_repair_mojibake({text}) end AS {f}")
+                t_cols.append(f"coalesce({f}, {text}) AS {t}, {f} is not null AS {m}")
                 issues.append((m, _reason("repaired_mojibake", col.name)))
             else:
                 t_cols.append(f"{text} AS {t}")
@@ -373,8 +372,11 @@ def build_validation_sql(
                 invalid.append((bad, f"{sql_literal(col.name)}, case when {bad} then {t} end"))
         else:
             # Typed columns reject undecodable or absurd text by failing to parse.
-            reasons.append((f"length({t}) > {col.max_length}", _reason("too_long", col.name)))
-            reasons.append((f"contains({t}, chr(65533))", _reason("bad_encoding", col.name)))
+            # strlen (bytes, kept with the string) >= length (characters, counted): cheap test first
+            too_long = f"strlen({t}) > {col.max_length} and length({t}) > {col.max_length}"
+            reasons.append((too_long, _reason("too_long", col.name)))
+            if check_replacement:  # False when the file's text holds no U+FFFD at all
+                reasons.append((f"contains({t}, chr(65533))", _reason("bad_encoding", col.name)))
         if col.min_value is not None:
             reasons.append((f"{v} < {col.min_value}", _reason("out_of_range", col.name)))
     reasons_expr = _labels(reasons, "[]::VARCHAR[]")
@@ -395,7 +397,7 @@ def build_validation_sql(
         with t as (
             select _f, _rn, {", ".join(t_cols)}, {extras_expr} AS _extras, {malformed_expr} AS _malformed,
                 {", ".join(o_cols)}, {raw_line_expr} AS _raw_line
-            from {stage_sql}
+            from {f"(select *, {', '.join(fix_cols)} from {stage_sql})" if fix_cols else stage_sql}
         ), v as (
             select *, {", ".join(v_cols)} from t
         ), r as (
@@ -732,15 +734,22 @@ def _load_group(
                     seconds=share,
                 )
             )
+        # Temp tables made in a transaction are merged into the temp catalog when it commits:
+        # dropping them first saves copying the staged text at commit.
+        _drop_scratch(con)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
     finally:
-        con.execute("drop view if exists _stage")
-        for table in ("_stage_text", "_stage_shifted", "_rej_records", "_valid", "_files", "_periods"):
-            con.execute(f"drop table if exists {table}")
+        _drop_scratch(con)
     return results
+
+
+def _drop_scratch(con) -> None:
+    con.execute("drop view if exists _stage")
+    for table in ("_stage_text", "_stage_shifted", "_rej_records", "_valid", "_files", "_periods"):
+        con.execute(f"drop table if exists {table}")
 
 
 class _Sources:
@@ -921,6 +930,7 @@ def _load_rows(con, items: list[_Pending], batch_id: str, loaded_at: datetime) -
         lenient_iso,
         "_stage",
         raw_line,
+        check_replacement=any(item.info.may_hold_replacement for item in items),
     )
     con.execute(f"create or replace temp table _valid as {select}", params)
 

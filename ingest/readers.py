@@ -38,14 +38,26 @@ class FileInfo:
     format: str  # csv | jsonl | xlsx
     encoding: str  # python codec name of the original bytes
     has_bom: bool
+    # whether the text may hold U+FFFD (the replacement character marks undecodable bytes):
+    # False only for UTF-8 files whose bytes hold none, read as they are
+    may_hold_replacement: bool = True
 
 
-def file_hash(path: Path) -> str:
+REPLACEMENT_UTF8 = "\ufffd".encode()
+
+
+def hash_and_scan(path: Path) -> tuple[str, bool]:
+    """The file's SHA-256 and whether its bytes hold U+FFFD in UTF-8, in one pass."""
     digest = hashlib.sha256()
+    found = False
+    tail = b""
     with path.open("rb") as fh:
         while chunk := fh.read(CHUNK):
             digest.update(chunk)
-    return digest.hexdigest()
+            if not found:
+                found = REPLACEMENT_UTF8 in tail + chunk[:2] or REPLACEMENT_UTF8 in chunk
+                tail = chunk[-2:]
+    return digest.hexdigest(), found
 
 
 def _detect_encoding(path: Path, sample: bytes) -> tuple[str, bool]:
@@ -92,8 +104,15 @@ def inspect_file(path: Path) -> FileInfo:
         if not text:
             raise EmptyFile("the file holds only white space", file=path)
         fmt = "jsonl" if text.startswith("{") else "csv"
+    content_hash, has_replacement = hash_and_scan(path)
     return FileInfo(
-        path=path, size=size, content_hash=file_hash(path), format=fmt, encoding=encoding, has_bom=bom
+        path=path,
+        size=size,
+        content_hash=content_hash,
+        format=fmt,
+        encoding=encoding,
+        has_bom=bom,
+        may_hold_replacement=has_replacement or fmt != "csv" or encoding != "utf-8" or bom,
     )
 
 
