@@ -12,9 +12,10 @@ The model, fitted at each origin on the complete months before it:
 - open pipeline, for the first PIPELINE_MONTHS months: the deals open at the origin x the win rate
   of their stage x when deals at that stage and age have closed, replacing the share of revenue
   that, historically, came from deals already open at the origin (parts and total alike);
-- combination: the total is blended with seasonal naive, per horizon, by inverse mean squared error of
-  both at the earlier origins whose target month is over (Bates-Granger weights), and the parts are
-  scaled with it, so they still sum to the total.
+- combination: the total is the weighted mean, per horizon, of three candidates: the total's own fit
+  (with the pipeline), the sum of the parts' own forecasts (bottom-up, with their trends) and seasonal
+  naive, weighted by inverse mean squared error at the earlier origins whose target month is over
+  (Bates-Granger weights); the parts are scaled with it, so they still sum to the total.
 
 Intervals: parts are quasi-Poisson, forecast +- empirical quantiles of (actual - forecast) /
 sqrt(forecast) from the backtest's earlier origins; the total is forecast x (1 +- Student t quantile x
@@ -66,9 +67,9 @@ STAGES = ("qualification", "proposal", "negotiation")
 CAP_QUANTILE = 0.9
 SEASON_WINDOW_MONTHS = 48
 LEVEL_MONTHS = 12
-# forecast combination: the total is blended with seasonal naive, per horizon, by inverse mean squared
-# error of both on the earlier origins whose month is over (Bates-Granger weights), once there are
-# at least MIN_COMBINATION_ERRORS such errors; the parts follow the total (scaled)
+# forecast combination: the total is the weighted mean of CANDIDATES, per horizon, by inverse mean squared
+# error on the earlier origins whose month is over (Bates-Granger weights), once there are at least
+# MIN_COMBINATION_ERRORS such errors; the parts follow the total (scaled)
 MIN_COMBINATION_ERRORS = 6
 AGE_BUCKETS = np.array([0, 15, 30, 60, 120, 100_000])
 
@@ -421,8 +422,9 @@ class OriginForecast:
     share_open: np.ndarray = field(default_factory=lambda: np.zeros(0))
     total: TotalModel | None = None
     parts_baseline: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # before reconciliation
-    snaive_weight: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per horizon, 0 = model only
-    model_total: np.ndarray = field(default_factory=lambda: np.zeros(0))  # the total before combination
+    bottom_up: np.ndarray = field(default_factory=lambda: np.zeros(0))  # sum of the parts' own forecasts
+    candidates: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # horizon x CANDIDATES totals
+    weights: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # horizon x CANDIDATES
 
 
 def forecast_at(frames: Frames, origin: date, horizon: int) -> OriginForecast:
@@ -449,47 +451,55 @@ def forecast_at(frames: Frames, origin: date, horizon: int) -> OriginForecast:
             pipe[:near] = open_pipeline(frames, origin, near, series, model)
             share[:near] = pipeline_share(frames, origin, near)
     fc = reconciled * (1.0 - share[:, None]) + pipe
-    return OriginForecast(origin, series, reconciled, pipe, fc, glm, share, total, base)
+    bottom_up = (base * (1.0 - share[:, None]) + pipe).sum(axis=1)
+    return OriginForecast(origin, series, reconciled, pipe, fc, glm, share, total, base, bottom_up)
 
 
 # ---------------------------------------------------------------------------- combination with seasonal naive
-COMBINATION_COLUMNS = ["origin", "horizon", "target", "model", "snaive", "actual"]
+CANDIDATES = ("top_down", "bottom_up", "seasonal_naive")
+COMBINATION_COLUMNS = ["origin", "horizon", "target", *CANDIDATES, "actual"]
 
 
-def snaive_weights(errors: pd.DataFrame, origin: date, horizon: int) -> np.ndarray:
-    """Weight of seasonal naive in the total, per horizon, from the errors of the model (before
-    combination) and of seasonal naive at earlier origins whose target month is over by `origin`:
-    inverse mean squared error (Bates and Granger 1969). 0 while fewer than MIN_COMBINATION_ERRORS."""
-    w = np.zeros(horizon)
+def combination_weights(errors: pd.DataFrame, origin: date, horizon: int) -> np.ndarray:
+    """Weights of the candidate totals (CANDIDATES: the total's own fit reconciled with the pipeline, the
+    sum of the parts' own forecasts, seasonal naive), horizon x 3, from their errors at earlier origins
+    whose target month is over by `origin`: inverse mean squared error (Bates and Granger 1969). The
+    total's own fit alone while there are fewer than MIN_COMBINATION_ERRORS such errors."""
+    w = np.zeros((horizon, len(CANDIDATES)))
+    w[:, 0] = 1.0
     if errors.empty:
         return w
-    known = errors[errors["target"] < origin]
+    known = errors[errors["target"] < origin].dropna()
     for k in range(horizon):
         e = known[known["horizon"] == k + 1]
         if len(e) < MIN_COMBINATION_ERRORS:
             continue
-        mse_model = float(np.mean((e["model"] - e["actual"]) ** 2))
-        mse_snaive = float(np.mean((e["snaive"] - e["actual"]) ** 2))
-        if mse_model > 0 and mse_snaive > 0:
-            w[k] = (1 / mse_snaive) / (1 / mse_snaive + 1 / mse_model)
+        mse = np.array([np.mean((e[c] - e["actual"]) ** 2) for c in CANDIDATES])
+        if np.all(mse > 0):
+            w[k] = (1 / mse) / np.sum(1 / mse)
     return w
 
 
-def combine(fc: OriginForecast, snaive_total: np.ndarray | None, weight: np.ndarray) -> OriginForecast:
-    """The total blended with seasonal naive; every part (and its baseline and pipeline) scaled by the
-    same factor, so the parts still sum to the total."""
-    model_total = fc.forecast.sum(axis=1)
-    if snaive_total is None or not np.any(weight > 0):
-        return replace(fc, snaive_weight=np.zeros(len(model_total)), model_total=model_total)
-    target = (1.0 - weight) * model_total + weight * snaive_total
-    factor = np.where(model_total > 0, target / np.maximum(model_total, 1.0), 1.0)[:, None]
+def combine(fc: OriginForecast, snaive_total: np.ndarray | None, weights: np.ndarray) -> OriginForecast:
+    """The total as the weighted mean of the candidates; every part (and its baseline and pipeline)
+    scaled by the same factor, so the parts still sum to the total. Without seasonal naive (less than
+    a year of history) its weight goes to the total's own fit."""
+    top_down = fc.forecast.sum(axis=1)
+    snaive = top_down if snaive_total is None else np.asarray(snaive_total, dtype=float)
+    candidates = np.column_stack([top_down, fc.bottom_up if len(fc.bottom_up) else top_down, snaive])
+    weights = weights.copy()
+    if snaive_total is None:
+        weights[:, 0] += weights[:, 2]
+        weights[:, 2] = 0.0
+    target = (weights * candidates).sum(axis=1)
+    factor = np.where(top_down > 0, target / np.maximum(top_down, 1.0), 1.0)[:, None]
     return replace(
         fc,
         baseline=fc.baseline * factor,
         pipeline=fc.pipeline * factor,
         forecast=fc.forecast * factor,
-        snaive_weight=weight,
-        model_total=model_total,
+        candidates=candidates,
+        weights=weights,
     )
 
 
@@ -556,20 +566,11 @@ def backtest(ctx: RunContext) -> Backtest:
         fc = forecast_at(cut, origin, hmax)
         snaive_total = full.total[o - 12 : o - 12 + hmax] if o >= 12 else None
         errors = pd.DataFrame(comb_rows, columns=COMBINATION_COLUMNS)
-        fc = combine(fc, snaive_total, snaive_weights(errors, origin, hmax))
+        fc = combine(fc, snaive_total, combination_weights(errors, origin, hmax))
         actual = full.values[o : o + hmax]
         if snaive_total is not None:
             for k in range(hmax):
-                comb_rows.append(
-                    (
-                        origin,
-                        k + 1,
-                        add_months(origin, k),
-                        fc.model_total[k],
-                        snaive_total[k],
-                        actual[k].sum(),
-                    )
-                )
+                comb_rows.append((origin, k + 1, add_months(origin, k), *fc.candidates[k], actual[k].sum()))
         # the model forecasts the series active in the last two years; the others get 0 from it
         col = {s: i for i, s in enumerate(full.series)}
         model = np.zeros_like(actual)
@@ -753,7 +754,7 @@ def train(ctx: RunContext, bt: Backtest) -> tuple[dict, OriginForecast]:
     H = ctx.forecast_horizon_months
     history = monthly_history(ctx.frames, origin)
     fc = forecast_at(ctx.frames, origin, H)
-    fc = combine(fc, seasonal_naive_total(history, H), snaive_weights(bt.combination, origin, H))
+    fc = combine(fc, seasonal_naive_total(history, H), combination_weights(bt.combination, origin, H))
     summary = summarise(bt.accuracy)
     run = registry.TrainingRun(
         model_name=MODEL_NAME,
@@ -773,7 +774,9 @@ def train(ctx: RunContext, bt: Backtest) -> tuple[dict, OriginForecast]:
             "pipeline_months": PIPELINE_MONTHS,
             "cap_quantile": CAP_QUANTILE,
             "level_months": LEVEL_MONTHS,
-            "seasonal_naive_weight": [round(float(w), 4) for w in fc.snaive_weight],
+            "combination_weights": {
+                name: [round(float(w), 4) for w in fc.weights[:, i]] for i, name in enumerate(CANDIDATES)
+            },
         },
         horizon_months=H,
         metrics=summary,
@@ -817,9 +820,9 @@ every invoice capped at the {CAP_QUANTILE:.0%} quantile of amounts (up to {SEASO
 months) x the mean deseasonalised revenue of the last {LEVEL_MONTHS} months; the parts are scaled to
 sum to it. For the first {PIPELINE_MONTHS} months the deals open on the as-of date x their stage's win
 rate x when such deals close replace the share of revenue that historically came from deals already
-open. The total is then blended with seasonal naive by inverse-MSE weights from the backtest's errors
-(weight of seasonal naive by horizon: {run.params.get("seasonal_naive_weight")}), the parts scaled
-with it. Intervals: quantiles of (actual - forecast) / sqrt(forecast) for the parts; Student t x
+open. The total is then the weighted mean of that, the sum of the parts' own forecasts and seasonal naive,
+by inverse-MSE weights from the backtest's errors (weights by horizon: {run.params.get("combination_weights")}),
+the parts scaled with it. Intervals: quantiles of (actual - forecast) / sqrt(forecast) for the parts; Student t x
 root mean square of the relative errors for the total; both from the rolling-origin backtest.
 
 **Trained on.** {run.train_window[0]} to {run.train_window[1]}, {run.train_rows:,} series-months.

@@ -249,19 +249,21 @@ def test_the_totals_seasonal_profile_is_not_bent_by_a_few_huge_invoices():
 
 def test_combination_weights_use_only_errors_of_months_that_are_over():
     origin = date(2026, 1, 1)
+    # top-down errs by 10, bottom-up by 20, seasonal naive by 30
     rows = [
-        (add_months(origin, -k - 1), 1, add_months(origin, -k - 1), 110.0, 130.0, 100.0) for k in range(6)
+        (add_months(origin, -k - 1), 1, add_months(origin, -k - 1), 110.0, 80.0, 130.0, 100.0)
+        for k in range(6)
     ]
     errors = pd.DataFrame(rows, columns=forecast.COMBINATION_COLUMNS)
-    w = forecast.snaive_weights(errors, origin, 2)
-    # inverse MSE: model errs by 10, seasonal naive by 30 -> weight of seasonal naive 1/9 / (1/9 + 1) = 0.1
-    assert w[0] == pytest.approx(0.1)
-    assert w[1] == 0.0  # no errors at horizon 2
+    w = forecast.combination_weights(errors, origin, 2)
+    inverse = np.array([1 / 100, 1 / 400, 1 / 900])
+    assert w[0] == pytest.approx(inverse / inverse.sum())
+    assert w[1].tolist() == [1.0, 0.0, 0.0]  # no errors at horizon 2: the total's own fit alone
     # the same errors with targets not yet over (on or after the origin) are not used
     future = errors.assign(target=[add_months(origin, k) for k in range(6)])
-    assert forecast.snaive_weights(future, origin, 2).tolist() == [0.0, 0.0]
-    # fewer than MIN_COMBINATION_ERRORS: the model alone
-    assert forecast.snaive_weights(errors.iloc[:5], origin, 1).tolist() == [0.0]
+    assert forecast.combination_weights(future, origin, 1).tolist() == [[1.0, 0.0, 0.0]]
+    # fewer than MIN_COMBINATION_ERRORS: the total's own fit alone
+    assert forecast.combination_weights(errors.iloc[:5], origin, 1).tolist() == [[1.0, 0.0, 0.0]]
 
 
 def test_combined_parts_still_sum_to_the_combined_total():
@@ -271,12 +273,16 @@ def test_combined_parts_still_sum_to_the_combined_total():
         baseline=np.array([[50.0, 30.0], [40.0, 40.0]]),
         pipeline=np.array([[10.0, 10.0], [0.0, 0.0]]),
         forecast=np.array([[60.0, 40.0], [40.0, 40.0]]),
+        bottom_up=np.array([120.0, 60.0]),
     )
-    out = forecast.combine(fc, np.array([200.0, 80.0]), np.array([0.5, 0.25]))
-    assert out.forecast.sum(axis=1) == pytest.approx([150.0, 80.0])
-    assert out.model_total == pytest.approx([100.0, 80.0])
+    weights = np.array([[0.5, 0.25, 0.25], [0.5, 0.0, 0.5]])
+    out = forecast.combine(fc, np.array([200.0, 80.0]), weights)
+    assert out.forecast.sum(axis=1) == pytest.approx([0.5 * 100 + 0.25 * 120 + 0.25 * 200, 80.0])
+    assert out.candidates[:, 0] == pytest.approx([100.0, 80.0])
     assert (out.baseline + out.pipeline) == pytest.approx(out.forecast)
-    assert forecast.combine(fc, None, np.array([0.5, 0.5])).forecast == pytest.approx(fc.forecast)
+    # without a year of history there is no seasonal naive: its weight goes to the total's own fit
+    alone = forecast.combine(fc, None, np.array([[0.5, 0.0, 0.5], [0.0, 0.0, 1.0]]))
+    assert alone.forecast == pytest.approx(fc.forecast)
 
 
 def test_the_totals_interval_is_wider_with_fewer_errors_and_symmetric():
