@@ -935,9 +935,7 @@ def _load_rows(con, items: list[_Pending], batch_id: str, loaded_at: datetime) -
     con.execute(f"create or replace temp table _valid as {select}", params)
 
     originals = {c: _original_text(parts) for c, parts in sources.parts("s.").items()}
-    _flag_duplicate_keys(con, contract, originals)
-    if contract.kind == "event":
-        _flag_already_loaded(con, contract, originals)
+    _flag_duplicates(con, contract, originals)
 
     con.execute(
         "create or replace temp table _files "
@@ -1021,109 +1019,106 @@ def _reject_reason(text: str) -> str:
     return "malformed_row:" + first.lower().replace(" ", "_")
 
 
-def _flag_duplicate_keys(con, contract: Contract, originals: dict[str, str]) -> None:
-    """Every row after the first with the same key in the same file is a duplicate.
+def _flag_duplicates(con, contract: Contract, originals: dict[str, str]) -> None:
+    """Quarantine repeated keys, exactly as loading the files one after another would:
 
-    Aggregating to the repeated keys is cheap; the update touches only files that
-    have repeats, which most do not.
+    - in one file, every row after the first with the same key is a `duplicate_key`;
+    - for event entities, a row still good whose key was loaded from another file whose
+      event time lies within this file's period is `duplicate_key:already_loaded`: a file
+      loaded earlier (in raw) or an earlier file of this read, file by file.
+
+    Only keys seen more than once in the read need more than one pass: they are copied to
+    a small table first, and every mark goes into _valid in one update at the end.
     """
     key_v = ", ".join(sql_ident(f"v_{k}") for k in contract.key)
     present = " and ".join(f"{sql_ident(f'v_{k}')} is not null" for k in contract.key)
+
+    def match(a: str, b: str) -> str:
+        return " and ".join(f"{a}.{sql_ident('v_' + k)} = {b}.{sql_ident('v_' + k)}" for k in contract.key)
+
+    is_event = contract.kind == "event"
+    v_et = sql_ident("v_" + contract.event_time) if is_event else "NULL"
     con.execute(
-        f"create or replace temp table _repeated as select _f, {key_v}, min(_rn) AS _first_rn from _valid "
-        f"where {present} and _raw_line is null group by all having count(*) > 1"
+        f"""
+        create or replace temp table _cand as
+        select v._f, v._rn, {", ".join(f"v.{sql_ident('v_' + k)}" for k in contract.key)}, {v_et} AS _et,
+            v._raw_line is null AS _plain, len(v._reasons) = 0 AS _good
+        from _valid v semi join (
+            select {key_v} from _valid where {present} group by all having count(*) > 1
+        ) k on {match("v", "k")}
+        """
     )
-    if con.execute("select count(*) from _repeated").fetchone()[0]:
-        match = " and ".join(f"v.{sql_ident('v_' + k)} = r.{sql_ident('v_' + k)}" for k in contract.key)
+    con.execute("create or replace temp table _marks (_f integer, _rn bigint, reason varchar)")
+    con.execute(
+        f"""
+        insert into _marks
+        select c._f, c._rn, 'duplicate_key' from _cand c join (
+            select _f, {key_v}, min(_rn) AS _first_rn from _cand where _plain group by all having count(*) > 1
+        ) r on c._f = r._f and {match("c", "r")}
+        where c._rn > r._first_rn
+        """
+    )
+    if is_event:
+        entity, et = sql_ident(contract.entity), sql_ident(contract.event_time)
         con.execute(
-            "create or replace temp table _marked as "
-            f"select v._f, v._rn from _valid v join _repeated r on v._f = r._f and {match} "
-            "where v._rn > r._first_rn"
+            f"create or replace temp table _periods as select _f, min({v_et}) AS lo, max({v_et}) AS hi "
+            "from _valid group by _f"
         )
-        _mark(con, "duplicate_key", originals)
-    con.execute("drop table _repeated")
-
-
-def _mark(con, reason: str, originals: dict[str, str]) -> None:
-    """Quarantine the rows listed in _marked with `reason`, restoring their original text."""
-    sets = ", ".join(f"{sql_ident('o_' + c)} = {expr}" for c, expr in originals.items())
-    con.execute(
-        f"""
-        update _valid set _reasons = list_append(_valid._reasons, {sql_literal(reason)}), {sets}
-        from _marked m join _stage s using (_f, _rn)
-        where _valid._f = m._f and _valid._rn = m._rn
-        """
-    )
-    con.execute("drop table _marked")
-
-
-def _flag_already_loaded(con, contract: Contract, originals: dict[str, str]) -> None:
-    """Event rows whose key was loaded from another file (within this file's period) are
-    duplicates: from an earlier load (in raw) or from an earlier file of this group."""
-    entity = sql_ident(contract.entity)
-    et = sql_ident(contract.event_time)
-    v_et = sql_ident("v_" + contract.event_time)
-    key_v = ", ".join(sql_ident(f"v_{k}") for k in contract.key)
-    present = " and ".join(f"{sql_ident(f'v_{k}')} is not null" for k in contract.key)
-    con.execute(
-        f"create or replace temp table _periods as select _f, min({v_et}) AS lo, max({v_et}) AS hi "
-        "from _valid group by _f"
-    )
-    cond = " and ".join(f"r.{sql_ident(k)} = v.{sql_ident('v_' + k)}" for k in contract.key)
-    con.execute(
-        f"""
-        create or replace temp table _marked as
-        select v._f, v._rn from _valid v join _periods p using (_f)
-        where len(v._reasons) = 0 and exists (
-            select 1 from raw.{entity} r
-            where {cond}
-              and r.{et} between (select min(lo) from _periods) and (select max(hi) from _periods)
-              and r.{et} between p.lo and p.hi
-        )
-        """
-    )
-    if con.execute("select count(*) from _marked").fetchone()[0]:
-        _mark(con, "duplicate_key:already_loaded", originals)
-    else:
-        con.execute("drop table _marked")
-    # Keys in more than one file of the group: file by file, as if each had been loaded alone
-    # after the ones before it (few rows, so one small query per file).
-    match = " and ".join(f"e.{sql_ident('v_' + k)} = c.{sql_ident('v_' + k)}" for k in contract.key)
-    con.execute(
-        f"""
-        create or replace temp table _cross as
-        select _f, _rn, {key_v}, {v_et}, len(_reasons) = 0 AS _good from _valid v
-        where {present} and exists (
-            select 1 from (
-                select {key_v} from _valid where {present} group by all having count(distinct _f) > 1
-            ) k where {" and ".join(f"k.{sql_ident('v_' + k)} = v.{sql_ident('v_' + k)}" for k in contract.key)}
-        )
-        """
-    )
-    later = [r[0] for r in con.execute("select distinct _f from _cross order by _f").fetchall()][1:]
-    marked: list[tuple[int, int]] = []
-    for f in later:
-        rows = con.execute(
+        cond = " and ".join(f"r.{sql_ident(k)} = v.{sql_ident('v_' + k)}" for k in contract.key)
+        con.execute(
             f"""
-            select c._rn from _cross c join _periods p using (_f)
-            where c._f = ? and c._good and exists (
-                select 1 from _cross e where e._f < c._f and e._good and {match}
-                  and e.{v_et} between p.lo and p.hi
-            )
-            """,
-            [f],
-        ).fetchall()
-        if rows:
-            con.execute(
-                "update _cross set _good = false where _f = ? and list_contains(?, _rn)",
-                [f, [r[0] for r in rows]],
-            )
-            marked += [(f, r[0]) for r in rows]
-    con.execute("drop table _cross")
-    if marked:
-        con.execute("create or replace temp table _marked (_f integer, _rn bigint)")
-        con.executemany("insert into _marked values (?, ?)", [list(m) for m in marked])
-        _mark(con, "duplicate_key:already_loaded", originals)
+            insert into _marks
+            select v._f, v._rn, 'duplicate_key:already_loaded' from _valid v join _periods p using (_f)
+            where len(v._reasons) = 0
+              and not exists (select 1 from _marks m where m._f = v._f and m._rn = v._rn)
+              and exists (
+                select 1 from raw.{entity} r
+                where {cond}
+                  and r.{et} between (select min(lo) from _periods) and (select max(hi) from _periods)
+                  and r.{et} between p.lo and p.hi
+              )
+            """
+        )
+        # keys in more than one file of the read: file by file, each after the ones before it
+        con.execute(
+            "update _cand set _good = false "
+            "where exists (select 1 from _marks m where m._f = _cand._f and m._rn = _cand._rn)"
+        )
+        files = con.execute(
+            f"select list(distinct _f order by _f) from _cand where ({key_v}) in "
+            f"(select ({key_v}) from _cand group by all having count(distinct _f) > 1)"
+        ).fetchone()[0]
+        for f in (files or [])[1:]:
+            rows = con.execute(
+                f"""
+                select c._rn from _cand c join _periods p using (_f)
+                where c._f = ? and c._good and exists (
+                    select 1 from _cand e where e._f < c._f and e._good and {match("e", "c")}
+                      and e._et between p.lo and p.hi
+                )
+                """,
+                [f],
+            ).fetchall()
+            if rows:
+                numbers = [r[0] for r in rows]
+                con.execute(
+                    "update _cand set _good = false where _f = ? and list_contains(?, _rn)", [f, numbers]
+                )
+                con.executemany(
+                    "insert into _marks values (?, ?, 'duplicate_key:already_loaded')",
+                    [[f, n] for n in numbers],
+                )
+    con.execute("drop table _cand")
+    if con.execute("select count(*) from _marks").fetchone()[0]:
+        sets = ", ".join(f"{sql_ident('o_' + c)} = {expr}" for c, expr in originals.items())
+        con.execute(
+            f"""
+            update _valid set _reasons = list_append(_valid._reasons, m.reason), {sets}
+            from _marks m join _stage s using (_f, _rn)
+            where _valid._f = m._f and _valid._rn = m._rn
+            """
+        )
+    con.execute("drop table _marks")
 
 
 def _json_path(key: str) -> str:
