@@ -105,3 +105,28 @@ def test_match_weights_have_the_prior_and_every_comparison_level(linked):
 def test_fewer_than_two_records_give_no_pairs():
     one = sample_records().head(1)
     assert link_records(one).pairs.empty
+
+
+def test_a_pair_cache_scores_again_only_what_can_have_changed_and_gives_the_same_pairs(linked):
+    records = sample_records()
+    earlier = records.drop(index=[0, 5]).copy()  # two records new since, one renamed since
+    earlier.loc[9, "name_norm"] = earlier.loc[9, "name_norm"] + "о"
+    cache = link_records(earlier, model=linked.model).cache
+    assert cache is not None and len(cache.pairs)
+
+    from_scratch = link_records(records, model=linked.model)
+    incremental = link_records(records, model=linked.model, cache=cache)
+    pd.testing.assert_frame_equal(incremental.pairs, from_scratch.pairs)
+    assert from_scratch.rescored is None
+    assert 0 < incremental.rescored < len(incremental.pairs)
+    assert incremental.cache.key == cache.key
+
+
+def test_a_pair_cache_of_another_model_is_not_used(linked):
+    records = sample_records()
+    cache = link_records(records, model=linked.model).cache
+    other = json.loads(json.dumps(linked.model))
+    other["probability_two_random_records_match"] *= 2
+    again = link_records(records, model=other, cache=cache)
+    assert again.rescored is None
+    assert again.cache.key != cache.key

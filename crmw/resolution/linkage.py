@@ -14,6 +14,7 @@ one legal entity. Domains link legal entities into clients in `clustering`.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import math
@@ -177,29 +178,39 @@ def _train(linker, config: LinkageConfig, n_records: int) -> None:
 
 
 @dataclass
+class PairCache:
+    """The pairs a model scored on a set of records: what the next scoring with the same model may
+    keep. `frame` is the Splink input (record_key and SPLINK_INPUT_COLUMNS), `pairs` PAIR_COLUMNS,
+    `key` says which model and scoring they come from (see `pair_cache_key`)."""
+
+    key: str
+    frame: pd.DataFrame
+    pairs: pd.DataFrame
+
+
+@dataclass
 class LinkageResult:
     pairs: pd.DataFrame  # PAIR_COLUMNS, one row per scored pair (a < b)
     model: dict[str, Any]  # the Splink model (settings with trained m and u)
+    cache: PairCache | None = None  # these pairs, for the next scoring with the same model
+    rescored: int | None = None  # pairs scored this time (None: all of them)
 
 
-def link_records(
-    records: pd.DataFrame, config: LinkageConfig | None = None, model: dict[str, Any] | None = None
-) -> LinkageResult:
-    """Train the model on `records` (or apply `model`, a saved Splink model) and score candidate pairs.
+def pair_cache_key(model: dict[str, Any], config: LinkageConfig) -> str:
+    """The model (without the random uid Splink gives each save), the threshold, Splink's version and
+    this module's code: pairs cached under another key are not reused."""
+    import hashlib
+    from importlib.metadata import version
 
-    `records` are normalised entity records (see `normalise_records`). Returns the pairs scored at or
-    above `config.keep_pairs_above` and the model.
-    """
-    config = config or LinkageConfig()
-    frame = _splink_input(records)
-    if len(frame) < 2:
-        settings = model or linkage_settings(config.seed)
-        linker, _ = _linker(frame, settings)
-        return LinkageResult(pairs=_empty_pairs(), model=linker.misc.save_model_to_json())
-    linker, db_api = _linker(frame, model or linkage_settings(config.seed))
-    if model is None:
-        _train(linker, config, len(frame))
-    predicted = _predict(linker, db_api, config)
+    h = hashlib.sha256()
+    h.update(json.dumps({k: v for k, v in model.items() if k != "linker_uid"}, sort_keys=True).encode())
+    h.update(repr(config.keep_pairs_above).encode())
+    h.update(version("splink").encode())
+    h.update(Path(__file__).read_bytes())
+    return h.hexdigest()
+
+
+def _as_pairs(predicted: pd.DataFrame) -> pd.DataFrame:
     pairs = pd.DataFrame(
         {
             "record_key_a": predicted["record_key_l"].astype("str"),
@@ -212,8 +223,93 @@ def link_records(
     pairs.loc[swap, ["record_key_a", "record_key_b"]] = pairs.loc[
         swap, ["record_key_b", "record_key_a"]
     ].to_numpy()
+    return pairs
+
+
+def _changes(old: pd.DataFrame, new: pd.DataFrame) -> tuple[set[str], set[str], bool]:
+    """(records added or changed, records removed, whether the name frequencies changed)."""
+    fo, fn = old.set_index("record_key"), new.set_index("record_key")
+    common = fo.index.intersection(fn.index)
+    same = (fo.loc[common].fillna("\0") == fn.loc[common, fo.columns].fillna("\0")).all(axis=1)
+    changed = set(fn.index.difference(fo.index)) | set(common[~same.to_numpy()])
+    removed = set(fo.index.difference(fn.index))
+    names_moved = sorted(fo["name_norm"].dropna().tolist()) != sorted(fn["name_norm"].dropna().tolist())
+    return changed, removed, names_moved
+
+
+def _rescore_settings(model: dict[str, Any], names_moved: bool) -> dict[str, Any]:
+    """The model with its blocking rules narrowed to pairs with a changed record (`_changed`), plus every
+    pair of equal names when the name frequencies moved (the exact-name level weighs a name by its
+    frequency among all records, so a new name moves the weight of every exact-name pair)."""
+    settings = copy.deepcopy(model)
+    rules = [
+        {
+            "blocking_rule": f'({rule["blocking_rule"]}) AND (l."_changed" = 1 OR r."_changed" = 1)',
+            "sql_dialect": rule.get("sql_dialect", "duckdb"),
+        }
+        for rule in settings["blocking_rules_to_generate_predictions"]
+    ]
+    if names_moved:
+        rules.append({"blocking_rule": 'l."name_norm" = r."name_norm"', "sql_dialect": "duckdb"})
+    settings["blocking_rules_to_generate_predictions"] = rules
+    return settings
+
+
+def link_records(
+    records: pd.DataFrame,
+    config: LinkageConfig | None = None,
+    model: dict[str, Any] | None = None,
+    cache: PairCache | None = None,
+) -> LinkageResult:
+    """Train the model on `records` (or apply `model`, a saved Splink model) and score candidate pairs.
+
+    `records` are normalised entity records (see `normalise_records`). Returns the pairs scored at or
+    above `config.keep_pairs_above`, the model, and the pairs as a cache for the next call.
+
+    With `model` and a `cache` of the same model (`pair_cache_key`), only the pairs whose score can
+    have changed are scored: those with a record added or changed since the cache, and the pairs of
+    equal names when the name frequencies moved; the other cached pairs are kept (a pair's score
+    depends on its two records, the model and, at the exact-name level, the name's frequency). The
+    result is the same as scoring every pair.
+    """
+    config = config or LinkageConfig()
+    frame = _splink_input(records)
+    if len(frame) < 2:
+        settings = model or linkage_settings(config.seed)
+        linker, _ = _linker(frame, settings)
+        return LinkageResult(pairs=_empty_pairs(), model=linker.misc.save_model_to_json())
+    rescored = None
+    if model is not None and cache is not None and cache.key == pair_cache_key(model, config):
+        changed, removed, names_moved = _changes(cache.frame, frame)
+        gone = changed | removed
+        kept = cache.pairs[~cache.pairs["record_key_a"].isin(gone) & ~cache.pairs["record_key_b"].isin(gone)]
+        if names_moved:
+            names = frame.set_index("record_key")["name_norm"]
+            name_a = names.reindex(kept["record_key_a"]).to_numpy()
+            name_b = names.reindex(kept["record_key_b"]).to_numpy()
+            kept = kept[~((name_a == name_b) & pd.notna(name_a))]
+        marked = frame.assign(_changed=frame["record_key"].isin(changed).astype("int64"))
+        linker, db_api = _linker(marked, _rescore_settings(model, names_moved))
+        fresh = _as_pairs(_predict(linker, db_api, config))
+        rescored = len(fresh)
+        pairs = pd.concat([kept, fresh], ignore_index=True)
+        saved = model
+    else:
+        linker, db_api = _linker(frame, model or linkage_settings(config.seed))
+        if model is None:
+            _train(linker, config, len(frame))
+        pairs = _as_pairs(_predict(linker, db_api, config))
+        saved = linker.misc.save_model_to_json()
     pairs = pairs.sort_values(["record_key_a", "record_key_b"], kind="stable").reset_index(drop=True)
-    return LinkageResult(pairs=pairs, model=linker.misc.save_model_to_json())
+    # the cache is keyed on the model as the caller will pass it next time: the one given, or the
+    # trained one as saved
+    key = pair_cache_key(model if model is not None else saved, config)
+    return LinkageResult(
+        pairs=pairs,
+        model=saved,
+        cache=PairCache(key, frame.reset_index(drop=True), pairs),
+        rescored=rescored,
+    )
 
 
 def _empty_pairs() -> pd.DataFrame:

@@ -14,7 +14,7 @@ import pandas as pd
 from crmw.resolution.clustering import ClusteringConfig, cluster_records
 from crmw.resolution.evidence import deterministic_edges
 from crmw.resolution.ids import assign_stable_ids, id_history
-from crmw.resolution.linkage import LinkageConfig, link_records, match_weights
+from crmw.resolution.linkage import LinkageConfig, PairCache, link_records, match_weights
 from crmw.resolution.normalise import RECORD_COLUMNS, normalise_records
 from crmw.resolution.overrides import empty_overrides
 
@@ -60,6 +60,7 @@ class Resolution:
     match_weights: pd.DataFrame  # the Splink model as a table (see linkage.match_weights)
     model: dict[str, Any]  # the Splink model JSON
     stats: dict[str, float]
+    pair_cache: PairCache | None = None  # the scored pairs, for the next resolution with this model
 
 
 def _clean_name(value: object) -> str | None:
@@ -92,13 +93,16 @@ def resolve(
     model: dict[str, Any] | None = None,
     resolved_at: datetime | None = None,
     build_id: str | None = None,
+    pair_cache: PairCache | None = None,
 ) -> Resolution:
     """Resolve entity records (`RECORD_COLUMNS`, one row per organisation record) into legal entities
     and clients with stable ids.
 
     `previous` is the last build's output (at least record_key, legal_entity_id, client_id) whose ids
     are kept; `overrides` is `read_overrides(...)`; `model` a saved Splink model to apply instead of
-    training one. Same records, previous and overrides give the same result.
+    training one; `pair_cache` the `Resolution.pair_cache` of an earlier resolution, whose pairs are
+    kept where the records did not change (with `model` only). Same records, previous and overrides
+    give the same result, with a pair cache or without.
     """
     config = config or ResolutionConfig()
     resolved_at = resolved_at or datetime.now().replace(microsecond=0)
@@ -111,7 +115,7 @@ def resolve(
     records = records.sort_values("record_key", kind="stable").reset_index(drop=True)
     normalised = normalise_records(records, config.excluded_domains)
     edges = deterministic_edges(normalised)
-    linked = link_records(normalised, config.linkage, model=model)
+    linked = link_records(normalised, config.linkage, model=model, cache=pair_cache)
     clusters = cluster_records(
         normalised,
         edges,
@@ -143,6 +147,7 @@ def resolve(
         "legal_entities": int(out["legal_entity_id"].nunique()),
         "clients": int(out["client_id"].nunique()),
         "scored_pairs": len(linked.pairs),
+        "rescored_pairs": len(linked.pairs) if linked.rescored is None else linked.rescored,
         "seconds": round(time.perf_counter() - started, 2),
     }
     log.info(
@@ -154,6 +159,7 @@ def resolve(
         match_weights=match_weights(linked.model),
         model=linked.model,
         stats=stats,
+        pair_cache=linked.cache,
     )
 
 

@@ -9,6 +9,9 @@ minute or more at scale 1), while a day of new exports adds a handful of records
   model is applied (scoring candidate pairs only). A full refresh of the warehouse does not retrain:
   the model is state, like the ids, so that a full refresh gives the same clients as the incremental
   builds before it. What the model was trained on is written next to it (`<model>.info.json`).
+- **Only the pairs that can have changed are scored again**: the pairs the last resolution scored
+  are kept next to the model (`<model>.pairs.pkl`, see `linkage.PairCache`); applying the same model,
+  the pairs of records that did not change keep their scores (`link_records`).
 - **The resolution is skipped when nothing it reads changed**: the records, the override file, the
   configuration, the model and the resolution code itself are fingerprinted; the fingerprint is kept
   in the resolved table, and a build whose fingerprint matches the table's keeps the table as it is
@@ -32,7 +35,7 @@ from typing import Any
 
 import pandas as pd
 
-from crmw.resolution.linkage import LinkageConfig
+from crmw.resolution.linkage import LinkageConfig, PairCache
 
 log = logging.getLogger(__name__)
 
@@ -174,3 +177,27 @@ def load_model(path: Path) -> dict[str, Any] | None:
 
 def new_info(config: LinkageConfig, n_records: int) -> ModelInfo:
     return ModelInfo(settings_hash(config), n_records, datetime.now().replace(microsecond=0).isoformat())
+
+
+def pair_cache_path(model_path: Path) -> Path:
+    return model_path.with_name(model_path.stem + ".pairs.pkl")
+
+
+def load_pair_cache(model_path: Path) -> PairCache | None:
+    """The pairs the last resolution scored, or None (none, unreadable, or not a PairCache)."""
+    try:
+        cache = pd.read_pickle(pair_cache_path(model_path))
+    except Exception:  # noqa: BLE001 - a cache that cannot be read is no cache
+        return None
+    return cache if isinstance(cache, PairCache) else None
+
+
+def save_pair_cache(cache: PairCache | None, model_path: Path) -> None:
+    path = pair_cache_path(model_path)
+    if cache is None:
+        path.unlink(missing_ok=True)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    pd.to_pickle(cache, tmp)
+    tmp.replace(path)

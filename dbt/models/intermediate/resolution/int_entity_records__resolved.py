@@ -5,7 +5,8 @@ build's ids (this table before it is replaced), the override file, and the saved
 
 Two shortcuts keep a daily build cheap (crmw.resolution.state): the Splink model is retrained only
 when it is due (no saved model, changed settings, records moved by more than
-resolution_retrain_growth, or resolution_retrain set), else the saved one is applied; and when the
+resolution_retrain_growth, or resolution_retrain set), else the saved one is applied, scoring again
+only the pairs whose records changed (the last build's pairs are kept next to the model); and when the
 records, overrides, configuration, model and resolution code are those of the table as it stands
 (its input_fingerprint), the table is kept as it is.
 """
@@ -18,7 +19,15 @@ import duckdb
 from crmw.resolution import ResolutionConfig, read_overrides, resolve, save_model
 from crmw.resolution.clustering import ClusteringConfig
 from crmw.resolution.linkage import LinkageConfig
-from crmw.resolution.state import ModelInfo, inputs_fingerprint, load_model, new_info, training_due
+from crmw.resolution.state import (
+    ModelInfo,
+    inputs_fingerprint,
+    load_model,
+    load_pair_cache,
+    new_info,
+    save_pair_cache,
+    training_due,
+)
 from crmw.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -95,10 +104,12 @@ def model(dbt, session):
         overrides=overrides,
         config=config,
         model=applied,
+        pair_cache=load_pair_cache(model_path) if applied is not None else None,
     )
     if applied is None:
         save_model(result.model, model_path)
         new_info(config.linkage, len(records)).write(model_path)
+    save_pair_cache(result.pair_cache, model_path)
     log.info("client resolution: %s", result.stats)
     out = result.records
     out["input_fingerprint"] = inputs_fingerprint(records, overrides, config, applied or result.model)
