@@ -74,6 +74,8 @@ def bench_scale(scale: float, seed: int, reuse: bool, stages: list[str]) -> dict
         out["ingest_vs_baseline"] = round(
             out["stages"]["ingest"]["seconds"] / out["stages"]["baseline"]["seconds"], 2
         )
+    if "run" in stages:
+        out["stages"]["run"] = run_stage("run", work, scale, seed)
     if "incremental" in stages:
         out["incremental"] = bench_incremental(work, scale, seed)
     return out
@@ -127,8 +129,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reuse", action="store_true", help="reuse generated exports of the same scale")
     parser.add_argument(
         "--stages",
-        default="generate,baseline,ingest,dbt,models,reports,incremental",
-        help="comma-separated subset of: generate, baseline, ingest, dbt, models, reports, incremental",
+        default="generate,baseline,ingest,dbt,models,reports,run,incremental",
+        help="comma-separated subset of: generate, baseline, ingest, dbt, models, reports, run "
+        "(the whole `crmw run` through Dagster, quality checks included), incremental",
     )
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the JSON and markdown results")
     args = parser.parse_args(argv)

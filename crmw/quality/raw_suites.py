@@ -11,7 +11,8 @@ Per entity (check names are the Dagster asset check names on raw/<entity>):
 |                            |          | its load                                                      |
 | keys_are_unique            | error    | a key twice (per snapshot date for snapshot entities)         |
 | exports_have_every_column  | error    | an export file where a column is empty in every row although  |
-|                            |          | the files before it make that improbable (a dropped column)   |
+|                            |          | the files before it make that improbable (a dropped column;   |
+|                            |          | columns filled in under 5% of rows before are not judged)     |
 | exports_pass_validation    | error    | an export with more than 10% of its rows rejected by ingest   |
 | every_month_has_rows       | error    | a month (between the first and the last) with under a tenth   |
 |                            |          | of the typical month's rows (event entities)                  |
@@ -45,6 +46,9 @@ DATE_CEILING = datetime(2100, 1, 1)
 MISSING_COLUMN_CHANCE = 1e-6
 HISTORY_FILES = 6
 MIN_FILES_BEFORE = 3
+# A column is judged only when every file before it filled at least this share of rows:
+# sparse, bursty columns (campaign tags in a month without campaigns) go empty honestly.
+MIN_SHARE_JUDGED = 0.05
 REPEATED_KEYS_SHOWN = 1000
 # Ingest rejects about 1% of rows of a typical export (typos, bad dates). A file with more
 # than 10% rejected is broken; a handful of rejected rows is ordinary even in a tiny file.
@@ -297,11 +301,12 @@ def exports_have_every_column(contract: Contract) -> Suite:
         shares = pd.DataFrame({c: files[c] / files["rows"] for c in columns})
         for column in columns:
             before = shares[column].shift(1).rolling(HISTORY_FILES, min_periods=MIN_FILES_BEFORE)
-            # judged only where every file before it had the column (campaign tags, for one,
-            # come and go), at the thinnest share any of them had
+            # judged only where every file before it filled the column in a fair share of its rows
+            # (campaign tags, for one, come and go), at the thinnest share any of them had
             thinnest = before.min()
             chance_all_empty = (1.0 - thinnest) ** files["rows"]
-            for i in files.index[(thinnest > 0) & (chance_all_empty < MISSING_COLUMN_CHANCE)]:
+            judge = (thinnest >= MIN_SHARE_JUDGED) & (chance_all_empty < MISSING_COLUMN_CHANCE)
+            for i in files.index[judge]:
                 judged.append(
                     {
                         "file_name": files.at[i, "file_name"],
