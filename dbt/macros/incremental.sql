@@ -21,3 +21,18 @@
 {% macro delete_rows_of_retired_files() -%}
     delete from {{ this }} where source_file_hash not in ({{ loaded_file_hashes() }})
 {%- endmacro %}
+
+{#- Post-hook of an incremental Python model: dbt-duckdb leaves the model's temporary table
+    (<model>__dbt_tmp<timestamp>, in the main schema) behind after each incremental run. -#}
+{% macro drop_leftover_tmp_tables() -%}
+    {%- if execute -%}
+        {%- set found = run_query(
+            "select table_schema, table_name from information_schema.tables "
+            ~ "where table_catalog = current_database() and table_type = 'BASE TABLE' "
+            ~ "and starts_with(table_name, '" ~ this.identifier ~ "__dbt_tmp')"
+        ) -%}
+        {%- for row in found.rows -%}
+            {%- do run_query('drop table if exists "' ~ row[0] ~ '"."' ~ row[1] ~ '"') -%}
+        {%- endfor -%}
+    {%- endif -%}
+{%- endmacro %}
