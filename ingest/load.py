@@ -534,27 +534,47 @@ def snapshot_date_for(path: Path, default: date) -> date:
     return default
 
 
-def _manifest_lookup(con, content_hash: str) -> tuple | None:
+HEADER_ONLY_MAX_BYTES = 64 * 1024
+
+
+def _is_header_only(info: FileInfo) -> bool:
+    """A CSV export with a header and no records (a month without campaigns, say)."""
+    if info.format != "csv" or info.size > HEADER_ONLY_MAX_BYTES:
+        return False
+    lines = info.path.read_bytes().splitlines()
+    return sum(bool(line.strip()) for line in lines) <= 1
+
+
+def _identity(info: FileInfo) -> tuple[str, list]:
+    """Which manifest rows are this file: its content, whatever its name; but header-only
+    files (the same few bytes for every empty month) are also told apart by name."""
+    if _is_header_only(info):
+        return "content_hash = ? and file_name = ?", [info.content_hash, info.path.name]
+    return "content_hash = ?", [info.content_hash]
+
+
+def _manifest_lookup(con, info: FileInfo) -> tuple | None:
+    where, params = _identity(info)
     return con.execute(
-        "select file_path, loaded_at from meta.load_manifest where content_hash = ? and status = 'loaded'",
-        [content_hash],
+        f"select file_path, loaded_at from meta.load_manifest where {where} and status = 'loaded'", params
     ).fetchone()
 
 
 def _retire(con, contract: Contract, where: str, params: list, status: str) -> None:
     """Remove the rows of earlier loads (superseded version or forced reload)."""
-    hashes = [
-        r[0]
-        for r in con.execute(
-            f"select content_hash from meta.load_manifest where status = 'loaded' and {where}", params
-        ).fetchall()
-    ]
-    for old in hashes:
-        con.execute(f"delete from raw.{sql_ident(contract.entity)} where _content_hash = ?", [old])
-        con.execute(f"delete from quarantine.{sql_ident(contract.entity)} where _content_hash = ?", [old])
+    loads = con.execute(
+        f"select content_hash, file_path from meta.load_manifest where status = 'loaded' and {where}", params
+    ).fetchall()
+    for old_hash, old_path in loads:
+        for schema in ("raw", "quarantine"):
+            con.execute(
+                f"delete from {schema}.{sql_ident(contract.entity)} where _content_hash = ? and _source_file = ?",
+                [old_hash, old_path],
+            )
         con.execute(
-            "update meta.load_manifest set status = ? where content_hash = ? and status = 'loaded'",
-            [status, old],
+            "update meta.load_manifest set status = ? "
+            "where content_hash = ? and file_path = ? and status = 'loaded'",
+            [status, old_hash, old_path],
         )
 
 
@@ -606,7 +626,7 @@ def _pending(
     """Inspect and detect one file; a FileResult when it was loaded before (skipped)."""
     path = path.resolve()
     info = inspect_file(path)
-    previous = _manifest_lookup(con, info.content_hash)
+    previous = _manifest_lookup(con, info)
     if previous and not force:
         return FileResult(
             path=path,
@@ -675,7 +695,7 @@ def _load_group(
     try:
         for item in items:
             if force:
-                _retire(con, contract, "content_hash = ?", [item.info.content_hash], "reloaded")
+                _retire(con, contract, *_identity(item.info), "reloaded")
             _retire(
                 con,
                 contract,

@@ -132,3 +132,29 @@ def test_versions_of_one_file_in_a_batch_load_one_after_the_other(tmp_path, seco
         assert [f.status for f in batch.files] == ["loaded", "skipped"] and ids == [("I1",)]
     else:
         assert [f.status for f in batch.files] == ["loaded", "loaded"] and ids == [("I2",)]
+
+
+def test_header_only_exports_of_different_months_each_load_once(tmp_path):
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    months = [folder / f"invoices__2024-0{m}.csv" for m in (1, 2, 3)]
+    for path in months:
+        path.write_text(HEADER + "\n")  # a month without invoices: the same bytes every time
+    first = ingest_paths(months, tmp_path / "wh.duckdb")
+    assert [f.status for f in first.files] == ["loaded", "loaded", "loaded"]
+    again = ingest_paths([months[1]], tmp_path / "wh.duckdb")
+    assert [f.status for f in again.files] == ["skipped"]
+    forced = ingest_paths([months[1]], tmp_path / "wh.duckdb", force=True)
+    assert [f.status for f in forced.files] == ["loaded"]
+    con = duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True)
+    try:
+        assert con.execute(
+            "select file_name, status, rows_read from meta.load_manifest order by file_name, status"
+        ).fetchall() == [
+            ("invoices__2024-01.csv", "loaded", 0),
+            ("invoices__2024-02.csv", "loaded", 0),
+            ("invoices__2024-02.csv", "reloaded", 0),
+            ("invoices__2024-03.csv", "loaded", 0),
+        ]
+    finally:
+        con.close()
