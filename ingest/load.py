@@ -450,11 +450,7 @@ def _stage_csv(con, stage_sql: str, stage_params: list, paths: list[Path]) -> di
     row groups are put back in order), and number them in view _stage: _rn is the record
     number in its file. Returns the records DuckDB's reader rejected, per file.
     """
-    con.execute("set preserve_insertion_order = true")
-    try:
-        con.execute(f"create or replace temp table _stage_text as {stage_sql}", stage_params)
-    finally:
-        con.execute("set preserve_insertion_order = false")
+    _copy_in_file_order(con, stage_sql, stage_params)
     spans = con.execute("select _f, min(rowid), max(rowid), count(*) from _stage_text group by _f").fetchall()
     if any(f is None or not 0 <= f < len(paths) for f, *_ in spans):
         raise IngestError("the CSV reader returned records of a file it was not given", file=paths[0])
@@ -480,6 +476,16 @@ def _stage_csv(con, stage_sql: str, stage_params: list, paths: list[Path]) -> di
     )
     con.execute("create or replace temp view _stage as select * from _stage_shifted")
     return rejects
+
+
+def _copy_in_file_order(con, select_sql: str, params: list) -> None:
+    """Temp table _stage_text from `select_sql`, rows in the files' order (numbering needs it;
+    the copy is still read in parallel), so that validation after it runs on every core."""
+    con.execute("set preserve_insertion_order = true")
+    try:
+        con.execute(f"create or replace temp table _stage_text as {select_sql}", params)
+    finally:
+        con.execute("set preserve_insertion_order = false")
 
 
 def _collect_rejects(con, paths: list[Path]) -> dict[int, dict[int, str]]:
@@ -534,21 +540,10 @@ def snapshot_date_for(path: Path, default: date) -> date:
     return default
 
 
-HEADER_ONLY_MAX_BYTES = 64 * 1024
-
-
-def _is_header_only(info: FileInfo) -> bool:
-    """A CSV export with a header and no records (a month without campaigns, say)."""
-    if info.format != "csv" or info.size > HEADER_ONLY_MAX_BYTES:
-        return False
-    lines = info.path.read_bytes().splitlines()
-    return sum(bool(line.strip()) for line in lines) <= 1
-
-
 def _identity(info: FileInfo) -> tuple[str, list]:
     """Which manifest rows are this file: its content, whatever its name; but header-only
     files (the same few bytes for every empty month) are also told apart by name."""
-    if _is_header_only(info):
+    if info.header_only:
         return "content_hash = ? and file_name = ?", [info.content_hash, info.path.name]
     return "content_hash = ?", [info.content_hash]
 
@@ -592,8 +587,8 @@ class _Pending:
 
     def joins(self, group: list[_Pending]) -> bool:
         """Whether this file can load in one statement with `group`: plain CSV text read the
-        same way (same entity, dialect, header and delimiter), and neither the same name nor the
-        same content as a file of the group (those are versions of each other: one after the other)."""
+        same way (same entity, dialect, header and delimiter). Versions of one file (same name or
+        same identity) never meet in a group: ingest_paths loads the group before the next version."""
         if not group:
             return True
         first = group[0]
@@ -602,9 +597,6 @@ class _Pending:
             and first.info.format == "csv"
             and self.delimiter == first.delimiter
             and self.detection == first.detection
-            and all(
-                self.path.name != g.path.name and self.info.content_hash != g.info.content_hash for g in group
-            )
         )
 
     def cleanup(self) -> None:
@@ -639,40 +631,6 @@ def _pending(
         (snapshot_date or snapshot_date_for(path, loaded_at.date())) if contract.kind == "snapshot" else None
     )
     return _Pending(path, info, text_path, detection, delimiter, contract, snap)
-
-
-def load_file(
-    con: duckdb.DuckDBPyConnection,
-    path: Path,
-    *,
-    batch_id: str,
-    workdir: Path,
-    force: bool = False,
-    dialect: str | None = None,
-    entity: str | None = None,
-    snapshot_date: date | None = None,
-) -> FileResult:
-    """Load one file in one transaction (see _load_group)."""
-    started = time.perf_counter()
-    loaded_at = datetime.now(UTC).replace(tzinfo=None)
-    item = _pending(
-        con,
-        path,
-        workdir=workdir,
-        force=force,
-        dialect=dialect,
-        entity=entity,
-        snapshot_date=snapshot_date,
-        loaded_at=loaded_at,
-    )
-    if isinstance(item, FileResult):
-        return item
-    try:
-        return _load_group(con, [item], batch_id=batch_id, force=force, loaded_at=loaded_at, started=started)[
-            0
-        ]
-    finally:
-        item.cleanup()
 
 
 def _load_group(
@@ -911,16 +869,7 @@ def _load_rows(con, items: list[_Pending], batch_id: str, loaded_at: datetime) -
             extras_expr = "NULL::JSON"
         malformed = "case when not _ok then 'malformed_row' end"
         raw_line = "case when not _ok then line end"
-        # The text is copied into a temp table first, so that validation below runs on every core.
-        con.execute("set preserve_insertion_order = true")  # numbering lines needs the file's order
-        try:
-            con.execute(
-                f"create or replace temp table _stage_text as select *{sources.stage_columns()} "
-                f"from {stage_sql}",
-                stage_params,
-            )
-        finally:
-            con.execute("set preserve_insertion_order = false")
+        _copy_in_file_order(con, f"select *{sources.stage_columns()} from {stage_sql}", stage_params)
         con.execute("create or replace temp view _stage as select * from _stage_text")
         rejects: dict[int, dict[int, str]] = {}
     else:
@@ -1272,7 +1221,7 @@ def ingest_paths(
             if any(path.resolve().name == item.path.name for _, item in group):
                 flush()  # a second version of a file in the group: load the group first
             item = prepare(i, path)
-            if item is not None and any(item.info.content_hash == g.info.content_hash for _, g in group):
+            if item is not None and any(_identity(item.info) == _identity(g.info) for _, g in group):
                 # the same content twice: the second is skipped (or, forced, reloaded) after the first
                 item.cleanup()
                 flush()

@@ -41,6 +41,8 @@ class FileInfo:
     # whether the text may hold U+FFFD (the replacement character marks undecodable bytes):
     # False only for UTF-8 files whose bytes hold none, read as they are
     may_hold_replacement: bool = True
+    # a CSV with a header and no records (a month without campaigns, say)
+    header_only: bool = False
 
 
 REPLACEMENT_UTF8 = "\ufffd".encode()
@@ -104,6 +106,9 @@ def inspect_file(path: Path) -> FileInfo:
         if not text:
             raise EmptyFile("the file holds only white space", file=path)
         fmt = "jsonl" if text.startswith("{") else "csv"
+    # the sample is the whole file when the file is that small
+    lines = [line for line in text.splitlines() if line.strip()] if fmt == "csv" else []
+    header_only = fmt == "csv" and size <= SNIFF_BYTES and len(lines) <= 1
     content_hash, has_replacement = hash_and_scan(path)
     return FileInfo(
         path=path,
@@ -113,6 +118,7 @@ def inspect_file(path: Path) -> FileInfo:
         encoding=encoding,
         has_bom=bom,
         may_hold_replacement=has_replacement or fmt != "csv" or encoding != "utf-8" or bom,
+        header_only=header_only,
     )
 
 
