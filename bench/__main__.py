@@ -23,7 +23,7 @@ from pathlib import Path
 
 import psutil
 
-from bench.report import write_results
+from bench.results import write_results
 
 log = logging.getLogger("bench")
 ROOT = Path(__file__).resolve().parent.parent

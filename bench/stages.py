@@ -18,7 +18,7 @@ def _exports(work: Path) -> Path:
 
 
 def stage_generate(work: Path, scale: float, seed: int) -> dict:
-    from ingest.generator import generate
+    from sample_exports import generate
 
     out = _exports(work)
     shutil.rmtree(out, ignore_errors=True)
@@ -74,49 +74,36 @@ def stage_ingest(
     return totals
 
 
-def _optional(module: str, attr: str):
-    try:
-        mod = __import__(module, fromlist=[attr])
-        return getattr(mod, attr)
-    except (ImportError, AttributeError):
-        return None
-
-
 def _settings(work: Path, home_name: str = "home"):
-    from crmw.settings import Settings
+    from warehouse.settings import Settings
 
     return Settings(home=work / home_name)
 
 
 def stage_dbt(work: Path, scale: float, seed: int, full_refresh: bool = True, home_name="home") -> dict:
-    build = _optional("crmw.warehouse", "build_warehouse")
-    if build is None:
-        return {"skipped": "crmw.warehouse.build_warehouse not available yet"}
-    build(_settings(work, home_name), full_refresh=full_refresh)
+    from warehouse.dbt import build_warehouse
+
+    build_warehouse(_settings(work, home_name), full_refresh=full_refresh)
     return {}
 
 
 def stage_models(work: Path, scale: float, seed: int, home_name="home") -> dict:
-    run = _optional("models.jobs", "run_all")
-    if run is None:
-        return {"skipped": "models.jobs.run_all not available yet"}
+    from models.jobs import run_all
+    from warehouse.dbt import build_warehouse
+
     settings = _settings(work, home_name)
-    summary = run(settings) or {}
-    refresh = _optional("models.jobs", "refresh_score_marts")
-    if refresh is not None:
-        refresh(settings)
+    summary = run_all(settings)
+    build_warehouse(settings, select="mart_client_scores")  # the scores joined back, as `crmw models run`
     return {"as_of": str(summary.get("as_of")), "seconds_in_models": summary.get("seconds")}
 
 
 def stage_reports(work: Path, scale: float, seed: int, home_name="home") -> dict:
-    render = _optional("crmw.reports", "render_latest")
-    if render is None:
-        return {"skipped": "crmw.reports.render_latest not available yet"}
-    from crmw.publish import publish
+    from reports import render_latest
+    from warehouse.publish import publish
 
     settings = _settings(work, home_name)
     published = publish(settings.warehouse_path, settings.published_path)
-    result = render(settings)
+    result = render_latest(settings)
     return {"published_tables": published["tables"], "period": result.get("period")}
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import click
 
-from crmw.settings import get_settings
 from ingest.dialects import DIALECTS
+from warehouse.settings import get_settings
 
 log = logging.getLogger("crmw")
 
@@ -113,7 +113,7 @@ def generate(
     end_date,
 ) -> None:
     """Write sample exports, plus OUT/ground_truth/ to judge later stages on."""
-    from ingest.generator import generate as run_generate
+    from sample_exports import generate as run_generate
 
     out_dir = out_dir or get_settings().landing_dir
     summary = run_generate(
@@ -200,7 +200,8 @@ def quarantine(entity, file_filter, limit, db_path) -> None:
 @click.option("--as-of", default=None, metavar="YYYY-MM-DD", help="Build the warehouse as of this date.")
 def build(full_refresh: bool, select: str | None, as_of: str | None) -> None:
     """Run `dbt build` (models and their tests) on the warehouse, without Dagster."""
-    from crmw.warehouse import WarehouseBuildError, build_warehouse
+    from warehouse.dbt import build_warehouse
+    from warehouse.errors import WarehouseError
 
     try:
         result = build_warehouse(
@@ -209,7 +210,7 @@ def build(full_refresh: bool, select: str | None, as_of: str | None) -> None:
             select=select,
             vars={"as_of_date": as_of} if as_of else None,
         )
-    except WarehouseBuildError as exc:
+    except WarehouseError as exc:
         raise click.ClickException(str(exc)) from exc
     counts = ", ".join(f"{n} {status}" for status, n in sorted(result.counts().items()))
     click.echo(f"dbt build succeeded in {result.seconds:.1f}s: {counts}")
@@ -234,7 +235,8 @@ def models_run(as_of, churn_horizon_days, forecast_horizon_months, no_backtest) 
     """Train where needed, score, backtest; writes the ml.* tables of the warehouse."""
     import json
 
-    from models.jobs import refresh_score_marts, run_all
+    from models.jobs import run_all
+    from warehouse.dbt import build_warehouse
 
     settings = get_settings().ensure()
     summary = run_all(
@@ -244,7 +246,7 @@ def models_run(as_of, churn_horizon_days, forecast_horizon_months, no_backtest) 
         forecast_horizon_months=forecast_horizon_months,
         backtest=not no_backtest,
     )
-    refresh_score_marts(settings)
+    build_warehouse(settings, select="mart_client_scores")  # the scores joined back to clients
     click.echo(json.dumps(summary, indent=2, default=str))
 
 
@@ -258,7 +260,7 @@ def models_run(as_of, churn_horizon_days, forecast_horizon_months, no_backtest) 
 @click.option("--no-pdf", is_flag=True, help="Write only the HTML.")
 def report(period: str | None, no_pdf: bool) -> None:
     """Render the management report from the published warehouse into CRMW_HOME/reports/<period>/."""
-    from crmw.reports.render import render_latest, render_report
+    from reports.render import render_latest, render_report
 
     settings = get_settings().ensure()
     result = (

@@ -6,13 +6,13 @@ import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
-import duckdb
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ingest.contracts import CONTRACTS
-from ingest.load import BatchResult
+from ingest.results import BatchResult
+from warehouse.connection import connect
 
 console = Console(stderr=False)
 
@@ -80,7 +80,7 @@ def print_batch(batch: BatchResult) -> None:
 
 
 def print_quarantine(db_path: Path, entity: str | None, file_filter: str | None, limit: int) -> None:
-    con = duckdb.connect(str(db_path), read_only=True)
+    con = connect(db_path, read_only=True)
     try:
         entities = [entity] if entity else sorted(CONTRACTS)
         summary = Table(title="quarantined rows by reason")

@@ -9,14 +9,14 @@ from __future__ import annotations
 import logging
 import time
 
-from crmw.settings import get_settings
+from warehouse.settings import get_settings
 
 log = logging.getLogger(__name__)
 
 
 def run_demo(scale: float = 0.01, seed: int = 42) -> int:
     from crmw.console import console
-    from ingest.generator import generate
+    from sample_exports import generate
 
     settings = get_settings().ensure()
     started = time.perf_counter()

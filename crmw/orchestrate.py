@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from crmw.settings import Settings
+from warehouse.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ def backfill(
 
 def status(settings: Settings) -> dict:
     """Last run, freshness of each source, failed checks."""
-    import duckdb
+    from warehouse.connection import connect
 
     instance = _instance(settings)
     records = instance.get_run_records(limit=1)
@@ -144,7 +144,7 @@ def status(settings: Settings) -> dict:
         else {"run_id": last.run_id, "job": last.job_name, "status": last.status.value},
     }
     if settings.warehouse_path.exists():
-        con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+        con = connect(settings.warehouse_path, read_only=True)
         try:
             out["sources"] = con.execute(
                 "select source, entity, max(loaded_at)::varchar, max(period_end)::varchar, "

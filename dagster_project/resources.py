@@ -6,7 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from crmw.settings import Settings, get_settings
+from warehouse.settings import Settings, get_settings
 
 # Every asset that writes the warehouse runs in this pool; its limit (1) is set in
 # dagster.yaml (`concurrency: pools: default_limit: 1`), so writes never overlap.

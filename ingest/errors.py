@@ -61,9 +61,3 @@ class EntityNotRecognised(FileRefused):
 
 class DialectNotRecognised(FileRefused):
     pass
-
-
-class WarehouseBusy(IngestError):
-    """Another process holds the warehouse for writing; retry when it is done."""
-
-    retryable = True

@@ -10,18 +10,13 @@ from datetime import date
 import duckdb
 import pandas as pd
 
-from crmw.settings import Settings
 from models.data import Frames, load_frames
 from models.features import client_features, lead_features
 from models.labels import open_leads
+from warehouse.errors import NoData
+from warehouse.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-class NoData(ValueError):
-    """The warehouse has no invoices before the as-of date: nothing to model. Load exports first."""
-
-    retryable = False
 
 
 @dataclass

@@ -18,15 +18,15 @@ from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
-import duckdb
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from crmw.settings import Settings
 from models import churn, forecast, leads, nba, segments
 from models.context import RunContext
 from models.labels import LabelNotKnown
 from models.schema import TABLES, ensure_ml_schema, read_table, replace_rows
+from warehouse.connection import connect
+from warehouse.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def _context(
     threads: int = DEFAULT_THREADS,
 ) -> Iterator[RunContext]:
     settings.artifacts_dir.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(settings.warehouse_path))
+    con = connect(settings.warehouse_path)
     try:
         ensure_ml_schema(con)
         with threadpool_limits(threads):
@@ -220,10 +220,3 @@ def run_next_best_actions(
     """Needs ml.churn_scores and ml.lead_scores of the same date (run_churn, run_leads first)."""
     with _context(settings, as_of, churn_horizon_days=churn_horizon_days) as ctx:
         return next_best_actions_job(ctx)
-
-
-def refresh_score_marts(settings: Settings) -> Any:
-    """Rebuild the dbt model that joins the scores back to clients (after a model run)."""
-    from crmw.warehouse import build_warehouse
-
-    return build_warehouse(settings, select="mart_client_scores")

@@ -25,8 +25,8 @@ import joblib
 import numpy as np
 import pandas as pd
 
-from crmw.settings import Settings
 from models.schema import ML_SCHEMA, TABLES
+from warehouse.settings import Settings
 
 log = logging.getLogger(__name__)
 

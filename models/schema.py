@@ -14,6 +14,8 @@ from datetime import date
 import duckdb
 import pandas as pd
 
+from warehouse.schemas import ensure_schemas
+
 log = logging.getLogger(__name__)
 
 ML_SCHEMA = "ml"
@@ -156,7 +158,7 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
 
 def ensure_ml_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the ml schema and every ml table that is missing (empty); existing tables are left alone."""
-    con.execute(f"create schema if not exists {ML_SCHEMA}")
+    ensure_schemas(con, ML_SCHEMA)
     for table, columns in TABLES.items():
         cols = ", ".join(f"{name} {dtype}" for name, dtype in columns)
         con.execute(f"create table if not exists {ML_SCHEMA}.{table} ({cols})")

@@ -76,10 +76,10 @@ def raw_events(context: dg.AssetExecutionContext, crmw: CrmwResource):
 
 @dg.asset_check(asset=raw_key("invoices"), blocking=False, description="Every landing file could be read.")
 def landing_files_are_all_readable(crmw: CrmwResource) -> dg.AssetCheckResult:
-    import duckdb
+    from warehouse.connection import connect
 
     settings = crmw.settings()
-    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    con = connect(settings.warehouse_path, read_only=True)
     try:
         refused = con.execute(
             "select file_path, reason from meta.refused_files r where not exists "

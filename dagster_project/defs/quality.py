@@ -1,4 +1,4 @@
-"""Quality domain: every data-quality suite (crmw/quality/) as an asset check.
+"""Quality domain: every data-quality suite (quality/) as an asset check.
 
 Two steps, named for when they run:
 - `raw_data_quality` checks raw/<entity> right after ingest (contract, keys, export files,
@@ -16,14 +16,14 @@ from collections.abc import Iterator, Sequence
 import dagster as dg
 from dagster_dbt import get_asset_key_for_model
 
-from crmw.quality.catalogue import all_suites
-from crmw.quality.runner import SuiteResult
-from crmw.quality.suite import Suite
-from crmw.settings import Settings
 from dagster_project.defs.ingest import raw_key
 from dagster_project.defs.warehouse import SCORES_ASSETS, dbt_warehouse
 from dagster_project.resources import WRITER_POOL, CrmwResource
 from ingest.contracts import CONTRACTS
+from quality.catalogue import all_suites
+from quality.runner import SuiteResult
+from quality.suite import Suite
+from warehouse.settings import Settings
 
 
 def asset_key_for(asset: tuple[str, str]) -> dg.AssetKey:
@@ -96,14 +96,15 @@ def check_result(result: SuiteResult, data_docs: str | None) -> dg.AssetCheckRes
 def run_checks(
     context: dg.AssetCheckExecutionContext, settings: Settings, suites: Sequence[Suite]
 ) -> Iterator[dg.AssetCheckResult]:
-    from crmw.quality.data_docs import build_data_docs
-    from crmw.quality.pipeline import check_and_record, data_docs_dir
-    from crmw.quality.results import format_status, latest_suite_runs
-    from ingest.load import connect, ensure_schema
+    from ingest.tables import ensure_ingest_tables
+    from quality.data_docs import build_data_docs
+    from quality.pipeline import check_and_record, data_docs_dir
+    from quality.results import format_status, latest_suite_runs
+    from warehouse.connection import connect
 
     con = connect(settings.warehouse_path)
     try:
-        ensure_schema(con)  # every source is optional: raw tables exist even when empty
+        ensure_ingest_tables(con)  # every source is optional: raw tables exist even when empty
         results = check_and_record(con, suites, run_id=context.run.run_id)
         index = build_data_docs(con, data_docs_dir(settings))
         context.log.info(format_status(latest_suite_runs(con)))

@@ -22,7 +22,7 @@ WEEKLY = dg.WeeklyPartitionsDefinition(start_date="2023-01-02", day_offset=1, fm
     description="Monthly management report (HTML and PDF) in CRMW_HOME/reports/<YYYY-MM>/.",
 )
 def monthly_report(context: dg.AssetExecutionContext, crmw: CrmwResource) -> dg.MaterializeResult:
-    from crmw.reports.render import render_report
+    from reports.render import render_report
 
     result = render_report(crmw.settings(), context.partition_key, "monthly")
     return dg.MaterializeResult(
@@ -44,7 +44,7 @@ def monthly_report(context: dg.AssetExecutionContext, crmw: CrmwResource) -> dg.
 def weekly_report(context: dg.AssetExecutionContext, crmw: CrmwResource) -> dg.MaterializeResult:
     from datetime import date
 
-    from crmw.reports.render import render_report
+    from reports.render import render_report
 
     year, week, _ = date.fromisoformat(context.partition_key).isocalendar()
     result = render_report(crmw.settings(), f"{year}-W{week:02d}", "weekly")

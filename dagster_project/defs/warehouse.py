@@ -13,8 +13,8 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-from crmw.publish import publish
 from dagster_project.resources import WRITER_POOL, CrmwResource
+from warehouse.publish import publish
 
 DBT_DIR = Path(__file__).resolve().parents[2] / "dbt"
 dbt_project = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
@@ -79,15 +79,15 @@ HAS_SCORES = _has_scores_models(MANIFEST)
 
 
 def _prepare_warehouse(crmw: CrmwResource):
-    from ingest.load import connect, ensure_schema
+    from models.schema import ensure_ml_schema
+    from warehouse.connection import connect
 
     settings = crmw.settings()
     con = connect(settings.warehouse_path)
     try:
-        ensure_schema(con)  # every source is optional: raw tables exist even when empty
-        from models.schema import ensure_ml_schema
-
-        ensure_ml_schema(con)  # dbt models reading ml.* build before the first model run
+        # raw tables are created by the dbt project's on-run-start hook; the ml tables here, so
+        # the dbt models reading ml.* build before the first model run
+        ensure_ml_schema(con)
     finally:
         con.close()
     os.environ["CRMW_WAREHOUSE_PATH"] = str(settings.warehouse_path)

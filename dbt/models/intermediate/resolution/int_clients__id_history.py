@@ -4,7 +4,7 @@ Each build of int_entity_records__resolved carries every record's id before and 
 turns them into events and appends them once per resolution build (a re-run adds nothing).
 """
 
-from crmw.resolution import id_history
+from resolution import id_history
 
 
 def model(dbt, session):

@@ -5,8 +5,8 @@ import json
 from datetime import datetime
 from pathlib import Path
 
-from crmw.resolution import match_weights
-from crmw.settings import get_settings
+from resolution import match_weights
+from warehouse.settings import get_settings
 
 
 def model(dbt, session):

@@ -1,9 +1,9 @@
 """Every organisation record resolved into a legal entity and a client, with ids stable across builds.
 
-The work is crmw.resolution.resolve (tested without dbt); this model feeds it the records, last
+The work is resolution.resolve (tested without dbt); this model feeds it the records, last
 build's ids (this table before it is replaced), the override file, and the saved Splink model.
 
-Two shortcuts keep a daily build cheap (crmw.resolution.state): the Splink model is retrained only
+Two shortcuts keep a daily build cheap (resolution.state): the Splink model is retrained only
 when it is due (no saved model, changed settings, records moved by more than
 resolution_retrain_growth, or resolution_retrain set), else the saved one is applied, scoring again
 only the pairs whose records changed (the last build's pairs are kept next to the model); and when the
@@ -16,10 +16,10 @@ from pathlib import Path
 
 import duckdb
 
-from crmw.resolution import ResolutionConfig, read_overrides, resolve, save_model
-from crmw.resolution.clustering import ClusteringConfig
-from crmw.resolution.linkage import LinkageConfig
-from crmw.resolution.state import (
+from resolution import ResolutionConfig, read_overrides, resolve, save_model
+from resolution.clustering import ClusteringConfig
+from resolution.linkage import LinkageConfig
+from resolution.state import (
     ModelInfo,
     inputs_fingerprint,
     load_model,
@@ -28,7 +28,7 @@ from crmw.resolution.state import (
     save_pair_cache,
     training_due,
 )
-from crmw.settings import get_settings
+from warehouse.settings import get_settings
 
 log = logging.getLogger(__name__)
 

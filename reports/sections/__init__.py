@@ -1,0 +1,27 @@
+"""The report's sections, in reading order. Each is a function Context -> Section."""
+
+from __future__ import annotations
+
+from reports.sections.campaigns import campaign_roi
+from reports.sections.churn import churn_watchlist
+from reports.sections.clients import top_clients
+from reports.sections.data_health import data_health
+from reports.sections.key_person import key_person_risk
+from reports.sections.pipeline import pipeline
+from reports.sections.receivables import receivables
+from reports.sections.revenue import revenue
+from reports.sections.support import support_backlog
+
+SECTIONS = (
+    revenue,
+    pipeline,
+    top_clients,
+    churn_watchlist,
+    campaign_roi,
+    receivables,
+    support_backlog,
+    key_person_risk,
+    data_health,
+)
+
+__all__ = ["SECTIONS"]

@@ -1,0 +1,105 @@
+"""Small pieces several sections share."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pandas as pd
+
+from reports.formatting import client_label
+from reports.periods import Period
+from reports.source import Source
+
+TOP_N = 10
+
+
+def window(period: Period) -> dict:
+    """Query parameters for one period: start (inclusive), end (exclusive), last day."""
+    return {"start": period.start, "end": period.end, "last": period.last_day}
+
+
+def trailing_12m(period: Period) -> dict:
+    """The 365 days up to and including the period's last day (as the marts count '12m')."""
+    return {"from": period.last_day - timedelta(days=365), "last": period.last_day}
+
+
+def label_clients(frame: pd.DataFrame, name: str = "client_name", inn: str = "primary_inn") -> pd.Series:
+    """Company names for display; sole proprietors (a person's name) by client id."""
+    return pd.Series(
+        [client_label(row.get(name), row.get("client_id"), row.get(inn)) for row in frame.to_dict("records")],
+        index=frame.index,
+        dtype="object",
+    )
+
+
+def owner_at(day_param: str = "last") -> str:
+    """SQL: the client's owner on a day (dim_client_owner_history), as a subquery to join on client_id."""
+    return f"""(
+        select client_id, owner_manager_id
+        from marts.dim_client_owner_history
+        where valid_from <= ${day_param} and (valid_to is null or valid_to > ${day_param})
+        qualify row_number() over (partition by client_id order by valid_from desc) = 1
+    )"""
+
+
+def shorten(text: str, width: int = 38) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
+CREDIT_NOTES_TABLE = "marts.fct_credit_notes"
+CREDIT_NOTE_COLUMNS = ("invoice_id", "credit_note_date", "amount")
+
+
+def has_credit_notes(source: Source) -> bool:
+    """Credit notes are published (marts.fct_credit_notes with invoice_id, credit_note_date and
+    amount in the invoice's currency, VAT included, as accounting exports them)."""
+    return source.has(CREDIT_NOTES_TABLE) and set(CREDIT_NOTE_COLUMNS) <= set(
+        source.columns(CREDIT_NOTES_TABLE)
+    )
+
+
+def credited_sql(source: Source, until_param: str | None = None) -> str:
+    """SQL: credited amount per invoice (own currency, with VAT), up to a day when given."""
+    if not has_credit_notes(source):
+        return "select null::varchar as invoice_id, 0::double as credited_amount where false"
+    until = f"where credit_note_date <= ${until_param}" if until_param else ""
+    return (
+        f"select invoice_id, sum(cast(amount as double)) as credited_amount "
+        f"from {CREDIT_NOTES_TABLE} {until} group by 1"
+    )
+
+
+def credit_note_rows_sql(source: Source) -> str:
+    """SQL: every credit note (invoice_id, credit_note_date, amount), none when not published."""
+    if not has_credit_notes(source):
+        return "select null::varchar as invoice_id, null::date as credit_note_date, 0::double as amount where false"
+    return f"select invoice_id, credit_note_date, cast(amount as double) as amount from {CREDIT_NOTES_TABLE}"
+
+
+def revenue_lines_sql(source: Source) -> str:
+    """SQL: one row per invoice with its net revenue in roubles (before VAT, less the pre-VAT
+    part of its credit notes when they are published): invoice_id, client_id, invoice_date,
+    net_revenue_rub. Mirrors int_invoices__aged.net_revenue_rub."""
+    return f"""(
+        select
+            invoices.invoice_id,
+            invoices.client_id,
+            invoices.invoice_date,
+            cast(invoices.amount_rub as double) - case
+                when coalesce(invoices.amount_with_vat, 0) = 0 then 0
+                else coalesce(credited.credited_amount, 0) * cast(invoices.amount as double)
+                    / cast(invoices.amount_with_vat as double) * cast(invoices.rub_per_unit as double)
+            end as net_revenue_rub
+        from marts.fct_invoices as invoices
+        left join ({credited_sql(source)}) as credited on credited.invoice_id = invoices.invoice_id
+    )"""
+
+
+def revenue_note(source: Source) -> str:
+    if has_credit_notes(source):
+        return "Revenue is net: invoiced before VAT, less credit notes, in roubles, by invoice date."
+    return (
+        "Revenue is invoiced before VAT, in roubles, by invoice date. Credit notes are not in the "
+        "published marts yet (marts.fct_credit_notes), so they are not deducted."
+    )

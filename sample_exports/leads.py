@@ -1,0 +1,362 @@
+"""Leads: who asked, through which channel, how engaged they were, and what came of it.
+
+A lead's chance of ending in a won deal follows a logistic model of things later visible in the
+exports: source channel, corporate vs personal e-mail, INN given, legal form, company size,
+campaign touches, web behaviour (pages, extra forms, chat) and whether the person responded to the
+first calls -- plus a latent intent and noise, so a model can learn it but not perfectly.
+Prospect groups become customers with their first won lead; that decides their first purchase.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from ingest.contracts import LEAD_CHANNELS
+from sample_exports import clock, names
+from sample_exports.campaigns import Campaigns, Touches, sample_responses, type_index
+from sample_exports.inn import corrupt_inn
+from sample_exports.params import NEVER, SECONDS_PER_DAY, rng_for
+from sample_exports.world import REGION_CRM_VARIANTS, REGION_NAMES, REGIONS, World, assign_churn
+
+CHANNEL_P_PROSPECT = (0.25, 0.15, 0.08, 0.10, 0.07, 0.07, 0.15, 0.06, 0.07)
+CHANNEL_P_CUSTOMER = (0.14, 0.05, 0.10, 0.15, 0.15, 0.16, 0.05, 0.10, 0.10)
+CHANNEL_EFFECT = {
+    "web_form": 0.3, "ad": -0.5, "event": 0.6, "webinar": 0.3, "email": -0.2, "referral": 1.2,
+    "cold_call": -1.0, "partner": 0.8, "chat": 0.2,
+}  # fmt: skip
+CHANNEL_CAMPAIGN = {"ad": "ads", "event": "event", "webinar": "webinar", "email": "email"}
+WEB_CHANNELS = ("web_form", "chat", "ad")
+OUTCOME_WON, OUTCOME_LOST, OUTCOME_OPEN, OUTCOME_NONE = 0, 1, 2, 3
+LEAD_STATUSES = ("new", "working", "qualified", "converted", "disqualified")
+LOST_REASONS = (
+    "Цена выше, чем у конкурентов", "Выбрали конкурента", "Нет бюджета", "Перенесли сроки",
+    "Не приняли решение", "Пропал контакт", "Не подошёл функционал",
+)  # fmt: skip
+PRODUCT_BASE_RUB = np.array([450e3, 180e3, 900e3, 350e3, 120e3, 60e3])  # in params.product_lines order
+INTERCEPT = -5.8
+SIGNAL = 1.5  # weight of the observable drivers against the logistic noise
+
+
+@dataclass
+class Leads:
+    n: int
+    group: np.ndarray
+    entity: np.ndarray
+    created_s: np.ndarray
+    channel: np.ndarray  # index into LEAD_CHANNELS
+    campaign: np.ndarray  # -1 when none
+    company_name: np.ndarray  # object, None when not given
+    inn: np.ndarray
+    contact_name: np.ndarray
+    person: list[tuple[str, str, str]]  # (last, first, patronymic)
+    email: np.ndarray
+    phone: np.ndarray
+    region: np.ndarray
+    has_visitor: np.ndarray
+    status: np.ndarray  # index into LEAD_STATUSES
+    converted_s: np.ndarray  # NEVER when not converted (by end date)
+    outcome: np.ndarray  # OUTCOME_*
+    close_s: np.ndarray  # when the deal closes (may be after the end date: then open)
+    invoice_day: np.ndarray  # when a won deal is invoiced
+    lost_stage: np.ndarray  # 0 qualification, 1 proposal, 2 negotiation
+    amount: np.ndarray  # kopecks
+    product: np.ndarray  # index into product lines
+    owner0: np.ndarray
+    # behaviour (also emitted as touches, web events and activities)
+    pages_before: np.ndarray
+    pages_after: np.ndarray
+    extra_form: np.ndarray
+    chat: np.ndarray
+    responded: np.ndarray
+    win_logit: np.ndarray
+
+    @cached_property
+    def lead_id(self) -> np.ndarray:
+        return clock.make_ids("LD-", np.arange(1, self.n + 1), 6)
+
+
+def deal_cycle_days(rng: np.random.Generator, amount_rub: np.ndarray) -> np.ndarray:
+    """Sales cycle: weeks for small deals, months for big ones."""
+    rel = np.maximum(amount_rub, 1.0) / 300e3
+    days = np.exp(rng.normal(np.log(35.0), 0.45, len(amount_rub))) * rel**0.3
+    return np.clip(days, 7, 330)
+
+
+def build_leads(world: World, camps: Campaigns) -> tuple[Leads, Touches]:
+    p, g, ents, win = world.params, world.groups, world.entities, world.window
+    rng = rng_for(world.seed, "leads")
+    S, E = win.start_day, win.end_day
+    per_group = np.where(
+        g.existing,
+        p.leads_per_customer_group * np.exp(0.2 * g.size_z),
+        p.leads_per_prospect_group * np.exp(0.25 * g.size_z),
+    )
+    counts = rng.poisson(per_group)
+    grp = clock.explode(counts)
+    n = len(grp)
+    customer = g.existing[grp]
+    channel = np.where(
+        customer, clock.choice_p(rng, n, CHANNEL_P_CUSTOMER), clock.choice_p(rng, n, CHANNEL_P_PROSPECT)
+    )
+    created_day = S + (rng.random(n) * (E - S + 1)).astype(np.int64)
+    # campaign channels: the lead comes from a campaign of the matching type, near its dates
+    campaign = np.full(n, -1, dtype=np.int64)
+    for ch, ctype in CHANNEL_CAMPAIGN.items():
+        rows = np.flatnonzero(channel == LEAD_CHANNELS.index(ch))
+        of_type = camps.of_type(ctype)
+        if len(rows) == 0 or len(of_type) == 0:
+            channel[rows] = LEAD_CHANNELS.index("web_form")
+            continue
+        starts = camps.start_day[of_type]
+        k = np.clip(np.searchsorted(starts, created_day[rows], side="right") - 1, 0, len(of_type) - 1)
+        c = of_type[k]
+        campaign[rows] = c
+        span = camps.end_day[c] - camps.start_day[c] + 15
+        created_day[rows] = np.minimum(
+            camps.start_day[c] + (rng.random(len(rows)) * span).astype(np.int64), E
+        )
+    # leads of the entity most of the time, otherwise another entity of the group
+    offset = np.where(rng.random(n) < 0.6, 0, (rng.random(n) * g.ent_count[grp]).astype(np.int64))
+    ent = g.ent_start[grp] + offset
+    created_s = clock.any_time_seconds(rng, created_day)
+    order = np.argsort(created_s, kind="stable")
+    grp, ent, channel, campaign, created_s, customer = (
+        a[order] for a in (grp, ent, channel, campaign, created_s, customer)
+    )
+    created_day = created_s // SECONDS_PER_DAY
+
+    # ------------------------------------------------------------------ features
+    intent = rng.normal(0.0, 1.0, n)
+    z = g.size_z[grp]
+    form = ents.form[ent]
+    individual = form == names.INDIVIDUAL_FORM
+    big_form = np.isin(form, ("АО", "ПАО"))
+    corp_email = rng.random(n) < np.where(individual, 0.15, clock.sigmoid(0.2 + 0.6 * z + 0.5 * intent))
+    is_ch = lambda *chs: np.isin(channel, [LEAD_CHANNELS.index(c) for c in chs])  # noqa: E731
+    inn_p = np.where(is_ch("web_form", "partner", "referral"), clock.sigmoid(-1.0 + 0.5 * intent), 0.12)
+    inn_given = (rng.random(n) < inn_p) & (ents.inn[ent] != "")
+    has_visitor = is_ch(*WEB_CHANNELS) | (rng.random(n) < 0.3)
+    pages_before = np.where(has_visitor, rng.poisson(np.exp(1.0 + 0.45 * intent)), 0)
+    pages_after = np.where(has_visitor, rng.poisson(np.exp(0.4 + 0.35 * intent)), 0)
+    extra_form = has_visitor & (rng.random(n) < clock.sigmoid(-2.2 + 0.9 * intent))
+    chat = is_ch("chat") | (has_visitor & (rng.random(n) < clock.sigmoid(-2.4 + 0.7 * intent)))
+    responded = rng.random(n) < clock.sigmoid(-0.2 + 1.0 * intent)
+
+    # campaign touches of the lead: campaigns running from 60 days before to 30 days after it
+    n_touch = np.minimum(rng.poisson(np.exp(0.1 + 0.4 * intent)), 6)
+    t_lead = clock.explode(n_touch)
+    lo = np.searchsorted(camps.start_day, created_day[t_lead] - 60)
+    hi = np.searchsorted(camps.start_day, created_day[t_lead] + 30, side="right")
+    ok = hi > lo
+    t_lead, lo, hi = t_lead[ok], lo[ok], hi[ok]
+    t_camp = lo + (rng.random(len(lo)) * (hi - lo)).astype(np.int64)
+    span = camps.end_day[t_camp] - camps.start_day[t_camp] + 1
+    t_day = camps.start_day[t_camp] + (rng.random(len(t_camp)) * span).astype(np.int64)
+    t_ok = t_day <= E
+    t_lead, t_camp, t_day = t_lead[t_ok], t_camp[t_ok], t_day[t_ok]
+    touches_per_lead = np.bincount(t_lead, minlength=n)
+    t_resp = sample_responses(rng, type_index(camps.ctype[t_camp]), clock.sigmoid(0.5 + intent[t_lead]))
+
+    observable = (
+        np.array([CHANNEL_EFFECT[c] for c in LEAD_CHANNELS])[channel]
+        + 0.7 * customer
+        + 0.8 * corp_email
+        + 0.5 * inn_given
+        - 0.6 * individual
+        + 0.3 * big_form
+        + 0.3 * z
+        + 0.3 * touches_per_lead
+        + 0.35 * np.log1p(pages_before)
+        + 0.5 * extra_form
+        + 0.4 * chat
+        + 1.0 * responded
+    )
+    logit = INTERCEPT + SIGNAL * observable + 0.3 * intent + rng.normal(0.0, 0.3, n)
+    s = logit + rng.logistic(0.0, 1.0, n)
+    won = s > 0
+    converted = s > -1.8
+
+    # ------------------------------------------------------------------ outcome and timing
+    frac = (created_day - S) / max(E - S, 1)
+    product = clock.choice_rows(rng, clock.product_mix(p, frac))
+    amount_rub = PRODUCT_BASE_RUB[product] * g.amount_scale[grp] * np.exp(rng.normal(0.0, 0.6, n)) * 1.3
+    amount = (np.round(amount_rub / 100) * 100 * 100).astype(np.int64)
+    converted_s = created_s + (rng.uniform(2, 25, n) * SECONDS_PER_DAY).astype(np.int64)
+    close_s = converted_s + (deal_cycle_days(rng, amount_rub) * SECONDS_PER_DAY).astype(np.int64)
+    outcome = np.where(won, OUTCOME_WON, OUTCOME_LOST)
+    lost_stage = clock.choice_p(rng, n, (0.4, 0.35, 0.25))
+
+    # prospects become customers with their first won deal (invoiced up to 3 days after it closes)
+    end_s = (E + 1) * SECONDS_PER_DAY
+    close_day = close_s // SECONDS_PER_DAY
+    invoice_day = np.minimum(close_day + rng.integers(0, 4, n), E)
+    won_in_window = converted & won & (close_s < end_s)
+    new_customer_idx = []
+    for lead in np.flatnonzero(won_in_window & ~g.existing[grp]):
+        gg = grp[lead]
+        if g.first_purchase[gg] == NEVER or invoice_day[lead] < g.first_purchase[gg]:
+            if g.first_purchase[gg] == NEVER:
+                new_customer_idx.append(gg)
+            g.first_purchase[gg] = invoice_day[lead]
+            g.first_entity[gg] = ent[lead]
+    new_customers = np.array(sorted(set(new_customer_idx)), dtype=np.int64)
+    churn_rng = rng_for(world.seed, "churn", "new")
+    assign_churn(g, new_customers, p, win, churn_rng)
+    # entities of new customers start buying one after another
+    for gg in new_customers.tolist():
+        lo_e, k = g.ent_start[gg], g.ent_count[gg]
+        ents.join_day[lo_e : lo_e + k] = g.first_purchase[gg] + churn_rng.integers(30, 500, k)
+        ents.join_day[g.first_entity[gg]] = g.first_purchase[gg]
+    # a deal cannot be won while the group has churned (or before it became a customer)
+    blocked = won & ~g.is_customer_at(grp, invoice_day)
+    outcome = np.where(blocked, OUTCOME_LOST, outcome)
+    outcome = np.where(converted & (close_s >= end_s), OUTCOME_OPEN, outcome)
+    outcome = np.where(~converted | (converted_s >= end_s), OUTCOME_NONE, outcome)
+    converted = outcome != OUTCOME_NONE
+    converted_s = np.where(converted, converted_s, NEVER)
+
+    age_days = E - created_day
+    status = np.where(
+        converted,
+        LEAD_STATUSES.index("converted"),
+        np.where(
+            age_days < 10,
+            LEAD_STATUSES.index("new"),
+            np.where(
+                age_days < 45,
+                np.where(s > -3.0, LEAD_STATUSES.index("qualified"), LEAD_STATUSES.index("working")),
+                np.where(
+                    rng.random(n) < 0.85, LEAD_STATUSES.index("disqualified"), LEAD_STATUSES.index("working")
+                ),
+            ),
+        ),
+    )
+
+    # ------------------------------------------------------------------ what the lead typed
+    users = world.users
+    owner0 = users.pick_employed(rng, ("sales_manager", "account_manager"), ents.office[ent], created_day)
+    company, inn, contact_name, email, phone, region, persons = [], [], [], [], [], [], []
+    for i in range(n):
+        e = ent[i]
+        company.append(ents.name(e, rng, "typed") if rng.random() < 0.9 else None)
+        if inn_given[i]:
+            v = ents.inn[e]
+            inn.append(corrupt_inn(v, rng) if rng.random() < 0.04 else v)
+        else:
+            inn.append(None)
+        last, first, patronymic, _ = names.person(rng)
+        persons.append((last, first, patronymic))
+        contact_name.append(names.person_name(last, first, patronymic, rng, "typed"))
+        addr = names.email_address(last, first, g.domain[grp[i]] if corp_email[i] else None, rng)
+        r = rng.random()
+        email.append(None if r < 0.06 else names.malformed_email(addr, rng) if r < 0.08 else addr)
+        r = rng.random()
+        area = REGIONS[ents.region[e]][3]
+        phone.append(
+            None
+            if r < 0.3
+            else names.odd_phone(rng)
+            if r < 0.315
+            else names.phone_number(rng, None if rng.random() < 0.7 else area)
+        )
+        reg = REGION_NAMES[ents.region[e]]
+        r = rng.random()
+        region.append(
+            None if r < 0.4 else names.pick(rng, REGION_CRM_VARIANTS.get(reg, (reg,))) if r < 0.5 else reg
+        )
+
+    leads = Leads(
+        n=n,
+        group=grp,
+        entity=ent,
+        created_s=created_s,
+        channel=channel,
+        campaign=campaign,
+        company_name=np.array(company, dtype=object),
+        inn=np.array(inn, dtype=object),
+        contact_name=np.array(contact_name, dtype=object),
+        person=persons,
+        email=np.array(email, dtype=object),
+        phone=np.array(phone, dtype=object),
+        region=np.array(region, dtype=object),
+        has_visitor=has_visitor,
+        status=status,
+        converted_s=converted_s,
+        outcome=outcome,
+        close_s=close_s,
+        invoice_day=invoice_day,
+        lost_stage=lost_stage,
+        amount=amount,
+        product=product,
+        owner0=owner0,
+        pages_before=pages_before,
+        pages_after=pages_after,
+        extra_form=extra_form,
+        chat=chat,
+        responded=responded,
+        win_logit=logit,
+    )
+    touches = Touches(
+        campaign=t_camp,
+        contact=np.full(len(t_camp), -1, dtype=np.int64),
+        lead=t_lead,
+        account=np.full(len(t_camp), -1, dtype=np.int64),
+        touched_s=clock.office_seconds(rng, t_day),
+        response=t_resp,
+    )
+    return leads, touches
+
+
+@dataclass
+class LeadActivities:
+    lead: np.ndarray
+    time_s: np.ndarray
+    kind: np.ndarray  # index into ACTIVITY_TYPES
+    inbound: np.ndarray
+    outcome: np.ndarray  # object
+    duration: np.ndarray  # seconds, NULL when not a call or meeting
+
+
+ACTIVITY_TYPES = ("call", "email", "meeting", "event")
+OUTCOMES_REACHED = ("Заинтересован, просит КП", "Договорились о встрече", "Запросил демо", "Interested")
+OUTCOMES_NOT_REACHED = ("Не дозвонился", "Не заинтересован", "Перезвонить позже", "No answer")
+
+
+def lead_activities(world: World, leads: Leads) -> LeadActivities:
+    """Calls and e-mails with each lead in its first weeks; responsive leads answer and call back."""
+    rng = rng_for(world.seed, "lead_activities")
+    E = world.window.end_day
+    k = 1 + rng.poisson(1.0 + 0.8 * leads.responded)
+    lead = clock.explode(k)
+    first = clock.rank_within(lead, k) == 0
+    t = leads.created_s[lead] + (rng.uniform(0.05, 30, len(lead)) * SECONDS_PER_DAY).astype(np.int64)
+    t = np.where(
+        first, leads.created_s[lead] + (rng.uniform(0.02, 3, len(lead)) * 3600 * 24).astype(np.int64), t
+    )
+    kind = np.where(first, 0, clock.choice_p(rng, len(lead), (0.55, 0.37, 0.08, 0.0)))
+    responded = leads.responded[lead]
+    kind = np.where((kind == 2) & ~responded, 0, kind)
+    inbound = ~first & responded & (rng.random(len(lead)) < 0.35)
+    reached = np.where(first, responded, rng.random(len(lead)) < 0.5)
+    pool = np.where(reached, 0, 1)
+    phrases = np.array([OUTCOMES_REACHED, OUTCOMES_NOT_REACHED], dtype=object)
+    outcome = phrases[pool, rng.integers(0, 4, len(lead))]
+    outcome = np.where(kind == 1, None, outcome)
+    duration = np.where(
+        kind == 0,
+        np.where(reached, rng.lognormal(np.log(240), 0.6, len(lead)), rng.uniform(5, 40, len(lead))),
+        np.where(kind == 2, rng.uniform(1800, 5400, len(lead)), np.nan),
+    )
+    duration = np.where(np.isnan(duration), clock.NULL, np.nan_to_num(duration).astype(np.int64))
+    keep = t < (E + 1) * SECONDS_PER_DAY
+    return LeadActivities(
+        lead=lead[keep],
+        time_s=t[keep],
+        kind=kind[keep],
+        inbound=inbound[keep],
+        outcome=outcome[keep],
+        duration=duration[keep],
+    )

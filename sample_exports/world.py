@@ -1,0 +1,519 @@
+"""The world behind the exports: the supplier's staff and partners, client groups, their legal entities,
+and each group's life as a customer (first purchase, churn with its behavioural trail, win-back).
+
+Everything here is a column-oriented numpy structure indexed by position; days are days since
+1970-01-01 (`NEVER` when something does not happen). Later stages (crm, finance, web) read these
+arrays and never change the population, except that lead conversions make prospects customers
+(`Groups.become_customers`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from sample_exports import clock, names
+from sample_exports.inn import corrupt_inn, generate_inns, generate_kpp
+from sample_exports.params import NEVER, GeneratorParams, Sizes, Window, rng_for
+
+# name, INN region code, office, phone area code, weight
+REGIONS: tuple[tuple[str, int, str, str, float], ...] = (
+    ("Москва", 77, "MSK", "495", 0.28),
+    ("Московская область", 50, "MSK", "496", 0.07),
+    ("Санкт-Петербург", 78, "SPB", "812", 0.12),
+    ("Ленинградская область", 47, "SPB", "813", 0.02),
+    ("Свердловская область", 66, "EKB", "343", 0.07),
+    ("Челябинская область", 74, "EKB", "351", 0.04),
+    ("Новосибирская область", 54, "NSK", "383", 0.06),
+    ("Томская область", 70, "NSK", "382", 0.02),
+    ("Республика Татарстан", 16, "KZN", "843", 0.06),
+    ("Самарская область", 63, "KZN", "846", 0.04),
+    ("Нижегородская область", 52, "NNV", "831", 0.05),
+    ("Краснодарский край", 23, "KRD", "861", 0.06),
+    ("Ростовская область", 61, "KRD", "863", 0.04),
+    ("Приморский край", 25, "VLD", "423", 0.04),
+    ("Хабаровский край", 27, "VLD", "421", 0.03),
+)
+REGION_NAMES = tuple(r[0] for r in REGIONS)
+REGION_OFFICE = np.array([r[2] for r in REGIONS], dtype=object)
+REGION_WEIGHTS = np.array([r[4] for r in REGIONS])
+OFFICE_CODES = ("MSK", "SPB", "EKB", "NSK", "KZN", "NNV", "KRD", "VLD")
+# How the CRM writes a region now and then (the canonical name otherwise)
+REGION_CRM_VARIANTS = {
+    "Москва": ("г. Москва", "Moscow", "МОСКВА"),
+    "Санкт-Петербург": ("СПб", "г. Санкт-Петербург", "St. Petersburg"),
+    "Республика Татарстан": ("Татарстан", "РТ"),
+    "Свердловская область": ("Свердловская обл.", "Екатеринбург"),
+    "Новосибирская область": ("Новосибирская обл.", "Новосибирск"),
+}
+INDUSTRIES = (
+    "Производство", "Розничная торговля", "Оптовая торговля", "Строительство", "Логистика", "Финансы",
+    "ИТ", "Медицина", "Образование", "Энергетика", "Сельское хозяйство", "Госсектор",
+)  # fmt: skip
+SUPPLIER_DOMAIN = "sfera-it.ru"
+
+MANAGER_ROLES = ("sales_manager", "account_manager")
+
+# engagement level after churn (until won back), by kind of behaviour
+TRAIL_RAMP = 0.3  # share of the trail over which disengagement ramps up to its full strength
+AFTER_CHURN = {"purchase": 0.0, "activity": 0.12, "web": 0.12, "ticket": 0.05}
+
+
+def office_weights() -> dict[str, float]:
+    w: dict[str, float] = {}
+    for _, _, office, _, weight in REGIONS:
+        w[office] = w.get(office, 0.0) + weight
+    return w
+
+
+@dataclass
+class Users:
+    user_id: np.ndarray
+    full_name: np.ndarray
+    email: np.ndarray
+    office: np.ndarray
+    role: np.ndarray
+    hired_day: np.ndarray
+    left_day: np.ndarray  # NEVER while employed
+    reassigned_to: np.ndarray  # index of the manager who took over the accounts, -1
+
+    def __len__(self) -> int:
+        return len(self.user_id)
+
+    @property
+    def is_manager(self) -> np.ndarray:
+        return np.isin(self.role, MANAGER_ROLES)
+
+    def employed(self, idx: np.ndarray, day: np.ndarray) -> np.ndarray:
+        return (self.hired_day[idx] <= day) & (day < self.left_day[idx])
+
+    def pick_employed(
+        self, rng: np.random.Generator, roles: tuple[str, ...], office: np.ndarray, day: np.ndarray
+    ) -> np.ndarray:
+        """For each (office, day): a random user with one of `roles` employed that day, from that office
+        when it has one."""
+        office = np.asarray(office, dtype=object)
+        day = np.asarray(day, dtype=np.int64)
+        cand = np.flatnonzero(np.isin(self.role, roles))
+        # a (query x candidate) score: employed and same office first, employed elsewhere next
+        emp = (self.hired_day[cand][None, :] <= day[:, None]) & (day[:, None] < self.left_day[cand][None, :])
+        same = self.office[cand][None, :] == office[:, None]
+        score = rng.random((len(day), len(cand))) + emp * 2.0 + (emp & same) * 2.0
+        return cand[np.argmax(score, axis=1)]
+
+    def owner_at(self, owner0: np.ndarray, day: np.ndarray) -> np.ndarray:
+        """Who owns a record first owned by `owner0` on `day`: the reassignee once the owner has left."""
+        left = self.left_day[owner0]
+        return np.where(day >= left, self.reassigned_to[owner0], owner0)
+
+
+@dataclass
+class Partners:
+    partner_id: np.ndarray
+    name: np.ndarray
+    partner_type: np.ndarray
+    inn: np.ndarray
+    region: np.ndarray
+    office: np.ndarray
+
+
+@dataclass
+class Groups:
+    n: int
+    name: list[str]  # canonical group name (stem of the head entity)
+    size_z: np.ndarray  # standardised log size: drives volumes and outcomes
+    region: np.ndarray  # index into REGIONS
+    industry: np.ndarray
+    domain: list[str]
+    offices: list[tuple[str, ...]]
+    ent_start: np.ndarray
+    ent_count: np.ndarray
+    existing: np.ndarray  # already a customer when the window starts
+    first_purchase: np.ndarray
+    churn: np.ndarray
+    won_back: np.ndarray
+    trail_days: np.ndarray
+    trail_strength: np.ndarray
+    quiet_start: np.ndarray
+    quiet_end: np.ndarray
+    quiet_strength: np.ndarray
+    purchase_rate: np.ndarray  # purchases per active month before trend and season
+    amount_scale: np.ndarray
+    activity_rate: np.ndarray
+    web_rate: np.ndarray
+    ticket_rate: np.ndarray
+    first_entity: np.ndarray  # entity that buys first (the lead's entity for new customers)
+
+    @cached_property
+    def group_id(self) -> np.ndarray:
+        return clock.make_ids("G", np.arange(1, self.n + 1), 5)
+
+    def distress(self, g: np.ndarray, day: np.ndarray) -> np.ndarray:
+        """0 normally; over the months before churn it rises to `trail_strength`, reached a third of
+        the way into the trail (clients disengage early, then linger until they stop buying)."""
+        start = self.churn[g] - self.trail_days[g]
+        frac = np.clip((day - start) / np.maximum(self.trail_days[g], 1) / TRAIL_RAMP, 0.0, 1.0)
+        in_trail = (day >= start) & (day < self.churn[g])
+        return np.where(in_trail, self.trail_strength[g] * frac, 0.0)
+
+    def churned_at(self, g: np.ndarray, day: np.ndarray) -> np.ndarray:
+        return (day >= self.churn[g]) & (day < self.won_back[g])
+
+    def engagement(self, g: np.ndarray, day: np.ndarray, kind: str) -> np.ndarray:
+        """How active a customer group is on `day` relative to its normal level (0..1).
+
+        0 before the first purchase; lowered during a quiet period; declining through the churn
+        trail; `AFTER_CHURN[kind]` between churn and win-back.
+        """
+        day = np.asarray(day, dtype=np.float64)
+        level = 1.0 - self.distress(g, day)
+        quiet = (day >= self.quiet_start[g]) & (day < self.quiet_end[g])
+        level = np.where(quiet, level * (1.0 - self.quiet_strength[g]), level)
+        level = np.where(self.churned_at(g, day), AFTER_CHURN[kind], level)
+        return np.where(day < self.first_purchase[g], 0.0, level)
+
+    def is_customer_at(self, g: np.ndarray, day: np.ndarray) -> np.ndarray:
+        return (day >= self.first_purchase[g]) & ~self.churned_at(g, day)
+
+
+@dataclass
+class Entities:
+    n: int
+    group: np.ndarray
+    is_head: np.ndarray
+    form: np.ndarray  # ООО, АО, ПАО, ЗАО, ИП
+    native: list[str]  # canonical name in the company's own script
+    other: list[str]  # the same in the other script
+    region: np.ndarray
+    office: np.ndarray
+    inn: np.ndarray  # as known everywhere ('' when missing)
+    inn_valid: np.ndarray
+    kpp: np.ndarray
+    is_branch: np.ndarray
+    join_day: np.ndarray  # first day the entity can buy (new customers add entities over time)
+
+    @cached_property
+    def entity_id(self) -> np.ndarray:
+        return clock.make_ids("E", np.arange(1, self.n + 1), 6)
+
+    def name(self, i: int, rng: np.random.Generator, profile: str) -> str:
+        return names.company_name(self.native[i], self.other[i], self.form[i], rng, profile)
+
+
+@dataclass
+class World:
+    params: GeneratorParams
+    sizes: Sizes
+    window: Window
+    seed: int
+    users: Users
+    partners: Partners
+    groups: Groups
+    entities: Entities
+
+
+# ---------------------------------------------------------------------------- users
+def build_users(p: GeneratorParams, sizes: Sizes, win: Window, seed: int) -> Users:
+    rng = rng_for(seed, "users")
+    S, E = win.start_day, win.end_day
+    ow = office_weights()
+    offices_by_weight = sorted(OFFICE_CODES, key=lambda o: -ow[o])
+    rows: list[dict] = []
+
+    def add(role: str, office: str, hired: int, left: int = NEVER) -> int:
+        rows.append({"role": role, "office": office, "hired": hired, "left": left, "re": -1})
+        return len(rows) - 1
+
+    probs = np.array([ow[o] for o in OFFICE_CODES])
+    for i in range(sizes.n_sales_managers):
+        office = offices_by_weight[i] if i < len(offices_by_weight) else names.pick(rng, OFFICE_CODES, probs)
+        role = MANAGER_ROLES[int(rng.random() < 0.4)]
+        hired = S - int(rng.integers(60, 2500)) if rng.random() < 0.85 else S + int(rng.integers(0, 700))
+        add(role, office, hired)
+    # leavers: managers hired before the window, a replacement hired around their leaving
+    managers = [i for i, r in enumerate(rows) if r["hired"] < S]
+    n_leave = int(round(p.manager_leave_share * len(managers)))
+    leavers = rng.choice(managers, size=min(n_leave, max(0, len(managers) - 2)), replace=False)
+    for i in sorted(leavers.tolist()):
+        left = int(rng.integers(S + 120, E - 45))
+        rows[i]["left"] = left
+        add(rows[i]["role"], rows[i]["office"], left - int(rng.integers(0, 45)))
+    for i in sorted(leavers.tolist()):
+        left = rows[i]["left"]
+        stay = [
+            j
+            for j, r in enumerate(rows)
+            if r["role"] in MANAGER_ROLES and r["left"] == NEVER and r["hired"] <= left
+        ]
+        local = [j for j in stay if rows[j]["office"] == rows[i]["office"]]
+        rows[i]["re"] = int(names.pick(rng, local or stay))
+    for _ in range(sizes.n_support_agents):
+        hired = S - int(rng.integers(30, 2000))
+        left = int(rng.integers(S + 60, E)) if rng.random() < 0.15 else NEVER
+        add("support_agent", "MSK" if rng.random() < 0.6 else names.pick(rng, OFFICE_CODES), hired, left)
+    for _ in range(sizes.n_marketers):
+        add("marketing", "MSK" if rng.random() < 0.7 else "SPB", S - int(rng.integers(30, 2000)))
+
+    n = len(rows)
+    full_name, email = [], []
+    for _ in range(n):
+        last, first, patronymic, _ = names.person(rng)
+        full_name.append(f"{last} {first} {patronymic}" if rng.random() < 0.6 else f"{first} {last}")
+        email.append(
+            f"{names.transliterate(first)[0].lower()}.{names.transliterate(last).lower()}@{SUPPLIER_DOMAIN}"
+        )
+    # colleagues with the same name get distinct addresses
+    seen: dict[str, int] = {}
+    for i, e in enumerate(email):
+        if e in seen:
+            seen[e] += 1
+            local, _, dom = e.partition("@")
+            email[i] = f"{local}{seen[e]}@{dom}"
+        else:
+            seen[e] = 1
+    return Users(
+        user_id=clock.make_ids("USR-", np.arange(1, n + 1), 4),
+        full_name=np.array(full_name, dtype=object),
+        email=np.array(email, dtype=object),
+        office=np.array([r["office"] for r in rows], dtype=object),
+        role=np.array([r["role"] for r in rows], dtype=object),
+        hired_day=np.array([r["hired"] for r in rows], dtype=np.int64),
+        left_day=np.array([r["left"] for r in rows], dtype=np.int64),
+        reassigned_to=np.array([r["re"] for r in rows], dtype=np.int64),
+    )
+
+
+# ---------------------------------------------------------------------------- partners
+def build_partners(sizes: Sizes, seed: int) -> Partners:
+    rng = rng_for(seed, "partners")
+    n = sizes.n_partners
+    region = rng.choice(len(REGIONS), size=n, p=REGION_WEIGHTS)
+    inns = generate_inns(rng, np.array([REGIONS[r][1] for r in region]), np.zeros(n, dtype=bool)).astype(
+        object
+    )
+    name = []
+    for i in range(n):
+        native, other = names.company_stem(rng, latin=rng.random() < 0.3)
+        form = names.pick(rng, names.ORG_FORMS, names.ORG_FORM_WEIGHTS)
+        name.append(names.company_name(native, other, form, rng, "crm"))
+        r = rng.random()
+        if r < 0.05:
+            inns[i] = corrupt_inn(inns[i], rng)  # flagged by ingest, not quarantined
+        elif r < 0.1:
+            inns[i] = None
+    return Partners(
+        partner_id=clock.make_ids("PRT-", np.arange(1, n + 1), 4),
+        name=np.array(name, dtype=object),
+        partner_type=np.where(rng.random(n) < 0.75, "reseller", "distributor").astype(object),
+        inn=inns,
+        region=np.array([REGION_NAMES[r] for r in region], dtype=object),
+        office=REGION_OFFICE[region],
+    )
+
+
+# ---------------------------------------------------------------------------- groups and entities
+def build_groups_and_entities(
+    p: GeneratorParams, sizes: Sizes, win: Window, seed: int
+) -> tuple[Groups, Entities]:
+    rng = rng_for(seed, "groups")
+    n = sizes.n_groups
+    w = np.array(p.entities_per_group_weights, dtype=float)
+    n_ent = rng.choice(np.arange(1, len(w) + 1), size=n, p=w / w.sum())
+    log_n = np.log(n_ent)
+    size_z = 0.55 * (log_n - log_n.mean()) / max(log_n.std(), 1e-9) + rng.normal(0.0, 0.83, n)
+    region = rng.choice(len(REGIONS), size=n, p=REGION_WEIGHTS)
+    industry = rng.integers(0, len(INDUSTRIES), n)
+    latin = rng.random(n) < p.latin_name_share
+    logit = np.log(p.existing_customer_share / (1 - p.existing_customer_share)) + 0.5 * size_z
+    existing = rng.random(n) < 1.0 / (1.0 + np.exp(-logit))
+
+    ent_start = np.concatenate([[0], np.cumsum(n_ent)[:-1]]).astype(np.int64)
+    n_total = int(n_ent.sum())
+    e_group = np.repeat(np.arange(n), n_ent)
+    e_head = np.zeros(n_total, dtype=bool)
+    e_head[ent_start] = True
+    e_form = np.empty(n_total, dtype=object)
+    e_native: list[str] = [""] * n_total
+    e_other: list[str] = [""] * n_total
+    e_region = np.empty(n_total, dtype=np.int64)
+    e_branch = np.zeros(n_total, dtype=bool)
+    offices: list[tuple[str, ...]] = []
+    g_name: list[str] = []
+    domain: list[str] = []
+    used_domains: set[str] = set()
+    office_regions = {o: [i for i, r in enumerate(REGIONS) if r[2] == o] for o in OFFICE_CODES}
+
+    for g in range(n):
+        stem_native, stem_other = names.company_stem(rng, bool(latin[g]))
+        if latin[g]:
+            stem_native, stem_other = stem_other, stem_native
+        g_name.append(stem_native)
+        # A website belongs to one company: a taken domain gets a numbered variant, as real
+        # namesakes register (stroiteh2.ru). No random draw, so the rest of the data is unchanged.
+        candidate = names.company_domain(stem_other if not latin[g] else stem_native, rng)
+        name_part, dot, zone = candidate.partition(".")
+        suffix = 2
+        while candidate in used_domains:
+            candidate = f"{name_part}{suffix}{dot}{zone}"
+            suffix += 1
+        used_domains.add(candidate)
+        domain.append(candidate)
+        home_office = REGIONS[region[g]][2]
+        group_offices = [home_office]
+        if n_ent[g] >= 2 and rng.random() < p.multi_office_share:
+            extra = [o for o in OFFICE_CODES if o != home_office]
+            k = 1 + int(rng.random() < 0.25 and n_ent[g] >= 3)
+            group_offices += list(rng.choice(extra, size=k, replace=False))
+        offices.append(tuple(group_offices))
+        quals = list(rng.permutation(len(names.QUALIFIERS)))
+        for k in range(n_ent[g]):
+            e = ent_start[g] + k
+            if k == 0:
+                e_region[e] = region[g]
+                individual = n_ent[g] == 1 and size_z[g] < 0.3 and rng.random() < p.individual_share_single
+            else:
+                off = group_offices[k % len(group_offices)] if len(group_offices) > 1 else home_office
+                same = off == home_office and rng.random() < 0.7
+                e_region[e] = region[g] if same else names.pick(rng, office_regions[off])
+                individual = rng.random() < p.individual_share_member
+            if individual:
+                last, first, patronymic, _ = names.person(rng)
+                e_form[e] = names.INDIVIDUAL_FORM
+                e_native[e] = f"{last} {first} {patronymic}"
+                e_other[e] = names.transliterate(e_native[e])
+                continue
+            big = size_z[g] > 1.2
+            weights = (0.55, 0.25, 0.08, 0.12) if big else names.ORG_FORM_WEIGHTS
+            e_form[e] = names.pick(rng, names.ORG_FORMS, weights)
+            if k == 0:
+                e_native[e], e_other[e] = stem_native, stem_other
+            elif e_form[ent_start[g]] != names.INDIVIDUAL_FORM and rng.random() < p.branch_share:
+                e_branch[e] = True
+                e_form[e] = e_form[ent_start[g]]
+                e_native[e], e_other[e] = e_native[ent_start[g]], e_other[ent_start[g]]
+            elif rng.random() < p.unrelated_name_share:
+                latin_stem = bool(latin[g]) and rng.random() < 0.5
+                cyrillic, latin_spelling = names.company_stem(rng, latin_stem)
+                pair = (latin_spelling, cyrillic) if latin_stem else (cyrillic, latin_spelling)
+                e_native[e], e_other[e] = pair
+            else:
+                q = names.QUALIFIERS[quals[k % len(quals)]]
+                e_native[e] = f"{stem_native} {q if not latin[g] else names.transliterate(q)}"
+                e_other[e] = f"{stem_other} {names.transliterate(q) if not latin[g] else q}"
+
+    individual = e_form == names.INDIVIDUAL_FORM
+    region_code = np.array([REGIONS[r][1] for r in e_region])
+    inn = generate_inns(rng, region_code, individual).astype(object)
+    # KPP by the tax office where each entity is registered; a branch (reason 43) sits under its head's INN
+    tax_office = region_code * 100 + rng.integers(1, 50, n_total)
+    kpp = generate_kpp(tax_office, e_branch).astype(object)
+    kpp[individual] = ""
+    u = rng.random(n_total)
+    invalid = (u < p.invalid_inn_share) & ~e_branch
+    missing = (u >= p.invalid_inn_share) & (u < p.invalid_inn_share + p.missing_inn_share) & ~e_branch
+    for e in np.flatnonzero(invalid):
+        inn[e] = corrupt_inn(inn[e], rng)
+    inn[missing] = ""
+    head_of = ent_start[e_group]  # the head is always the group's first entity
+    branch_of_bad = e_branch & (invalid | missing)[head_of]
+    inn[e_branch] = inn[head_of[e_branch]]
+    inn_valid = ~(invalid | missing | branch_of_bad)
+
+    size_noise = rng.normal(0.0, 0.3, (4, n))
+    groups = Groups(
+        n=n,
+        name=g_name,
+        size_z=size_z,
+        region=region,
+        industry=industry,
+        domain=domain,
+        offices=offices,
+        ent_start=ent_start,
+        ent_count=n_ent.astype(np.int64),
+        existing=existing,
+        first_purchase=np.full(n, NEVER, dtype=np.int64),
+        churn=np.full(n, NEVER, dtype=np.int64),
+        won_back=np.full(n, NEVER, dtype=np.int64),
+        trail_days=np.zeros(n, dtype=np.int64),
+        trail_strength=np.zeros(n),
+        quiet_start=np.full(n, NEVER, dtype=np.int64),
+        quiet_end=np.full(n, NEVER, dtype=np.int64),
+        quiet_strength=np.zeros(n),
+        purchase_rate=p.purchases_per_customer_month
+        * np.exp(p.purchase_size_elasticity * size_z + size_noise[0]),
+        amount_scale=np.exp(0.35 * size_z + size_noise[1]),
+        activity_rate=p.activities_per_customer_month * np.exp(0.3 * size_z + size_noise[2]),
+        web_rate=p.customer_sessions_per_month * np.exp(0.3 * size_z + size_noise[3]),
+        ticket_rate=p.tickets_per_customer_month * np.exp(0.3 * size_z),
+        first_entity=ent_start.copy(),
+    )
+    entities = Entities(
+        n=n_total,
+        group=e_group,
+        is_head=e_head,
+        form=e_form,
+        native=e_native,
+        other=e_other,
+        region=e_region,
+        office=REGION_OFFICE[e_region],
+        inn=inn,
+        inn_valid=inn_valid,
+        kpp=kpp,
+        is_branch=e_branch,
+        join_day=np.full(n_total, -NEVER, dtype=np.int64),
+    )
+    existing_idx = np.flatnonzero(existing)
+    groups.first_purchase[existing_idx] = win.start_day - rng.integers(60, 2500, len(existing_idx))
+    assign_churn(groups, existing_idx, p, win, rng_for(seed, "churn", "existing"))
+    return groups, entities
+
+
+def assign_churn(
+    groups: Groups, idx: np.ndarray, p: GeneratorParams, win: Window, rng: np.random.Generator
+) -> None:
+    """Decide churn, trail, win-back and quiet periods for the customer groups `idx` (first purchase set)."""
+    S, E = win.start_day, win.end_day
+    k = len(idx)
+    lo = np.maximum(S + 200, groups.first_purchase[idx] + 270)
+    hi = E - 20
+    can = lo < hi
+    churns = can & (rng.random(k) < p.churn_share)
+    churn_day = (lo + rng.random(k) * (hi - lo)).astype(np.int64)
+    silent = rng.random(k) < p.silent_churn_share
+    strength = np.where(silent, rng.uniform(0.1, 0.3, k), rng.uniform(0.7, 0.95, k))
+    trail = rng.integers(p.trail_days[0], p.trail_days[1] + 1, k)
+    back_room = hi - 30 - churn_day
+    back = churns & (back_room > 150) & (rng.random(k) < p.won_back_share)
+    back_day = (
+        churn_day + 150 + (rng.random(k) * np.maximum(np.minimum(back_room, 540) - 150, 0)).astype(np.int64)
+    )
+    groups.churn[idx] = np.where(churns, churn_day, NEVER)
+    groups.trail_days[idx] = np.where(churns, trail, 0)
+    groups.trail_strength[idx] = np.where(churns, strength, 0.0)
+    groups.won_back[idx] = np.where(back, back_day, NEVER)
+    quiet = ~churns & (rng.random(k) < p.quiet_period_share)
+    q_start = (np.maximum(S, groups.first_purchase[idx] + 60) + rng.random(k) * (E - 150 - S)).astype(
+        np.int64
+    )
+    q_len = rng.integers(60, 150, k)
+    groups.quiet_start[idx] = np.where(quiet, q_start, NEVER)
+    groups.quiet_end[idx] = np.where(quiet, q_start + q_len, NEVER)
+    groups.quiet_strength[idx] = np.where(quiet, rng.uniform(0.25, 0.5, k), 0.0)
+
+
+def build_world(p: GeneratorParams, sizes: Sizes, win: Window, seed: int) -> World:
+    users = build_users(p, sizes, win, seed)
+    partners = build_partners(sizes, seed)
+    groups, entities = build_groups_and_entities(p, sizes, win, seed)
+    return World(
+        params=p,
+        sizes=sizes,
+        window=win,
+        seed=seed,
+        users=users,
+        partners=partners,
+        groups=groups,
+        entities=entities,
+    )
