@@ -27,8 +27,7 @@ import great_expectations.expectations as gxe
 import pandas as pd
 
 from quality.history import month_coverage, monthly_counts
-from quality.raw_suites import note
-from quality.suite import Batch, Suite, read_frame
+from quality.suite import Batch, Suite, make_suite, note, read_frame
 
 AMOUNT_HISTORY_MONTHS = 12
 MIN_MONTHS_OF_HISTORY = 3
@@ -107,11 +106,10 @@ def invoice_amounts_batch(con: duckdb.DuckDBPyConnection, month: str | None = No
 
 
 def invoice_amounts_are_stable() -> Suite:
-    return Suite(
-        asset=("raw", "invoices"),
-        check="invoice_amounts_are_stable",
-        layer="drift",
-        severity="warn",
+    return make_suite(
+        "drift",
+        "invoices",
+        "invoice_amounts_are_stable",
         description=(
             "The distribution of RUB invoice amounts in the latest month matches the 12 months before "
             "(median and tails)."
@@ -185,11 +183,10 @@ def channel_counts_batch(con: duckdb.DuckDBPyConnection, month: str | None = Non
 
 
 def activity_counts_per_channel_are_stable() -> Suite:
-    return Suite(
-        asset=("raw", "activities"),
-        check="activity_counts_per_channel_are_stable",
-        layer="drift",
-        severity="warn",
+    return make_suite(
+        "drift",
+        "activities",
+        "activity_counts_per_channel_are_stable",
         description=(
             "Activities per channel (call, email, meeting, event) in the latest month are within half to "
             "double the median of the 6 months before."
@@ -253,11 +250,10 @@ def daily_events_batch(con: duckdb.DuckDBPyConnection, month: str | None = None)
 
 
 def web_events_per_day_are_stable() -> Suite:
-    return Suite(
-        asset=("raw", "web_events"),
-        check="web_events_per_day_are_stable",
-        layer="drift",
-        severity="warn",
+    return make_suite(
+        "drift",
+        "web_events",
+        "web_events_per_day_are_stable",
         description=(
             "Web events per day in the latest month: mean within 0.6..1.6 times the 3 months before, no day "
             "under a tenth or over five times their median day."

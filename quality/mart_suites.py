@@ -22,6 +22,7 @@ in Data Docs, and add what dbt does not test (money signs, date ranges).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
@@ -31,8 +32,8 @@ import duckdb
 import great_expectations.expectations as gxe
 import yaml
 
-from quality.raw_suites import DATE_FLOOR, note
-from quality.suite import Batch, Suite, quote, read_frame
+from quality.raw_suites import DATE_FLOOR
+from quality.suite import Batch, Suite, make_suite, note, quote, read_columns, read_frame
 from warehouse.settings import PROJECT_DIR
 
 DBT_DIR = PROJECT_DIR / "dbt"
@@ -142,6 +143,20 @@ def _table(spec: MartSpec) -> str:
     return f"{spec.schema}.{quote(spec.relation)}"
 
 
+def _keyed_columns_batch(
+    con: duckdb.DuckDBPyConnection,
+    spec: MartSpec,
+    columns: Sequence[str],
+    expectations: list[gxe.Expectation],
+) -> Batch:
+    """The mart's `columns` with its keys, which name a failing row."""
+    return Batch(
+        frame=read_columns(con, _table(spec), [*spec.keys, *columns]),
+        expectations=expectations,
+        index_columns=list(spec.keys),
+    )
+
+
 # --------------------------------------------------------------------------- suites
 def keys_are_unique(spec: MartSpec) -> Suite:
     def build(con: duckdb.DuckDBPyConnection) -> Batch:
@@ -170,11 +185,10 @@ def keys_are_unique(spec: MartSpec) -> Suite:
             notes=[f"{rows} rows"],
         )
 
-    return Suite(
-        asset=("marts", spec.name),
-        check="keys_are_unique",
-        layer="marts",
-        severity="error",
+    return make_suite(
+        "marts",
+        spec.name,
+        "keys_are_unique",
         description=f"{spec.name}: {', '.join(spec.keys)} present and unique (the grain its YAML states).",
         build=build,
     )
@@ -182,19 +196,13 @@ def keys_are_unique(spec: MartSpec) -> Suite:
 
 def money_is_not_negative(spec: MartSpec) -> Suite:
     def build(con: duckdb.DuckDBPyConnection) -> Batch:
-        columns = list(dict.fromkeys([*spec.keys, *spec.money]))
-        frame = read_frame(con, f"select {', '.join(map(quote, columns))} from {_table(spec)}")
-        return Batch(
-            frame=frame,
-            expectations=[gxe.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in spec.money],
-            index_columns=list(spec.keys),
-        )
+        expectations = [gxe.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in spec.money]
+        return _keyed_columns_batch(con, spec, spec.money, expectations)
 
-    return Suite(
-        asset=("marts", spec.name),
-        check="money_is_not_negative",
-        layer="marts",
-        severity="error",
+    return make_suite(
+        "marts",
+        spec.name,
+        "money_is_not_negative",
         description=f"{spec.name}: money ({', '.join(spec.money)}) is zero or more.",
         build=build,
     )
@@ -210,22 +218,16 @@ def dates_are_in_range(spec: MartSpec) -> Suite:
     )
 
     def build(con: duckdb.DuckDBPyConnection) -> Batch:
-        columns = list(dict.fromkeys([*spec.keys, *spec.dates]))
-        frame = read_frame(con, f"select {', '.join(map(quote, columns))} from {_table(spec)}")
-        return Batch(
-            frame=frame,
-            expectations=[
-                gxe.ExpectColumnValuesToBeBetween(column=c, min_value=low, max_value=end, meta=note(why))
-                for c in spec.dates
-            ],
-            index_columns=list(spec.keys),
-        )
+        expectations = [
+            gxe.ExpectColumnValuesToBeBetween(column=c, min_value=low, max_value=end, meta=note(why))
+            for c in spec.dates
+        ]
+        return _keyed_columns_batch(con, spec, spec.dates, expectations)
 
-    return Suite(
-        asset=("marts", spec.name),
-        check="dates_are_in_range",
-        layer="marts",
-        severity="error",
+    return make_suite(
+        "marts",
+        spec.name,
+        "dates_are_in_range",
         description=f"{spec.name}: {', '.join(spec.dates)} between {low:%Y-%m-%d} and {end:%Y-%m-%d}.",
         build=build,
     )
@@ -266,11 +268,10 @@ def references_resolve(spec: MartSpec, tables: dict[str, str]) -> Suite:
         )
 
     listed = ", ".join(f"{r.column} -> {r.parent}.{r.parent_column}" for r in spec.references)
-    return Suite(
-        asset=("marts", spec.name),
-        check="references_resolve",
-        layer="marts",
-        severity="error",
+    return make_suite(
+        "marts",
+        spec.name,
+        "references_resolve",
         description=f"{spec.name}: every reference resolves ({listed}).",
         build=build,
         reads=tuple(("marts", r.parent) for r in spec.references),

@@ -35,7 +35,7 @@ import pandas as pd
 
 from ingest.contracts import CONTRACTS, LINEAGE_COLUMNS, Contract
 from quality.history import month_coverage, monthly_counts
-from quality.suite import Batch, Suite, quote, read_frame, table_columns
+from quality.suite import Batch, Suite, make_suite, note, quote, read_columns, read_frame, table_columns
 
 # Dates before 1990 or after 2100 are sentinels or typos (0001-01-01, 2206 for 2026).
 DATE_FLOOR = datetime(1990, 1, 1)
@@ -70,11 +70,6 @@ HISTORY_MONTHS = 6
 EVENT_ROWS_FACTOR = 3.0
 SNAPSHOT_ROWS_RANGE = (0.8, 1.25)
 MIN_EXPECTED_ROWS = 20
-
-
-def note(text: str) -> dict:
-    """Expectation meta that Data Docs shows under the expectation."""
-    return {"notes": {"format": "markdown", "content": [text]}}
 
 
 def raw_table(entity: str) -> str:
@@ -120,11 +115,10 @@ def columns_match_contract(contract: Contract) -> Suite:
             index_columns=["column_name"],
         )
 
-    return Suite(
-        asset=("raw", contract.entity),
-        check="columns_match_contract",
-        layer="raw",
-        severity="error",
+    return make_suite(
+        "raw",
+        contract.entity,
+        "columns_match_contract",
         description=f"raw.{contract.entity} has exactly the contract's columns and lineage columns, with their types.",
         build=build,
     )
@@ -176,18 +170,16 @@ def values_meet_contract(contract: Contract) -> Suite:
     def build(con: duckdb.DuckDBPyConnection) -> Batch:
         present = table_columns(con, "raw", contract.entity)
         columns = [c for c in wanted if c in present]
-        frame = read_frame(con, f"select {', '.join(map(quote, columns))} from {raw_table(contract.entity)}")
         return Batch(
-            frame=frame,
+            frame=read_columns(con, raw_table(contract.entity), columns),
             expectations=_value_expectations(contract),
             index_columns=[k for k in contract.key if k in present],
         )
 
-    return Suite(
-        asset=("raw", contract.entity),
-        check="values_meet_contract",
-        layer="raw",
-        severity="error",
+    return make_suite(
+        "raw",
+        contract.entity,
+        "values_meet_contract",
         description=(
             f"raw.{contract.entity}: required values present, enums in their sets, values at or above "
             "their minimum, dates within 1990-2100, no event after its load."
@@ -234,11 +226,10 @@ def keys_are_unique(contract: Contract) -> Suite:
         )
 
     per = " per snapshot date" if contract.kind == "snapshot" else ""
-    return Suite(
-        asset=("raw", contract.entity),
-        check="keys_are_unique",
-        layer="raw",
-        severity="error",
+    return make_suite(
+        "raw",
+        contract.entity,
+        "keys_are_unique",
         description=f"raw.{contract.entity}: ({', '.join(contract.key)}) identifies one row{per}.",
         build=build,
         diagnose=diagnose,
@@ -336,11 +327,10 @@ def exports_have_every_column(contract: Contract) -> Suite:
             notes=[f"{len(files)} export file(s); {len(frame)} (file, column) pairs judged."],
         )
 
-    return Suite(
-        asset=("raw", contract.entity),
-        check="exports_have_every_column",
-        layer="raw",
-        severity="error",
+    return make_suite(
+        "raw",
+        contract.entity,
+        "exports_have_every_column",
         description=(
             f"No {contract.entity} export lacks a column: a column empty in every row of a file, where "
             f"each of the {HISTORY_FILES} files before it had it, was dropped from the export "
@@ -377,12 +367,22 @@ def _quarantine_by_file(con: duckdb.DuckDBPyConnection, entity: str) -> pd.DataF
     )
 
 
+def _files_judged_on(
+    con: duckdb.DuckDBPyConnection, entity: str, quarantined: str
+) -> tuple[int, pd.DataFrame]:
+    """How many files were loaded, and those with MIN_JUDGED_REJECTS or more rows `quarantined`
+    ("rejected" or "repeated") with the share of their rows that was (`<quarantined>_share`)."""
+    files = _quarantine_by_file(con, entity)
+    rows = f"rows_{quarantined}"
+    judged = files[files[rows] >= MIN_JUDGED_REJECTS].reset_index(drop=True)
+    judged[f"{quarantined}_share"] = (judged[rows] / judged["rows_read"]).astype("float64")
+    return len(files), judged
+
+
 def exports_pass_validation(contract: Contract) -> Suite:
     def build(con: duckdb.DuckDBPyConnection) -> Batch:
-        files = _quarantine_by_file(con, contract.entity)
-        judged = files[files["rows_rejected"] >= MIN_JUDGED_REJECTS].copy()
-        judged["rejected_share"] = (judged["rows_rejected"] / judged["rows_read"]).astype("float64")
-        frame = judged[["file_name", "rows_read", "rows_rejected", "rejected_share"]].reset_index(drop=True)
+        loaded, judged = _files_judged_on(con, contract.entity, "rejected")
+        frame = judged[["file_name", "rows_read", "rows_rejected", "rejected_share"]]
         return Batch(
             frame=frame,
             expectations=[
@@ -396,13 +396,12 @@ def exports_pass_validation(contract: Contract) -> Suite:
                 )
             ],
             index_columns=["file_name"],
-            notes=[f"{len(files)} export file(s), {len(frame)} with {MIN_JUDGED_REJECTS}+ rejected rows."],
+            notes=[f"{loaded} export file(s), {len(frame)} with {MIN_JUDGED_REJECTS}+ rejected rows."],
         )
 
     def diagnose(con: duckdb.DuckDBPyConnection) -> str:
-        files = _quarantine_by_file(con, contract.entity)
-        files = files[files["rows_rejected"] >= MIN_JUDGED_REJECTS]
-        bad = files[files["rows_rejected"] / files["rows_read"] > REJECTED_SHARE_MAX]
+        _, judged = _files_judged_on(con, contract.entity, "rejected")
+        bad = judged[judged["rejected_share"] > REJECTED_SHARE_MAX]
         parts = []
         for row in bad.head(3).itertuples():
             reasons = con.execute(
@@ -419,11 +418,10 @@ def exports_pass_validation(contract: Contract) -> Suite:
             "and land it again under the same name (it replaces the earlier version)."
         )
 
-    return Suite(
-        asset=("raw", contract.entity),
-        check="exports_pass_validation",
-        layer="raw",
-        severity="error",
+    return make_suite(
+        "raw",
+        contract.entity,
+        "exports_pass_validation",
         description=(
             f"No {contract.entity} export has more than {REJECTED_SHARE_MAX:.0%} of its rows rejected by "
             f"ingest (judged on files with {MIN_JUDGED_REJECTS}+ rejected rows)."
@@ -435,12 +433,9 @@ def exports_pass_validation(contract: Contract) -> Suite:
 
 def exports_are_not_repeats(contract: Contract) -> Suite:
     def build(con: duckdb.DuckDBPyConnection) -> Batch:
-        files = _quarantine_by_file(con, contract.entity)
-        judged = files[files["rows_repeated"] >= MIN_JUDGED_REJECTS].copy()
-        judged["repeated_share"] = (judged["rows_repeated"] / judged["rows_read"]).astype("float64")
-        frame = judged[["file_name", "rows_read", "rows_repeated", "repeated_share"]].reset_index(drop=True)
+        _, judged = _files_judged_on(con, contract.entity, "repeated")
         return Batch(
-            frame=frame,
+            frame=judged[["file_name", "rows_read", "rows_repeated", "repeated_share"]],
             expectations=[
                 gxe.ExpectColumnValuesToBeBetween(
                     column="repeated_share",
@@ -454,10 +449,10 @@ def exports_are_not_repeats(contract: Contract) -> Suite:
             index_columns=["file_name"],
         )
 
-    return Suite(
-        asset=("raw", contract.entity),
-        check="exports_are_not_repeats",
-        layer="raw",
+    return make_suite(
+        "raw",
+        contract.entity,
+        "exports_are_not_repeats",
         severity="warn",
         description=(
             f"No {contract.entity} export repeats one loaded before (over half its rows quarantined as "
@@ -506,11 +501,10 @@ def every_month_has_rows(contract: Contract) -> Suite:
             notes=notes,
         )
 
-    return Suite(
-        asset=("raw", contract.entity),
-        check="every_month_has_rows",
-        layer="raw",
-        severity="error",
+    return make_suite(
+        "raw",
+        contract.entity,
+        "every_month_has_rows",
         description=(
             f"Every month of raw.{contract.entity} ({et}) between the first and the last has rows: at least "
             f"{MONTH_MIN_SHARE:.0%} of the median month (when that is {MIN_TYPICAL_MONTH_ROWS}+ rows)."
@@ -581,10 +575,10 @@ def row_count_is_steady(contract: Contract) -> Suite:
     else:
         low, high = SNAPSHOT_ROWS_RANGE
         rule = f"rows of the latest snapshot within {low:g}..{high:g} times the previous snapshot"
-    return Suite(
-        asset=("raw", contract.entity),
-        check="row_count_is_steady",
-        layer="raw",
+    return make_suite(
+        "raw",
+        contract.entity,
+        "row_count_is_steady",
         severity="warn",
         description=f"raw.{contract.entity}: {rule}.",
         build=build,

@@ -25,8 +25,7 @@ from __future__ import annotations
 import duckdb
 import great_expectations.expectations as gxe
 
-from quality.raw_suites import note
-from quality.suite import Batch, Suite, read_frame
+from quality.suite import Batch, Suite, make_suite, note, read_frame
 
 
 def _latest(table: str, key: str) -> str:
@@ -83,11 +82,10 @@ def invoiced_and_paid_match_raw_per_month() -> Suite:
             index_columns=["measure", "month", "currency"],
         )
 
-    return Suite(
-        asset=("marts", "fct_invoices"),
-        check="invoiced_and_paid_match_raw_per_month",
-        layer="reconciliation",
-        severity="error",
+    return make_suite(
+        "reconciliation",
+        "fct_invoices",
+        "invoiced_and_paid_match_raw_per_month",
         description=(
             "Invoiced and paid counts and amounts per month and currency in fct_invoices and fct_payments "
             "equal raw.invoices and raw.payments (one row per key, the latest loaded copy)."
@@ -150,11 +148,10 @@ def clients_match_resolved_legal_entities() -> Suite:
             index_columns=["client_id"],
         )
 
-    return Suite(
-        asset=("marts", "dim_clients"),
-        check="clients_match_resolved_legal_entities",
-        layer="reconciliation",
-        severity="error",
+    return make_suite(
+        "reconciliation",
+        "dim_clients",
+        "clients_match_resolved_legal_entities",
         description=(
             "Clients in dim_clients are exactly the clients the resolution found "
             "(intermediate.int_entity_records__resolved), each with the same legal entities as in "
@@ -198,11 +195,10 @@ def organisations_are_all_resolved() -> Suite:
             index_columns=["record_key"],
         )
 
-    return Suite(
-        asset=("marts", "dim_legal_entities"),
-        check="organisations_are_all_resolved",
-        layer="reconciliation",
-        severity="error",
+    return make_suite(
+        "reconciliation",
+        "dim_legal_entities",
+        "organisations_are_all_resolved",
         description=(
             "Every counterparty in raw.counterparties and every account in raw.accounts was resolved to a "
             "legal entity, and that legal entity is in dim_legal_entities."
@@ -265,11 +261,10 @@ def interactions_per_channel_match_raw() -> Suite:
             index_columns=["channel"],
         )
 
-    return Suite(
-        asset=("marts", "fct_interactions"),
-        check="interactions_per_channel_match_raw",
-        layer="reconciliation",
-        severity="error",
+    return make_suite(
+        "reconciliation",
+        "fct_interactions",
+        "interactions_per_channel_match_raw",
         description=(
             "Touches per channel in fct_interactions equal the sources: raw activities (by type), tickets, "
             "campaign touches (by campaign type) and web form submits, chat starts and ad clicks."

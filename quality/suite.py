@@ -29,6 +29,17 @@ Severity = Literal["error", "warn"]
 # reconciliation after dbt. A blocking failure in an earlier step stops the later ones.
 LAYERS: tuple[Layer, ...] = ("raw", "drift", "marts", "reconciliation")
 PIPELINE_STEPS: tuple[tuple[Layer, ...], ...] = (("raw", "drift"), ("marts", "reconciliation"))
+# The schema whose assets a layer's suites are checks on: drift watches raw tables, and a
+# reconciliation belongs to the mart it vouches for.
+LAYER_SCHEMA: dict[Layer, str] = {"raw": "raw", "drift": "raw", "marts": "marts", "reconciliation": "marts"}
+# A drift may be real (a big deal, a campaign), so it only warns; a mart that is wrong or
+# disagrees with its sources must not be published. Raw suites that only warn say so.
+LAYER_SEVERITY: dict[Layer, Severity] = {
+    "raw": "error",
+    "drift": "warn",
+    "marts": "error",
+    "reconciliation": "error",
+}
 
 
 @dataclass(frozen=True)
@@ -78,6 +89,35 @@ class Suite:
         return self.severity == "error"
 
 
+def make_suite(
+    layer: Layer,
+    table: str,
+    check: str,
+    *,
+    description: str,
+    build: Callable[[duckdb.DuckDBPyConnection], Batch],
+    severity: Severity | None = None,
+    reads: tuple[tuple[str, str], ...] = (),
+    diagnose: Callable[[duckdb.DuckDBPyConnection], str] | None = None,
+) -> Suite:
+    """A suite of `layer` on `table` in the layer's schema, at the layer's severity unless given."""
+    return Suite(
+        asset=(LAYER_SCHEMA[layer], table),
+        check=check,
+        layer=layer,
+        severity=severity or LAYER_SEVERITY[layer],
+        description=description,
+        build=build,
+        reads=reads,
+        diagnose=diagnose,
+    )
+
+
+def note(text: str) -> dict:
+    """Expectation meta that Data Docs shows under the expectation."""
+    return {"notes": {"format": "markdown", "content": [text]}}
+
+
 # --------------------------------------------------------------------------- reading
 def read_frame(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
     """Run `sql` and return a pandas frame through Arrow.
@@ -112,6 +152,11 @@ def _as_nanoseconds(col: pa.ChunkedArray) -> pa.ChunkedArray:
     )
     col = pc.max_element_wise(pc.min_element_wise(col, _NS_MAX, skip_nulls=False), _NS_MIN, skip_nulls=False)
     return col.cast(pa.timestamp("ns"))
+
+
+def read_columns(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[str]) -> pd.DataFrame:
+    """`columns` of `table` (each once, in the order given), as `read_frame` returns them."""
+    return read_frame(con, f"select {', '.join(map(quote, dict.fromkeys(columns)))} from {table}")
 
 
 def table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict[str, str]:
