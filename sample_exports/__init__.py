@@ -33,8 +33,8 @@ import numpy as np
 
 from sample_exports import crm as crm_mod
 from sample_exports import finance, interactions
-from sample_exports.campaigns import build_campaigns, concat_touches, customer_touches
-from sample_exports.leads import build_leads, lead_activities
+from sample_exports.campaigns import Campaigns, Touches, build_campaigns, concat_touches, customer_touches
+from sample_exports.leads import LeadActivities, Leads, build_leads, lead_activities
 from sample_exports.params import (
     NEVER,
     SECONDS_PER_DAY,
@@ -46,7 +46,7 @@ from sample_exports.params import (
 )
 from sample_exports.truth import GROUND_TRUTH_DIR, manifest, write_ground_truth
 from sample_exports.web import WebStream
-from sample_exports.world import build_world
+from sample_exports.world import World, build_world
 from sample_exports.writers import ExportWriter
 
 log = logging.getLogger(__name__)
@@ -117,14 +117,7 @@ def generate(
 ) -> GenerationSummary:
     """Write sample exports and ground truth to `out_dir`; see the module docstring."""
     started = time.perf_counter()
-    if finance_dialect not in FINANCE_DIALECTS:
-        raise ValueError(f"finance_dialect must be one of {FINANCE_DIALECTS}, got {finance_dialect!r}")
-    if crm_dialect not in CRM_DIALECTS:
-        raise ValueError(f"crm_dialect must be one of {CRM_DIALECTS}, got {crm_dialect!r}")
-    if web_dialect not in WEB_DIALECTS:
-        raise ValueError(f"web_dialect must be one of {WEB_DIALECTS}, got {web_dialect!r}")
-    if not 0.0 <= messiness < 0.5:
-        raise ValueError(f"messiness is a share of rows in [0, 0.5), got {messiness}")
+    _check_arguments(finance_dialect, crm_dialect, web_dialect, messiness)
     params = params or GeneratorParams()
     sizes = Sizes.from_params(params, scale)
     win = Window(end_date)
@@ -139,7 +132,83 @@ def generate(
         day_to_date(win.start_day),
         end_date,
     )
+    sim = _simulate(params, sizes, win, seed, started)
+    web = WebStream(sim.world, sim.leads, sim.con, sim.acc, sim.camps)
+    writer = ExportWriter(
+        out_dir, seed, messiness, params, finance_dialect, crm_dialect=crm_dialect, web_dialect=web_dialect
+    )
+    users = sim.world.users
+    writer.lookups.user_names = dict(
+        zip(writer.ids.ids("users", users.user_id).tolist(), users.full_name.tolist(), strict=True)
+    )
+    _write_snapshots(writer, sim, web, win)
+    _write_months(writer, sim, web, win)
 
+    files = sorted(writer.log.files)
+    man = manifest(
+        params,
+        sizes,
+        seed=seed,
+        scale=scale,
+        end_date=end_date,
+        window_start=day_to_date(win.start_day),
+        finance_dialect=finance_dialect,
+        messiness=messiness,
+        files=files,
+    )
+    if (crm_dialect, web_dialect) != ("generic", "generic"):
+        man |= {"crm_dialect": crm_dialect, "web_dialect": web_dialect}
+    gt_dir = write_ground_truth(out_dir, sim.world, sim.camps, writer.log, man, ids=writer.ids)
+    g = sim.world.groups
+    summary = GenerationSummary(
+        out_dir=out_dir,
+        files=files,
+        seconds=time.perf_counter() - started,
+        ground_truth_dir=gt_dir,
+        quarantine_rows=len(writer.log.quarantine),
+        repaired_values=len(writer.log.repairs),
+        world={
+            "groups": g.n,
+            "customers": int((g.first_purchase < NEVER).sum()),
+            "churned": int((g.churn < NEVER).sum()),
+            "legal entities": sim.world.entities.n,
+        },
+    )
+    log.info("done in %.1f s: %d files", summary.seconds, len(files))
+    return summary
+
+
+def _check_arguments(finance_dialect: str, crm_dialect: str, web_dialect: str, messiness: float) -> None:
+    for kind, dialect, known in (
+        ("finance", finance_dialect, FINANCE_DIALECTS),
+        ("crm", crm_dialect, CRM_DIALECTS),
+        ("web", web_dialect, WEB_DIALECTS),
+    ):
+        if dialect not in known:
+            raise ValueError(f"{kind}_dialect must be one of {known}, got {dialect!r}")
+    if not 0.0 <= messiness < 0.5:
+        raise ValueError(f"messiness is a share of rows in [0, 0.5), got {messiness}")
+
+
+@dataclass
+class _Simulation:
+    """Everything simulated before files are written."""
+
+    world: World
+    camps: Campaigns
+    leads: Leads
+    lead_touches: Touches
+    acc: crm_mod.Accounts
+    con: crm_mod.Contacts
+    touches: Touches
+    purchases: finance.Purchases
+    deals: crm_mod.Deals
+    cp: finance.Counterparties
+    ledger: finance.Ledger
+    lead_acts: LeadActivities
+
+
+def _simulate(params: GeneratorParams, sizes: Sizes, win: Window, seed: int, started: float) -> _Simulation:
     world = build_world(params, sizes, win, seed)
     camps = build_campaigns(params, sizes, win, seed)
     leads, lead_touches = build_leads(world, camps)
@@ -160,25 +229,21 @@ def generate(
         len(purchases.day),
         time.perf_counter() - started,
     )
+    return _Simulation(
+        world, camps, leads, lead_touches, acc, con, touches, purchases, deals, cp, ledger, lead_acts
+    )
 
-    web = WebStream(world, leads, con, acc, camps)
-    writer = ExportWriter(
-        out_dir, seed, messiness, params, finance_dialect, crm_dialect=crm_dialect, web_dialect=web_dialect
-    )
-    writer.lookups.user_names = dict(
-        zip(
-            writer.ids.ids("users", world.users.user_id).tolist(), world.users.full_name.tolist(), strict=True
-        )
-    )
-    end_label = end_date.isoformat()
-    end_day = win.end_day
-    # ---- snapshots
-    writer.write(finance.counterparties_table(cp, end_day), end_label, record_truth=True)
+
+def _write_snapshots(writer: ExportWriter, sim: _Simulation, web: WebStream, win: Window) -> None:
+    """Counterparties and the CRM snapshot entities at the end date; accounts also at every quarter end."""
+    world, acc, con, leads, deals, camps = sim.world, sim.acc, sim.con, sim.leads, sim.deals, sim.camps
+    end_label = win.end.isoformat()
+    writer.write(finance.counterparties_table(sim.cp, win.end_day), end_label, record_truth=True)
     for snap in win.snapshot_dates:
         writer.write(
             crm_mod.accounts_table(world, acc, day_number(snap)),
             snap.isoformat(),
-            record_truth=snap == end_date,
+            record_truth=snap == win.end,
         )
     snapshot_tables = [
         crm_mod.users_table(world),
@@ -192,19 +257,27 @@ def generate(
     for table in snapshot_tables:
         writer.write(table, end_label, record_truth=table.entity == "leads")
 
-    # ---- events, month by month
+
+def _write_months(writer: ExportWriter, sim: _Simulation, web: WebStream, win: Window) -> None:
+    """The event entities, one file per calendar month."""
+    purchases, ledger, cp, deals = sim.purchases, sim.ledger, sim.cp, sim.deals
     inv_month = win.month_index(purchases.day)
     pay_month = win.month_index(ledger.pay_day)
     cn_month = win.month_index(ledger.cn_day)
     sc_order = np.argsort(deals.sc_time, kind="stable")
     sc_month = win.month_index(deals.sc_time[sc_order] // SECONDS_PER_DAY)
-    activity_stream = interactions.ActivityStream(world, acc, con, leads, deals, lead_acts)
-    members = interactions.CampaignMemberStream(concat_touches(touches, lead_touches), camps, con, acc, leads)
-    deal_ids = deals.deal_id
+    activity_stream = interactions.ActivityStream(
+        sim.world, sim.acc, sim.con, sim.leads, deals, sim.lead_acts
+    )
+    members = interactions.CampaignMemberStream(
+        concat_touches(sim.touches, sim.lead_touches), sim.camps, sim.con, sim.acc, sim.leads
+    )
     for m, label in enumerate(win.month_labels):
         start, stop = int(win.month_start[m]), int(win.month_stop[m])
         writer.write(
-            finance.invoices_table(world, purchases, ledger, cp, deal_ids, np.flatnonzero(inv_month == m)),
+            finance.invoices_table(
+                sim.world, purchases, ledger, cp, deals.deal_id, np.flatnonzero(inv_month == m)
+            ),
             label,
         )
         writer.write(finance.payments_table(purchases, ledger, cp, np.flatnonzero(pay_month == m)), label)
@@ -214,35 +287,3 @@ def generate(
         writer.write(members.month(start, stop), label)
         writer.write(web.month(m), label, record_truth=True)
         log.debug("month %s written", label)
-
-    files = sorted(writer.log.files)
-    man = manifest(
-        params,
-        sizes,
-        seed=seed,
-        scale=scale,
-        end_date=end_date,
-        window_start=day_to_date(win.start_day),
-        finance_dialect=finance_dialect,
-        messiness=messiness,
-        files=files,
-    )
-    if (crm_dialect, web_dialect) != ("generic", "generic"):
-        man |= {"crm_dialect": crm_dialect, "web_dialect": web_dialect}
-    gt_dir = write_ground_truth(out_dir, world, camps, writer.log, man, ids=writer.ids)
-    summary = GenerationSummary(
-        out_dir=out_dir,
-        files=files,
-        seconds=time.perf_counter() - started,
-        ground_truth_dir=gt_dir,
-        quarantine_rows=len(writer.log.quarantine),
-        repaired_values=len(writer.log.repairs),
-        world={
-            "groups": world.groups.n,
-            "customers": int((world.groups.first_purchase < NEVER).sum()),
-            "churned": int((world.groups.churn < NEVER).sum()),
-            "legal entities": world.entities.n,
-        },
-    )
-    log.info("done in %.1f s: %d files", summary.seconds, len(files))
-    return summary

@@ -68,7 +68,7 @@ class Campaigns:
 
     @cached_property
     def campaign_id(self) -> np.ndarray:
-        return clock.make_ids("CMP-", np.arange(1, self.n + 1), 4)
+        return clock.numbered_ids("CMP-", self.n, 4)
 
     def of_type(self, t: str) -> np.ndarray:
         return np.flatnonzero(self.ctype == t)
@@ -229,10 +229,8 @@ def customer_touches(
     i_campaign = cat(i_campaign)
     induced = InducedPurchases(cat(i_group), cat(i_day), i_campaign, camps.product[i_campaign])
     keep = induced.day <= win.end_day
-    return touches, InducedPurchases(
-        *(getattr(induced, f)[keep] for f in InducedPurchases.__dataclass_fields__)
-    )
+    return touches, clock.take(induced, keep)
 
 
 def concat_touches(*parts: Touches) -> Touches:
-    return Touches(*(np.concatenate([getattr(p, f) for p in parts]) for f in Touches.__dataclass_fields__))
+    return clock.concat(parts)

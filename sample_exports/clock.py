@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
 import numpy as np
 
 from sample_exports.params import SECONDS_PER_DAY, GeneratorParams, Window
@@ -107,7 +111,40 @@ def make_ids(prefix: str, numbers: np.ndarray, width: int) -> np.ndarray:
     return np.strings.add(prefix, np.strings.zfill(numbers.astype(str), width)).astype(object)
 
 
+def numbered_ids(prefix: str, n: int, width: int) -> np.ndarray:
+    """Ids of n records numbered from 1."""
+    return make_ids(prefix, np.arange(1, n + 1), width)
+
+
 def product_mix(p, frac: np.ndarray) -> np.ndarray:
     """Product-line probabilities at `frac` (0 at the window start, 1 at its end), one row per value."""
     a, b = np.array(p.product_mix_start), np.array(p.product_mix_end)
     return a[None, :] + (b - a)[None, :] * np.clip(frac, 0, 1)[:, None]
+
+
+Records = TypeVar("Records", bound=Any)
+
+
+def take(records: Records, rows) -> Records:
+    """Some rows (indices or a mask) of a dataclass whose fields are arrays of one length."""
+    return type(records)(*(getattr(records, f.name)[rows] for f in dataclasses.fields(records)))
+
+
+def concat(parts: Sequence[Records]) -> Records:
+    """Dataclasses whose fields are arrays, joined field by field."""
+    return type(parts[0])(
+        *(np.concatenate([getattr(p, f.name) for p in parts]) for f in dataclasses.fields(parts[0]))
+    )
+
+
+class Rows:
+    """Values drawn row by row in a loop, collected per column; `arrays` gives object columns."""
+
+    def __init__(self, *columns: str) -> None:
+        self.rows: dict[str, list] = {c: [] for c in columns}
+
+    def add(self, column: str, value) -> None:
+        self.rows[column].append(value)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {c: np.array(v, dtype=object) for c, v in self.rows.items()}

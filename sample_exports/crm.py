@@ -31,10 +31,6 @@ MANAGERS = ("sales_manager", "account_manager")
 DEAL_STAGES = ("qualification", "proposal", "negotiation", "won", "lost")
 
 
-def _ids(prefix: str, n: int, width: int) -> np.ndarray:
-    return clock.make_ids(prefix, np.arange(1, n + 1), width)
-
-
 def _region_text(rng: np.random.Generator, region_idx: np.ndarray, variant_share: float) -> np.ndarray:
     out = np.array([REGION_NAMES[r] for r in region_idx], dtype=object)
     for i in np.flatnonzero(rng.random(len(out)) < variant_share):
@@ -65,7 +61,7 @@ class Accounts:
 
     @cached_property
     def account_id(self) -> np.ndarray:
-        return _ids("ACC-", self.n, 6)
+        return clock.numbered_ids("ACC-", self.n, 6)
 
     def created_day(self) -> np.ndarray:
         return self.created_s // SECONDS_PER_DAY
@@ -103,7 +99,7 @@ class Contacts:
 
     @cached_property
     def contact_id(self) -> np.ndarray:
-        return _ids("CON-", self.n, 6)
+        return clock.numbered_ids("CON-", self.n, 6)
 
     def _valid(self, c: np.ndarray, day: np.ndarray) -> np.ndarray:
         ok = c >= 0
@@ -126,8 +122,52 @@ class Contacts:
 
 # ---------------------------------------------------------------------------- accounts
 def build_accounts(world: World, leads: Leads) -> Accounts:
-    p, g, ents, win, users = world.params, world.groups, world.entities, world.window, world.users
+    p, g, ents = world.params, world.groups, world.entities
     rng = rng_for(world.seed, "accounts")
+    acc_day = _account_days(world, leads, rng)
+    ent_of, created_s, is_dup = _with_duplicates(world, acc_day, rng)
+    n = len(ent_of)
+    acc_grp = ents.group[ent_of]
+    primary = np.full(ents.n, -1, dtype=np.int64)
+    prim_rows = np.flatnonzero(~is_dup)
+    primary[ent_of[prim_rows]] = prim_rows
+    # parent links: in some holdings every other account points to the head entity's account
+    linked_group = rng.random(g.n) < p.parent_link_share
+    head_acc = primary[g.ent_start[acc_grp]]
+    parent = np.where(
+        linked_group[acc_grp]
+        & ~ents.is_head[ent_of]
+        & ~is_dup
+        & (head_acc >= 0)
+        & (head_acc != np.arange(n)),
+        head_acc,
+        -1,
+    )
+    office = ents.office[ent_of]
+    owner0 = world.users.pick_employed(rng, MANAGERS, office, created_s // SECONDS_PER_DAY)
+    details = _account_details(world, ent_of, acc_grp, is_dup, rng)
+    ptr, rows = clock.csr(np.where(is_dup, g.n, acc_grp), g.n + 1)
+    return Accounts(
+        n=n,
+        entity=ent_of,
+        group=acc_grp,
+        created_s=created_s,
+        is_duplicate=is_dup,
+        parent=parent,
+        **details,
+        region=_region_text(rng, ents.region[ent_of], 0.2),
+        owner0=owner0,
+        office=office,
+        primary_of_entity=primary,
+        group_ptr=ptr[: g.n + 1],
+        group_rows=rows[: ptr[g.n]],
+    )
+
+
+def _account_days(world: World, leads: Leads, rng: np.random.Generator) -> np.ndarray:
+    """The day each entity's account is opened (NEVER: none): customers', new customers' (when their
+    lead converted) and prospects' (after a lead, or targeted cold)."""
+    p, g, ents, win = world.params, world.groups, world.entities, world.window
     E = win.end_day
     acc_day = np.full(ents.n, NEVER, dtype=np.int64)
     covered = (rng.random(ents.n) < p.account_coverage) | ents.is_head
@@ -158,177 +198,77 @@ def build_accounts(world: World, leads: Leads) -> Accounts:
     prospect_day = np.where(with_lead, first_lead + rng.integers(0, 30, ents.n), cold_day)
     share = np.where(with_lead, p.prospect_account_share_with_lead, p.prospect_account_share_cold)
     opened = ~is_customer & (rng.random(ents.n) < share * np.where(ents.is_head, 1.0, 0.4))
-    acc_day = np.where(opened, np.minimum(acc_day, prospect_day), acc_day)
-    has_acc = acc_day <= E
-    e_idx = np.flatnonzero(has_acc)
+    return np.where(opened, np.minimum(acc_day, prospect_day), acc_day)
+
+
+def _with_duplicates(
+    world: World, acc_day: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Accounts opened by the end date, and duplicates: the same entity entered again later under a
+    variant name. Returns (entity, created_s, is_duplicate) of each account, in order of creation."""
+    E = world.window.end_day
+    e_idx = np.flatnonzero(acc_day <= E)
     created_s = clock.office_seconds(rng, acc_day[e_idx])
-    # duplicates: the same entity entered again later under a variant name
     dup_day = acc_day[e_idx] + rng.integers(30, 900, len(e_idx))
-    dup = (rng.random(len(e_idx)) < p.duplicate_account_share) & (dup_day <= E)
+    dup = (rng.random(len(e_idx)) < world.params.duplicate_account_share) & (dup_day <= E)
     d_idx = e_idx[dup]
     all_ent = np.concatenate([e_idx, d_idx])
     all_created = np.concatenate([created_s, clock.office_seconds(rng, dup_day[dup])])
     is_dup = np.concatenate([np.zeros(len(e_idx), bool), np.ones(len(d_idx), bool)])
     order = np.lexsort((all_ent, all_created))
-    ent_of, created_s, is_dup = all_ent[order], all_created[order], is_dup[order]
-    n = len(ent_of)
-    acc_grp = ents.group[ent_of]
+    return all_ent[order], all_created[order], is_dup[order]
 
-    primary = np.full(ents.n, -1, dtype=np.int64)
-    prim_rows = np.flatnonzero(~is_dup)
-    primary[ent_of[prim_rows]] = prim_rows
-    # parent links: in some holdings every other account points to the head entity's account
-    linked_group = rng.random(g.n) < p.parent_link_share
-    head_acc = primary[g.ent_start[acc_grp]]
-    parent = np.where(
-        linked_group[acc_grp]
-        & ~ents.is_head[ent_of]
-        & ~is_dup
-        & (head_acc >= 0)
-        & (head_acc != np.arange(n)),
-        head_acc,
-        -1,
-    )
-    office = ents.office[ent_of]
-    owner0 = users.pick_employed(rng, MANAGERS, office, created_s // SECONDS_PER_DAY)
 
-    name, inn, kpp, website, phone, industry = [], [], [], [], [], []
-    for i in range(n):
+def _account_details(
+    world: World, ent_of: np.ndarray, acc_grp: np.ndarray, is_dup: np.ndarray, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
+    """What the CRM holds of each account's company: name, INN, KPP, website, phone, industry."""
+    g, ents = world.groups, world.entities
+    out = clock.Rows("name", "inn", "kpp", "website", "phone", "industry")
+    for i in range(len(ent_of)):
         e, gg = int(ent_of[i]), int(acc_grp[i])
-        name.append(ents.name(e, rng, "crm"))
+        out.add("name", ents.name(e, rng, "crm"))
         r = rng.random()
         v = ents.inn[e] or None
-        inn.append(None if (r < 0.1 or (is_dup[i] and r < 0.5)) else v)
-        kpp.append(None if rng.random() < 0.3 or not ents.kpp[e] else ents.kpp[e])
+        out.add("inn", None if (r < 0.1 or (is_dup[i] and r < 0.5)) else v)
+        out.add("kpp", None if rng.random() < 0.3 or not ents.kpp[e] else ents.kpp[e])
         r = rng.random()
-        website.append(None if r < 0.4 else (f"www.{g.domain[gg]}" if r < 0.7 else f"https://{g.domain[gg]}"))
+        out.add(
+            "website", None if r < 0.4 else (f"www.{g.domain[gg]}" if r < 0.7 else f"https://{g.domain[gg]}")
+        )
         r = rng.random()
         area = REGIONS[ents.region[e]][3]
-        phone.append(None if r < 0.3 else names.odd_phone(rng) if r < 0.32 else names.phone_number(rng, area))
-        industry.append(INDUSTRIES[g.industry[gg]] if rng.random() < 0.85 else None)
-    ptr, rows = clock.csr(np.where(is_dup, g.n, acc_grp), g.n + 1)
-    return Accounts(
-        n=n,
-        entity=ent_of,
-        group=acc_grp,
-        created_s=created_s,
-        is_duplicate=is_dup,
-        parent=parent,
-        name=np.array(name, dtype=object),
-        inn=np.array(inn, dtype=object),
-        kpp=np.array(kpp, dtype=object),
-        region=_region_text(rng, ents.region[ent_of], 0.2),
-        website=np.array(website, dtype=object),
-        phone=np.array(phone, dtype=object),
-        industry=np.array(industry, dtype=object),
-        owner0=owner0,
-        office=office,
-        primary_of_entity=primary,
-        group_ptr=ptr[: g.n + 1],
-        group_rows=rows[: ptr[g.n]],
-    )
+        out.add(
+            "phone", None if r < 0.3 else names.odd_phone(rng) if r < 0.32 else names.phone_number(rng, area)
+        )
+        out.add("industry", INDUSTRIES[g.industry[gg]] if rng.random() < 0.85 else None)
+    return out.arrays()
 
 
 # ---------------------------------------------------------------------------- contacts
 def build_contacts(world: World, leads: Leads, acc: Accounts) -> Contacts:
-    p, g, win = world.params, world.groups, world.window
+    p, g, E = world.params, world.groups, world.window.end_day
     rng = rng_for(world.seed, "contacts")
-    E = win.end_day
-    prim = np.flatnonzero(~acc.is_duplicate)
-    k = 1 + np.minimum(rng.poisson(p.contacts_per_account * np.exp(0.3 * g.size_z[acc.group[prim]])), 7)
-    c_acc = prim[clock.explode(k)]
-    rank = clock.rank_within(clock.explode(k), k)
-    c_day = acc.created_day()[c_acc] + np.where(rank == 0, 0, rng.integers(0, 500, len(c_acc)))
-    from_lead = np.full(len(c_acc), -1, dtype=np.int64)
-    # converted leads' people become contacts of the account on conversion
-    conv = np.flatnonzero(leads.outcome != OUTCOME_NONE)
-    l_acc = acc.primary_of_entity[leads.entity[conv]]
-    ok = l_acc >= 0
-    conv, l_acc = conv[ok], l_acc[ok]
-    c_acc = np.concatenate([c_acc, l_acc])
-    c_day = np.concatenate([c_day, leads.converted_s[conv] // SECONDS_PER_DAY])
-    from_lead = np.concatenate([from_lead, conv])
-    keep = c_day <= E
-    c_acc, c_day, from_lead = c_acc[keep], c_day[keep], from_lead[keep]
-    c_grp = acc.group[c_acc]
-
-    # movers: the old record goes inactive, a new one appears at the new account with the same e-mail
-    n0 = len(c_acc)
-    can_move = c_day < E - 120
-    moves = can_move & (rng.random(n0) < p.contact_move_share)
-    move_day = c_day + 60 + (rng.random(n0) * np.maximum(E - c_day - 60, 1)).astype(np.int64)
-    mv = np.flatnonzero(moves)
-    same_group = rng.random(len(mv)) < 0.6
-    dest_same = acc.of_group_at(rng, c_grp[mv], move_day[mv])
-    other_grp = rng.integers(0, g.n, len(mv))
-    dest_other = acc.of_group_at(rng, other_grp, move_day[mv])
-    dest = np.where(same_group & (dest_same >= 0) & (dest_same != c_acc[mv]), dest_same, dest_other)
-    ok = (dest >= 0) & (dest != c_acc[mv])
-    mv, dest = mv[ok], dest[ok]
-    until = np.full(n0, NEVER, dtype=np.int64)
-    until[mv] = move_day[mv]
-
-    all_acc = np.concatenate([c_acc, dest])
-    all_day = np.concatenate([c_day, move_day[mv]])
-    moved_from = np.concatenate([np.full(n0, -1, dtype=np.int64), mv])
-    all_until = np.concatenate([until, np.full(len(mv), NEVER, dtype=np.int64)])
-    all_lead = np.concatenate([from_lead, np.full(len(mv), -1, dtype=np.int64)])
-    created_s = clock.office_seconds(rng, all_day)
-    order = np.lexsort((np.arange(len(all_acc)), created_s))
-    inv = np.empty_like(order)
-    inv[order] = np.arange(len(order))
-    all_acc, created_s, moved_from, all_until, all_lead = (
-        a[order] for a in (all_acc, created_s, moved_from, all_until, all_lead)
-    )
-    moved_from = np.where(moved_from >= 0, inv[np.maximum(moved_from, 0)], -1)
-    n = len(all_acc)
-    grp = acc.group[all_acc]
-
+    c_acc, c_day, from_lead = _contact_seeds(world, leads, acc, rng)
+    m = _with_movers(world, acc, c_acc, c_day, from_lead, rng)
+    n = len(m.account)
+    grp = acc.group[m.account]
     churned_now = g.churned_at(grp, np.full(n, E))
-    is_active = (all_until == NEVER) & ~(churned_now & (rng.random(n) < 0.7))
+    is_active = (m.until_day == NEVER) & ~(churned_now & (rng.random(n) < 0.7))
     is_active &= rng.random(n) >= p.contact_deactivation_share
     has_visitor = g.first_purchase[grp] < NEVER
     has_visitor &= rng.random(n) < 0.45
-
-    full_name, email, phone, title, persons = [], [], [], [], []
-    for i in range(n):
-        src = moved_from[i]
-        lead = all_lead[i]
-        if src >= 0:  # the same person at the new account: same name and e-mail
-            last, first, patronymic = persons[src]
-            addr = email[src]
-        elif lead >= 0:
-            last, first, patronymic = leads.person[lead]
-            addr = leads.email[lead] if leads.email[lead] is not None else None
-            if addr is None or "@" not in addr or " " in addr:
-                addr = names.email_address(last, first, g.domain[grp[i]], rng)
-        else:
-            last, first, patronymic, _ = names.person(rng)
-            corporate = rng.random() < 0.65
-            addr = names.email_address(last, first, g.domain[grp[i]] if corporate else None, rng)
-            r = rng.random()
-            addr = None if r < 0.05 else names.malformed_email(addr, rng) if r < 0.06 else addr
-        persons.append((last, first, patronymic))
-        email.append(addr)
-        full_name.append(names.person_name(last, first, patronymic, rng, "crm"))
-        r = rng.random()
-        phone.append(
-            None if r < 0.1 else names.odd_phone(rng) if r < 0.115 else names.phone_number(rng, None)
-        )
-        title.append(names.pick(rng, names.JOB_TITLES) if rng.random() < 0.85 else None)
-    a_ptr, a_rows = clock.csr(all_acc, acc.n)
+    details, persons = _contact_details(world, leads, grp, m.moved_from, m.lead, rng)
+    a_ptr, a_rows = clock.csr(m.account, acc.n)
     g_ptr, g_rows = clock.csr(grp, g.n)
     return Contacts(
         n=n,
-        account=all_acc,
+        account=m.account,
         group=grp,
-        created_s=created_s,
-        until_day=all_until,
+        created_s=m.created_s,
+        until_day=m.until_day,
         is_active=is_active,
-        full_name=np.array(full_name, dtype=object),
-        email=np.array(email, dtype=object),
-        phone=np.array(phone, dtype=object),
-        job_title=np.array(title, dtype=object),
+        **details,
         has_visitor=has_visitor,
         person=persons,
         account_ptr=a_ptr,
@@ -336,6 +276,123 @@ def build_contacts(world: World, leads: Leads, acc: Accounts) -> Contacts:
         group_ptr=g_ptr,
         group_rows=g_rows,
     )
+
+
+def _contact_seeds(
+    world: World, leads: Leads, acc: Accounts, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(account, day, lead or -1) of the people the CRM knows: a few at each primary account, and the
+    people of converted leads, at the account on conversion."""
+    prim = np.flatnonzero(~acc.is_duplicate)
+    size_z = world.groups.size_z[acc.group[prim]]
+    k = 1 + np.minimum(rng.poisson(world.params.contacts_per_account * np.exp(0.3 * size_z)), 7)
+    c_acc = prim[clock.explode(k)]
+    rank = clock.rank_within(clock.explode(k), k)
+    c_day = acc.created_day()[c_acc] + np.where(rank == 0, 0, rng.integers(0, 500, len(c_acc)))
+    from_lead = np.full(len(c_acc), -1, dtype=np.int64)
+    conv = np.flatnonzero(leads.outcome != OUTCOME_NONE)
+    l_acc = acc.primary_of_entity[leads.entity[conv]]
+    ok = l_acc >= 0
+    conv, l_acc = conv[ok], l_acc[ok]
+    c_acc = np.concatenate([c_acc, l_acc])
+    c_day = np.concatenate([c_day, leads.converted_s[conv] // SECONDS_PER_DAY])
+    from_lead = np.concatenate([from_lead, conv])
+    keep = c_day <= world.window.end_day
+    return c_acc[keep], c_day[keep], from_lead[keep]
+
+
+@dataclass
+class _ContactRows:
+    """Contact records in order of creation, a mover's new record among them."""
+
+    account: np.ndarray
+    created_s: np.ndarray
+    moved_from: np.ndarray  # the record of the same person before the move, -1
+    until_day: np.ndarray
+    lead: np.ndarray
+
+
+def _with_movers(
+    world: World,
+    acc: Accounts,
+    c_acc: np.ndarray,
+    c_day: np.ndarray,
+    from_lead: np.ndarray,
+    rng: np.random.Generator,
+) -> _ContactRows:
+    """Movers: the old record goes inactive, a new one appears at the new account with the same e-mail."""
+    E = world.window.end_day
+    c_grp = acc.group[c_acc]
+    n0 = len(c_acc)
+    can_move = c_day < E - 120
+    moves = can_move & (rng.random(n0) < world.params.contact_move_share)
+    move_day = c_day + 60 + (rng.random(n0) * np.maximum(E - c_day - 60, 1)).astype(np.int64)
+    mv = np.flatnonzero(moves)
+    same_group = rng.random(len(mv)) < 0.6
+    dest_same = acc.of_group_at(rng, c_grp[mv], move_day[mv])
+    other_grp = rng.integers(0, world.groups.n, len(mv))
+    dest_other = acc.of_group_at(rng, other_grp, move_day[mv])
+    dest = np.where(same_group & (dest_same >= 0) & (dest_same != c_acc[mv]), dest_same, dest_other)
+    ok = (dest >= 0) & (dest != c_acc[mv])
+    mv, dest = mv[ok], dest[ok]
+    until = np.full(n0, NEVER, dtype=np.int64)
+    until[mv] = move_day[mv]
+    none = np.full(len(mv), -1, dtype=np.int64)
+    all_acc = np.concatenate([c_acc, dest])
+    created_s = clock.office_seconds(rng, np.concatenate([c_day, move_day[mv]]))
+    order = np.lexsort((np.arange(len(all_acc)), created_s))
+    inv = np.empty_like(order)
+    inv[order] = np.arange(len(order))
+    rows = _ContactRows(
+        all_acc,
+        created_s,
+        np.concatenate([np.full(n0, -1, dtype=np.int64), mv]),
+        np.concatenate([until, np.full(len(mv), NEVER, dtype=np.int64)]),
+        np.concatenate([from_lead, none]),
+    )
+    rows = clock.take(rows, order)
+    rows.moved_from = np.where(rows.moved_from >= 0, inv[np.maximum(rows.moved_from, 0)], -1)
+    return rows
+
+
+def _contact_details(
+    world: World,
+    leads: Leads,
+    grp: np.ndarray,
+    moved_from: np.ndarray,
+    from_lead: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[dict[str, np.ndarray], list[tuple[str, str, str]]]:
+    """Name, e-mail, phone and job title of each contact (a mover keeps name and e-mail; a lead's
+    person keeps the lead's e-mail where it is usable), and the person."""
+    domain = world.groups.domain
+    out = clock.Rows("full_name", "email", "phone", "job_title")
+    persons: list[tuple[str, str, str]] = []
+    for i in range(len(grp)):
+        src, lead = moved_from[i], from_lead[i]
+        if src >= 0:  # the same person at the new account: same name and e-mail
+            last, first, patronymic = persons[src]
+            addr = out.rows["email"][src]
+        elif lead >= 0:
+            last, first, patronymic = leads.person[lead]
+            addr = leads.email[lead] if leads.email[lead] is not None else None
+            if addr is None or "@" not in addr or " " in addr:
+                addr = names.email_address(last, first, domain[grp[i]], rng)
+        else:
+            last, first, patronymic, _ = names.person(rng)
+            corporate = rng.random() < 0.65
+            addr = names.email_address(last, first, domain[grp[i]] if corporate else None, rng)
+            r = rng.random()
+            addr = None if r < 0.05 else names.malformed_email(addr, rng) if r < 0.06 else addr
+        persons.append((last, first, patronymic))
+        out.add("email", addr)
+        out.add("full_name", names.person_name(last, first, patronymic, rng, "crm"))
+        r = rng.random()
+        out.add(
+            "phone", None if r < 0.1 else names.odd_phone(rng) if r < 0.115 else names.phone_number(rng, None)
+        )
+        out.add("job_title", names.pick(rng, names.JOB_TITLES) if rng.random() < 0.85 else None)
+    return out.arrays(), persons
 
 
 # ---------------------------------------------------------------------------- deals
@@ -365,7 +422,7 @@ class Deals:
 
     @cached_property
     def deal_id(self) -> np.ndarray:
-        return _ids("DL-", self.n, 6)
+        return clock.numbered_ids("DL-", self.n, 6)
 
 
 @dataclass
@@ -385,186 +442,39 @@ class DealSeeds:
     campaign: np.ndarray
     purchase: np.ndarray  # purchase index it produced (won), -1
 
+    @classmethod
+    def of(cls, n: int, **given: np.ndarray) -> DealSeeds:
+        """Seeds with the given columns; the others: stage 0, roubles, no lead, campaign or purchase."""
+        none = {f: np.full(n, -1, dtype=np.int64) for f in ("lead", "campaign", "purchase")}
+        defaults = {"lost_stage": np.zeros(n, dtype=np.int64), "currency": np.full(n, "RUB", dtype=object)}
+        return cls(**{**defaults, **none, **given})
+
 
 def build_deals(world: World, leads: Leads, acc: Accounts, purchases, camps: Campaigns) -> Deals:
     """Deals from converted leads, deals behind a share of purchases, lost deals and open pipeline.
 
     Sets `purchases.deal` for purchases that came from a deal.
     """
-    p, g, win, users = world.params, world.groups, world.window, world.users
     rng = rng_for(world.seed, "deals")
-    S, E = win.start_day, win.end_day
-    end_s = (E + 1) * SECONDS_PER_DAY
-    seeds: list[DealSeeds] = []
-
-    # 1. converted leads
-    conv = np.flatnonzero(leads.outcome != OUTCOME_NONE)
-    lead_purchase = np.full(leads.n, -1, dtype=np.int64)
-    lp = np.flatnonzero(purchases.lead >= 0)
-    lead_purchase[purchases.lead[lp]] = lp
-    seeds.append(
-        DealSeeds(
-            group=leads.group[conv],
-            entity=leads.entity[conv],
-            created_s=leads.converted_s[conv],
-            close_s=leads.close_s[conv],
-            outcome=leads.outcome[conv],
-            lost_stage=leads.lost_stage[conv],
-            amount=leads.amount[conv],
-            currency=np.full(len(conv), "RUB", dtype=object),
-            product=leads.product[conv],
-            lead=conv,
-            campaign=leads.campaign[conv],
-            purchase=np.where(leads.outcome[conv] == OUTCOME_WON, lead_purchase[conv], -1),
-        )
+    end_s = (world.window.end_day + 1) * SECONDS_PER_DAY
+    d = clock.concat(
+        [
+            _lead_deals(leads, purchases),
+            _purchase_deals(world, purchases, rng),
+            _lost_deals(world, end_s, rng),
+            _open_deals(world, end_s, rng),
+        ]
     )
-    # 2. purchases that went through the pipeline (never the lead's, already covered)
-    big = purchases.amount > np.median(purchases.amount) if len(purchases.amount) else purchases.amount > 0
-    want = (purchases.lead < 0) & (
-        (purchases.source != 0)
-        | (rng.random(len(purchases.day)) < p.deal_share_of_purchases * np.where(big, 1.4, 0.6))
-    )
-    pi = np.flatnonzero(want)
-    close_s = clock.office_seconds(rng, purchases.day[pi] - rng.integers(0, 6, len(pi)))
-    cycle = deal_cycle_days(rng, purchases.amount[pi] / 100.0)
-    created_s = close_s - (cycle * SECONDS_PER_DAY).astype(np.int64)
-    ok = created_s >= S * SECONDS_PER_DAY
-    pi, close_s, created_s = pi[ok], close_s[ok], created_s[ok]
-    induced = purchases.campaign[pi]
-    credit = np.where((induced >= 0) & (rng.random(len(pi)) < 0.6), induced, -1)
-    seeds.append(
-        DealSeeds(
-            group=purchases.group[pi],
-            entity=purchases.entity[pi],
-            created_s=created_s,
-            close_s=close_s,
-            outcome=np.full(len(pi), OUTCOME_WON),
-            lost_stage=np.zeros(len(pi), dtype=np.int64),
-            amount=purchases.amount[pi],
-            currency=purchases.currency[pi],
-            product=purchases.product[pi],
-            lead=np.full(len(pi), -1, dtype=np.int64),
-            campaign=credit,
-            purchase=pi,
-        )
-    )
-    # 3. lost deals of customers, at the pace of their engagement
-    months = np.arange(win.n_months)
-    gm_g = np.repeat(np.arange(g.n), win.n_months)
-    gm_m = np.tile(months, g.n)
-    mid = win.month_start[gm_m] + 14
-    lam = p.lost_deals_per_customer_month * np.exp(0.3 * g.size_z[gm_g]) * g.engagement(gm_g, mid, "activity")
-    cnt = rng.poisson(lam)
-    rows = clock.explode(cnt)
-    lg, lm = gm_g[rows], gm_m[rows]
-    l_created = clock.office_seconds(rng, clock.random_days_in_months(rng, lm, win))
-    frac = (l_created // SECONDS_PER_DAY - S) / max(E - S, 1)
-    l_prod = clock.choice_rows(rng, clock.product_mix(p, frac))
-    l_amount_rub = PRODUCT_BASE_RUB[l_prod] * g.amount_scale[lg] * np.exp(rng.normal(0, 0.6, len(lg)))
-    l_close = l_created + (deal_cycle_days(rng, l_amount_rub) * SECONDS_PER_DAY).astype(np.int64)
-    seeds.append(
-        DealSeeds(
-            group=lg,
-            entity=g.ent_start[lg] + (rng.random(len(lg)) * g.ent_count[lg]).astype(np.int64),
-            created_s=l_created,
-            close_s=l_close,
-            outcome=np.where(l_close >= end_s, OUTCOME_OPEN, OUTCOME_LOST),
-            lost_stage=clock.choice_p(rng, len(lg), (0.35, 0.4, 0.25)),
-            amount=(np.round(l_amount_rub / 100) * 10_000).astype(np.int64),
-            currency=np.full(len(lg), "RUB", dtype=object),
-            product=l_prod,
-            lead=np.full(len(lg), -1, dtype=np.int64),
-            campaign=np.full(len(lg), -1, dtype=np.int64),
-            purchase=np.full(len(lg), -1, dtype=np.int64),
-        )
-    )
-    # 4. open pipeline of current customers
-    active = np.flatnonzero(g.is_customer_at(np.arange(g.n), np.full(g.n, E)))
-    oc = rng.poisson(p.open_deals_per_customer * np.exp(0.3 * g.size_z[active]))
-    og = active[clock.explode(oc)]
-    o_created = clock.office_seconds(rng, E - rng.integers(0, 150, len(og)))
-    o_prod = clock.choice_rows(rng, clock.product_mix(p, np.ones(len(og))))
-    o_amount_rub = PRODUCT_BASE_RUB[o_prod] * g.amount_scale[og] * np.exp(rng.normal(0, 0.6, len(og)))
-    o_close = o_created + (deal_cycle_days(rng, o_amount_rub) * SECONDS_PER_DAY).astype(np.int64)
-    o_close = np.where(o_close < end_s, end_s + rng.integers(5, 90, len(og)) * SECONDS_PER_DAY, o_close)
-    seeds.append(
-        DealSeeds(
-            group=og,
-            entity=g.ent_start[og] + (rng.random(len(og)) * g.ent_count[og]).astype(np.int64),
-            created_s=o_created,
-            close_s=o_close,
-            outcome=np.full(len(og), OUTCOME_OPEN),
-            lost_stage=np.zeros(len(og), dtype=np.int64),
-            amount=(np.round(o_amount_rub / 100) * 10_000).astype(np.int64),
-            currency=np.full(len(og), "RUB", dtype=object),
-            product=o_prod,
-            lead=np.full(len(og), -1, dtype=np.int64),
-            campaign=np.full(len(og), -1, dtype=np.int64),
-            purchase=np.full(len(og), -1, dtype=np.int64),
-        )
-    )
-    d = DealSeeds(*(np.concatenate([getattr(s, f) for s in seeds]) for f in DealSeeds.__dataclass_fields__))
-
-    # the account: the entity's own if it exists by then, else the group's, else drop the deal
-    created_day = d.created_s // SECONDS_PER_DAY
-    account = acc.primary_of_entity[d.entity]
-    acc_created = np.where(account >= 0, acc.created_s[np.maximum(account, 0)], NEVER * SECONDS_PER_DAY)
-    fallback = acc.of_group_at(rng, d.group, created_day)
-    account = np.where((account >= 0) & (acc_created <= d.created_s), account, fallback)
-    keep = (account >= 0) & (d.created_s < end_s)
-    # deals whose account came later start when the account is opened (keeps the cycle positive)
-    d = DealSeeds(*(getattr(d, f)[keep] for f in DealSeeds.__dataclass_fields__))
-    account = account[keep]
-    order = np.lexsort((d.group, d.created_s))
-    d = DealSeeds(*(getattr(d, f)[order] for f in DealSeeds.__dataclass_fields__))
-    account = account[order]
+    d, account = _on_accounts(d, acc, end_s, rng)
     n = len(account)
     purchases.deal[:] = -1
     has_p = d.purchase >= 0
     purchases.deal[d.purchase[has_p]] = np.flatnonzero(has_p)
-
-    # stage history
-    length = np.maximum(d.close_s - d.created_s, 3 * SECONDS_PER_DAY)
-    t_stage = np.stack(
-        [d.created_s, d.created_s + length // 4, d.created_s + (length * 13) // 20, d.created_s + length],
-        axis=1,
-    )
-    small = d.amount < 150_000 * 100
-    skip_neg = (d.outcome == OUTCOME_WON) & small & (rng.random(n) < 0.3)
-    entered = np.ones((n, 4), dtype=bool)
-    entered[:, 2] = ~skip_neg
-    lost = d.outcome == OUTCOME_LOST
-    entered[lost, 1] = d.lost_stage[lost] >= 1
-    entered[lost, 2] = d.lost_stage[lost] >= 2
-    openm = d.outcome == OUTCOME_OPEN
-    entered[openm, 3] = False
-    entered &= t_stage < end_s
-    stage_code = np.tile(np.array([0, 1, 2, 3]), (n, 1))
-    stage_code[:, 3] = np.where(d.outcome == OUTCOME_WON, 3, 4)
-    est = np.stack(
-        [
-            d.amount * rng.uniform(0.7, 1.3, n),
-            d.amount * rng.uniform(0.9, 1.1, n),
-            d.amount.astype(float),
-            d.amount.astype(float),
-        ],
-        axis=1,
-    )
-    est = (np.round(est / 10_000) * 10_000).astype(np.int64)
-    sc_deal, sc_col = np.nonzero(entered)
-    final_stage = stage_code[np.arange(n), entered.shape[1] - 1 - np.argmax(entered[:, ::-1], axis=1)]
-    last_amount = est[np.arange(n), entered.shape[1] - 1 - np.argmax(entered[:, ::-1], axis=1)]
-
+    final_stage, last_amount, history = _stage_history(d, end_s, rng)
     office = acc.office[account]
     created_day = d.created_s // SECONDS_PER_DAY
-    owner0 = users.owner_at(acc.owner0[account], created_day)
-    partner = np.full(n, -1, dtype=np.int64)
-    with_partner = np.flatnonzero(rng.random(n) < p.partner_deal_share)
-    parts = world.partners
-    for i in with_partner.tolist():
-        local = np.flatnonzero(parts.office == office[i])
-        pool = local if len(local) and rng.random() < 0.8 else np.arange(len(parts.partner_id))
-        partner[i] = int(pool[int(rng.integers(len(pool)))])
+    owner0 = world.users.owner_at(acc.owner0[account], created_day)
+    partner = _deal_partners(world, office, rng)
     campaign = d.campaign.copy()
     noise = (campaign < 0) & (rng.random(n) < 0.05)
     prior = np.searchsorted(camps.start_day, created_day) - 1
@@ -589,11 +499,194 @@ def build_deals(world: World, leads: Leads, acc: Accounts, purchases, camps: Cam
         owner0=owner0,
         office=office,
         lost_reason=lost_reason,
-        sc_deal=sc_deal,
-        sc_stage=stage_code[sc_deal, sc_col],
-        sc_time=t_stage[sc_deal, sc_col],
-        sc_amount=est[sc_deal, sc_col],
+        **history,
     )
+
+
+def _lead_deals(leads: Leads, purchases) -> DealSeeds:
+    """1. converted leads"""
+    conv = np.flatnonzero(leads.outcome != OUTCOME_NONE)
+    lead_purchase = np.full(leads.n, -1, dtype=np.int64)
+    lp = np.flatnonzero(purchases.lead >= 0)
+    lead_purchase[purchases.lead[lp]] = lp
+    return DealSeeds.of(
+        len(conv),
+        group=leads.group[conv],
+        entity=leads.entity[conv],
+        created_s=leads.converted_s[conv],
+        close_s=leads.close_s[conv],
+        outcome=leads.outcome[conv],
+        lost_stage=leads.lost_stage[conv],
+        amount=leads.amount[conv],
+        product=leads.product[conv],
+        lead=conv,
+        campaign=leads.campaign[conv],
+        purchase=np.where(leads.outcome[conv] == OUTCOME_WON, lead_purchase[conv], -1),
+    )
+
+
+def _purchase_deals(world: World, purchases, rng: np.random.Generator) -> DealSeeds:
+    """2. purchases that went through the pipeline (never the lead's, already covered)"""
+    big = purchases.amount > np.median(purchases.amount) if len(purchases.amount) else purchases.amount > 0
+    want = (purchases.lead < 0) & (
+        (purchases.source != 0)
+        | (rng.random(len(purchases.day)) < world.params.deal_share_of_purchases * np.where(big, 1.4, 0.6))
+    )
+    pi = np.flatnonzero(want)
+    close_s = clock.office_seconds(rng, purchases.day[pi] - rng.integers(0, 6, len(pi)))
+    cycle = deal_cycle_days(rng, purchases.amount[pi] / 100.0)
+    created_s = close_s - (cycle * SECONDS_PER_DAY).astype(np.int64)
+    ok = created_s >= world.window.start_day * SECONDS_PER_DAY
+    pi, close_s, created_s = pi[ok], close_s[ok], created_s[ok]
+    induced = purchases.campaign[pi]
+    credit = np.where((induced >= 0) & (rng.random(len(pi)) < 0.6), induced, -1)
+    return DealSeeds.of(
+        len(pi),
+        group=purchases.group[pi],
+        entity=purchases.entity[pi],
+        created_s=created_s,
+        close_s=close_s,
+        outcome=np.full(len(pi), OUTCOME_WON),
+        amount=purchases.amount[pi],
+        currency=purchases.currency[pi],
+        product=purchases.product[pi],
+        campaign=credit,
+        purchase=pi,
+    )
+
+
+def _priced(
+    world: World, grp: np.ndarray, created_s: np.ndarray, frac: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(product, amount in kopecks, close) of new deals of some groups: the product mix of their time,
+    the group's scale and a sales cycle that grows with the amount."""
+    product = clock.choice_rows(rng, clock.product_mix(world.params, frac))
+    rub = PRODUCT_BASE_RUB[product] * world.groups.amount_scale[grp] * np.exp(rng.normal(0, 0.6, len(grp)))
+    close = created_s + (deal_cycle_days(rng, rub) * SECONDS_PER_DAY).astype(np.int64)
+    return product, (np.round(rub / 100) * 10_000).astype(np.int64), close
+
+
+def _any_entity(g, grp: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    return g.ent_start[grp] + (rng.random(len(grp)) * g.ent_count[grp]).astype(np.int64)
+
+
+def _lost_deals(world: World, end_s: int, rng: np.random.Generator) -> DealSeeds:
+    """3. lost deals of customers, at the pace of their engagement"""
+    p, g, win = world.params, world.groups, world.window
+    gm_g = np.repeat(np.arange(g.n), win.n_months)
+    gm_m = np.tile(np.arange(win.n_months), g.n)
+    mid = win.month_start[gm_m] + 14
+    lam = p.lost_deals_per_customer_month * np.exp(0.3 * g.size_z[gm_g]) * g.engagement(gm_g, mid, "activity")
+    rows = clock.explode(rng.poisson(lam))
+    lg, lm = gm_g[rows], gm_m[rows]
+    created = clock.office_seconds(rng, clock.random_days_in_months(rng, lm, win))
+    frac = (created // SECONDS_PER_DAY - win.start_day) / max(win.end_day - win.start_day, 1)
+    product, amount, close = _priced(world, lg, created, frac, rng)
+    return DealSeeds.of(
+        len(lg),
+        group=lg,
+        entity=_any_entity(g, lg, rng),
+        created_s=created,
+        close_s=close,
+        outcome=np.where(close >= end_s, OUTCOME_OPEN, OUTCOME_LOST),
+        lost_stage=clock.choice_p(rng, len(lg), (0.35, 0.4, 0.25)),
+        amount=amount,
+        product=product,
+    )
+
+
+def _open_deals(world: World, end_s: int, rng: np.random.Generator) -> DealSeeds:
+    """4. open pipeline of current customers"""
+    p, g, E = world.params, world.groups, world.window.end_day
+    active = np.flatnonzero(g.is_customer_at(np.arange(g.n), np.full(g.n, E)))
+    oc = rng.poisson(p.open_deals_per_customer * np.exp(0.3 * g.size_z[active]))
+    og = active[clock.explode(oc)]
+    created = clock.office_seconds(rng, E - rng.integers(0, 150, len(og)))
+    product, amount, close = _priced(world, og, created, np.ones(len(og)), rng)
+    close = np.where(close < end_s, end_s + rng.integers(5, 90, len(og)) * SECONDS_PER_DAY, close)
+    return DealSeeds.of(
+        len(og),
+        group=og,
+        entity=_any_entity(g, og, rng),
+        created_s=created,
+        close_s=close,
+        outcome=np.full(len(og), OUTCOME_OPEN),
+        amount=amount,
+        product=product,
+    )
+
+
+def _on_accounts(
+    d: DealSeeds, acc: Accounts, end_s: int, rng: np.random.Generator
+) -> tuple[DealSeeds, np.ndarray]:
+    """The account of each deal: the entity's own if it exists by then, else the group's, else the
+    deal is dropped. Returns the deals kept, in order of creation, and their accounts."""
+    created_day = d.created_s // SECONDS_PER_DAY
+    account = acc.primary_of_entity[d.entity]
+    acc_created = np.where(account >= 0, acc.created_s[np.maximum(account, 0)], NEVER * SECONDS_PER_DAY)
+    fallback = acc.of_group_at(rng, d.group, created_day)
+    account = np.where((account >= 0) & (acc_created <= d.created_s), account, fallback)
+    keep = np.flatnonzero((account >= 0) & (d.created_s < end_s))
+    d, account = clock.take(d, keep), account[keep]
+    order = np.lexsort((d.group, d.created_s))
+    return clock.take(d, order), account[order]
+
+
+def _stage_history(
+    d: DealSeeds, end_s: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Stages entered (small won deals may skip negotiation, lost ones stop where they were lost, open
+    ones are not closed) with their times and amount estimates. Returns each deal's stage at the end
+    date and its last estimate, and the history (Deals.sc_*), one row per stage entered."""
+    n = len(d.group)
+    length = np.maximum(d.close_s - d.created_s, 3 * SECONDS_PER_DAY)
+    t_stage = np.stack(
+        [d.created_s, d.created_s + length // 4, d.created_s + (length * 13) // 20, d.created_s + length],
+        axis=1,
+    )
+    small = d.amount < 150_000 * 100
+    skip_neg = (d.outcome == OUTCOME_WON) & small & (rng.random(n) < 0.3)
+    entered = np.ones((n, 4), dtype=bool)
+    entered[:, 2] = ~skip_neg
+    lost = d.outcome == OUTCOME_LOST
+    entered[lost, 1] = d.lost_stage[lost] >= 1
+    entered[lost, 2] = d.lost_stage[lost] >= 2
+    entered[d.outcome == OUTCOME_OPEN, 3] = False
+    entered &= t_stage < end_s
+    stage_code = np.tile(np.array([0, 1, 2, 3]), (n, 1))
+    stage_code[:, 3] = np.where(d.outcome == OUTCOME_WON, 3, 4)
+    est = np.stack(
+        [
+            d.amount * rng.uniform(0.7, 1.3, n),
+            d.amount * rng.uniform(0.9, 1.1, n),
+            d.amount.astype(float),
+            d.amount.astype(float),
+        ],
+        axis=1,
+    )
+    est = (np.round(est / 10_000) * 10_000).astype(np.int64)
+    sc_deal, sc_col = np.nonzero(entered)
+    last = entered.shape[1] - 1 - np.argmax(entered[:, ::-1], axis=1)
+    history = {
+        "sc_deal": sc_deal,
+        "sc_stage": stage_code[sc_deal, sc_col],
+        "sc_time": t_stage[sc_deal, sc_col],
+        "sc_amount": est[sc_deal, sc_col],
+    }
+    return stage_code[np.arange(n), last], est[np.arange(n), last], history
+
+
+def _deal_partners(world: World, office: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The partner of a share of deals, mostly one of the deal's office; -1 for the others."""
+    n = len(office)
+    partner = np.full(n, -1, dtype=np.int64)
+    with_partner = np.flatnonzero(rng.random(n) < world.params.partner_deal_share)
+    parts = world.partners
+    for i in with_partner.tolist():
+        local = np.flatnonzero(parts.office == office[i])
+        pool = local if len(local) and rng.random() < 0.8 else np.arange(len(parts.partner_id))
+        partner[i] = int(pool[int(rng.integers(len(pool)))])
+    return partner
 
 
 # ---------------------------------------------------------------------------- export tables

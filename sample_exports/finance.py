@@ -71,15 +71,54 @@ def _amounts(rng, p, g, grp, day, product, win) -> tuple[np.ndarray, np.ndarray]
 
 
 def simulate_purchases(world: World, leads: Leads, induced: InducedPurchases) -> Purchases:
-    p, g, ents, win = world.params, world.groups, world.entities, world.window
+    p, win = world.params, world.window
     rng = rng_for(world.seed, "purchases")
-    S, E = win.start_day, win.end_day
+    grp, day = _routine_purchases(world, rng)
+    # and the first purchases of won leads, those campaigns induced, and win-backs
+    won = np.flatnonzero((leads.outcome == OUTCOME_WON) & (leads.invoice_day <= win.end_day))
+    ok = world.groups.engagement(induced.group, induced.day, "purchase") > 0
+    back = np.flatnonzero(world.groups.won_back <= win.end_day)
+    parts = (len(grp), len(won), int(ok.sum()), len(back))
+    none = [np.full(k, -1, dtype=np.int64) for k in parts]
+    grp = np.concatenate([grp, leads.group[won], induced.group[ok], back])
+    day = np.concatenate([day, leads.invoice_day[won], induced.day[ok], world.groups.won_back[back]])
+    source = np.concatenate(
+        [
+            np.full(k, kind)
+            for k, kind in zip(
+                parts, (SOURCE_ROUTINE, SOURCE_LEAD, SOURCE_INDUCED, SOURCE_WON_BACK), strict=True
+            )
+        ]
+    )
+    lead = np.concatenate([none[0], won, none[2], none[3]])
+    campaign = np.concatenate([none[0], none[1], induced.campaign[ok], none[3]])
+    from_lead = source == SOURCE_LEAD
+    ent = _buying_entity(world, grp, day, rng)
+    ent = np.where(from_lead, leads.entity[np.maximum(lead, 0)], ent)
+    office = _purchase_office(world, grp, ent, rng)
+    frac = (day - win.start_day) / max(win.end_day - win.start_day, 1)
+    product = clock.choice_rows(rng, clock.product_mix(p, frac))
+    product = np.where(from_lead, leads.product[np.maximum(lead, 0)], product)
+    induced_product = np.full(len(grp), -1, dtype=np.int64)
+    induced_product[source == SOURCE_INDUCED] = induced.product[ok]
+    product = np.where(source == SOURCE_INDUCED, induced_product, product)
+    amount, currency = _amounts(rng, p, world.groups, grp, day, product, win)
+    amount = np.where(from_lead, leads.amount[np.maximum(lead, 0)], amount)
+    currency = np.where(from_lead, "RUB", currency).astype(object)
+    deal = np.full(len(grp), -1, dtype=np.int64)
+    purchases = Purchases(grp, ent, day, office, product, amount, currency, source, lead, campaign, deal)
+    return clock.take(purchases, np.lexsort((ent, day)))
+
+
+def _routine_purchases(world: World, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(group, day) of the purchases customers make at their pace: seasonal, bunched towards quarter
+    ends, on working days, fading with engagement."""
+    p, g, win = world.params, world.groups, world.window
     mult = clock.month_multiplier(p, win)
     dim = clock.days_in_months(win)
     started = g.first_purchase[:, None] < win.month_stop[None, :]
     lam = g.purchase_rate[:, None] * (mult * dim / 30.4)[None, :] * started
-    counts = rng.poisson(lam).ravel()
-    cell = clock.explode(counts)
+    cell = clock.explode(rng.poisson(lam).ravel())
     grp, month = cell // win.n_months, cell % win.n_months
     u = rng.random(len(grp))
     quarter_end = np.isin(win.month_of_year[month], (3, 6, 9, 12))
@@ -87,72 +126,29 @@ def simulate_purchases(world: World, leads: Leads, induced: InducedPurchases) ->
     day = win.month_start[month] + (u * dim[month]).astype(np.int64)
     day = clock.to_working_day(day, win.month_start[month], win.month_stop[month])
     keep = rng.random(len(grp)) < g.engagement(grp, day, "purchase")
-    grp, day = grp[keep], day[keep]
-    source = np.full(len(grp), SOURCE_ROUTINE)
-    lead = np.full(len(grp), -1, dtype=np.int64)
-    campaign = np.full(len(grp), -1, dtype=np.int64)
+    return grp[keep], day[keep]
 
-    won = np.flatnonzero((leads.outcome == OUTCOME_WON) & (leads.invoice_day <= E))
-    ok = g.engagement(induced.group, induced.day, "purchase") > 0
-    back = np.flatnonzero(g.won_back <= E)
-    grp = np.concatenate([grp, leads.group[won], induced.group[ok], back])
-    day = np.concatenate([day, leads.invoice_day[won], induced.day[ok], g.won_back[back]])
-    source = np.concatenate(
-        [
-            source,
-            np.full(len(won), SOURCE_LEAD),
-            np.full(int(ok.sum()), SOURCE_INDUCED),
-            np.full(len(back), 3),
-        ]
-    )
-    lead = np.concatenate([lead, won, np.full(int(ok.sum()) + len(back), -1, dtype=np.int64)])
-    campaign = np.concatenate(
-        [
-            campaign,
-            np.full(len(won), -1, dtype=np.int64),
-            induced.campaign[ok],
-            np.full(len(back), -1, dtype=np.int64),
-        ]
-    )
-    # which legal entity buys: mostly the first ones; only entities that have started buying
+
+def _buying_entity(world: World, grp: np.ndarray, day: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Which legal entity buys: mostly the first ones; only entities that have started buying."""
+    g = world.groups
     offset = (rng.random(len(grp)) ** 1.7 * g.ent_count[grp]).astype(np.int64)
     ent = g.ent_start[grp] + offset
-    ent = np.where(ents.join_day[ent] <= day, ent, g.first_entity[grp])
-    ent = np.where(source == SOURCE_LEAD, leads.entity[np.maximum(lead, 0)], ent)
-    # office: the entity's office when the group deals with it, else the group's main office
+    return np.where(world.entities.join_day[ent] <= day, ent, g.first_entity[grp])
+
+
+def _purchase_office(world: World, grp: np.ndarray, ent: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The entity's office when the group deals with it, else the group's main office; now and then
+    another office of the group."""
+    g = world.groups
     max_off = max(len(o) for o in g.offices)
     off_tab = np.array([list(o) + [o[0]] * (max_off - len(o)) for o in g.offices], dtype=object)
     n_off = np.array([len(o) for o in g.offices])
-    own = ents.office[ent]
+    own = world.entities.office[ent]
     in_group = (off_tab[grp] == own[:, None]).any(axis=1)
     office = np.where(in_group, own, off_tab[grp, 0])
     other = off_tab[grp, (rng.random(len(grp)) * n_off[grp]).astype(np.int64)]
-    office = np.where(rng.random(len(grp)) < 0.07, other, office).astype(object)
-
-    frac = (day - S) / max(E - S, 1)
-    product = clock.choice_rows(rng, clock.product_mix(p, frac))
-    product = np.where(source == SOURCE_LEAD, leads.product[np.maximum(lead, 0)], product)
-    induced_product = np.full(len(grp), -1, dtype=np.int64)
-    induced_product[source == SOURCE_INDUCED] = induced.product[ok]
-    product = np.where(source == SOURCE_INDUCED, induced_product, product)
-    amount, currency = _amounts(rng, p, g, grp, day, product, win)
-    amount = np.where(source == SOURCE_LEAD, leads.amount[np.maximum(lead, 0)], amount)
-    currency = np.where(source == SOURCE_LEAD, "RUB", currency).astype(object)
-
-    order = np.lexsort((ent, day))
-    return Purchases(
-        group=grp[order],
-        entity=ent[order],
-        day=day[order],
-        office=office[order],
-        product=product[order],
-        amount=amount[order],
-        currency=currency[order],
-        source=source[order],
-        lead=lead[order],
-        campaign=campaign[order],
-        deal=np.full(len(grp), -1, dtype=np.int64),
-    )
+    return np.where(rng.random(len(grp)) < 0.07, other, office).astype(object)
 
 
 # ---------------------------------------------------------------------------- counterparties
@@ -169,7 +165,7 @@ class Counterparties:
 
     @cached_property
     def counterparty_id(self) -> np.ndarray:
-        return clock.make_ids("00-", np.arange(1, self.n + 1), 6)
+        return clock.numbered_ids("00-", self.n, 6)
 
 
 def build_counterparties(world: World, purchases: Purchases) -> tuple[Counterparties, np.ndarray]:
@@ -283,7 +279,7 @@ def build_ledger(world: World, purchases: Purchases, card_of_purchase: np.ndarra
     E = win.end_day
     n = len(purchases.day)
     day = purchases.day
-    inv_id = clock.make_ids("INV-", np.arange(1, n + 1), 7)
+    inv_id = clock.numbered_ids("INV-", n, 7)
     terms = PAYMENT_TERMS[rng.integers(0, len(PAYMENT_TERMS), n)]
     due = day + terms
     vat_rate = np.where(day >= VAT_CHANGE_DAY, 0.22, 0.20)

@@ -5,6 +5,8 @@ more tickets that stay open, and respond less to campaigns.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from sample_exports import clock
@@ -61,6 +63,26 @@ def _durations(rng: np.random.Generator, kind: np.ndarray) -> np.ndarray:
     return np.where(d < 0, clock.NULL, d.astype(np.int64))
 
 
+@dataclass
+class _Batch:
+    """Activities of one kind of work in a month, before ids and order (indices: -1 for none)."""
+
+    kind: np.ndarray
+    time: np.ndarray
+    account: np.ndarray
+    contact: np.ndarray
+    lead: np.ndarray
+    deal: np.ndarray
+    owner: np.ndarray
+    inbound: np.ndarray
+    outcome: np.ndarray
+    duration: np.ndarray | None = None  # seconds, NULL when not a call or meeting
+
+    @staticmethod
+    def none(n: int) -> np.ndarray:
+        return np.full(n, -1, dtype=np.int64)
+
+
 class ActivityStream:
     """Activities month by month: routine account work, deal work and lead follow-up."""
 
@@ -88,19 +110,52 @@ class ActivityStream:
         self.deal_inbound = rng.random(len(deal)) < 0.3
         self.deal_outcome = DEAL_OUTCOMES[rng.integers(0, len(DEAL_OUTCOMES), len(deal))]
         lo = np.argsort(lead_acts.time_s, kind="stable")
-        self.lead_acts = LeadActivities(
-            *(getattr(lead_acts, f)[lo] for f in LeadActivities.__dataclass_fields__)
-        )
+        self.lead_acts = clock.take(lead_acts, lo)
 
     def month(self, m: int) -> Table:
-        world, acc, con, users = self.world, self.acc, self.con, self.world.users
-        g, win, p = world.groups, world.window, world.params
+        world, win = self.world, self.world.window
         rng = rng_for(world.seed, "activities", win.month_labels[m])
         start, stop = int(win.month_start[m]), int(win.month_stop[m])
+        routine = self._routine(start, stop, rng)
+        s0, s1 = start * SECONDS_PER_DAY, stop * SECONDS_PER_DAY
+        deal_work = self._deal_work(s0, s1, rng)
+        lead_work = self._lead_work(s0, s1)
+        calls_and_meetings = _durations(rng, np.concatenate([routine.kind, deal_work.kind]))
+        routine.duration, deal_work.duration = np.split(calls_and_meetings, [len(routine.kind)])
+        b = clock.concat([routine, deal_work, lead_work])
+        b.outcome = np.where(b.kind == 3, None, b.outcome)
+        order = np.argsort(b.time, kind="stable")
+        b = clock.take(b, order)
+        n = len(order)
+        ids = clock.make_ids("ACT-", np.arange(self.next_id, self.next_id + n), 8)
+        self.next_id += n
+        return Table(
+            "activities",
+            {
+                "activity_id": ids.astype(object),
+                "activity_type": np.array(ACTIVITY_TYPES, dtype=object)[b.kind],
+                "direction": np.where(b.kind == 3, None, np.where(b.inbound, "inbound", "outbound")).astype(
+                    object
+                ),
+                "occurred_at": b.time,
+                "account_id": _opt_ids(self.acc.account_id, b.account),
+                "contact_id": _opt_ids(self.con.contact_id, b.contact),
+                "lead_id": _opt_ids(self.leads.lead_id, b.lead),
+                "deal_id": _opt_ids(self.deals.deal_id, b.deal),
+                "owner_user_id": self.world.users.user_id[b.owner],
+                "duration_seconds": b.duration,
+                "outcome": b.outcome,
+            },
+        )
+
+    def _routine(self, start: int, stop: int, rng: np.random.Generator) -> _Batch:
+        """Routine account work with customers (at the pace of their engagement) and outreach to
+        prospects (groups not buying yet) that have an account."""
+        world, acc, con, users = self.world, self.acc, self.con, self.world.users
+        g, p = world.groups, world.params
         started = g.first_purchase < stop
         days = (stop - start) / 30.4
         customer = clock.explode(rng.poisson(g.activity_rate * days * started))
-        # outreach to prospects (groups not buying yet) that have an account
         prospect = clock.explode(
             rng.poisson(np.full(g.n, p.prospect_activities_per_month * days) * (g.first_purchase > start))
         )
@@ -113,78 +168,58 @@ class ActivityStream:
         grp, day, is_prospect = grp[keep], day[keep], is_prospect[keep]
         account = acc.of_group_at(rng, grp, day)
         ok = account >= 0
-        grp, day, account, is_prospect = grp[ok], day[ok], account[ok], is_prospect[ok]
-        n_r = len(grp)
-        r_time = clock.office_seconds(rng, day)
-        r_contact = np.where(rng.random(n_r) < 0.8, con.of_account_at(rng, account, day), -1)
+        day, account, is_prospect = day[ok], account[ok], is_prospect[ok]
+        n = len(day)
+        time = clock.office_seconds(rng, day)
+        contact = np.where(rng.random(n) < 0.8, con.of_account_at(rng, account, day), -1)
         owner = users.owner_at(acc.owner0[account], day)
-        support = rng.random(n_r) < 0.15
+        support = rng.random(n) < 0.15
         if support.any():
             owner[support] = users.pick_employed(
                 rng, ("support_agent",), acc.office[account[support]], day[support]
             )
-        r_kind = np.where(
-            is_prospect, clock.choice_p(rng, n_r, (0.6, 0.4, 0, 0)), clock.choice_p(rng, n_r, ROUTINE_TYPE_P)
+        kind = np.where(
+            is_prospect, clock.choice_p(rng, n, (0.6, 0.4, 0, 0)), clock.choice_p(rng, n, ROUTINE_TYPE_P)
         )
-        r_inbound = ~is_prospect & (rng.random(n_r) < np.where(r_kind == 1, 0.45, 0.3))
-        r_outcome = np.where(
+        inbound = ~is_prospect & (rng.random(n) < np.where(kind == 1, 0.45, 0.3))
+        outcome = np.where(
             is_prospect,
-            PROSPECT_OUTCOMES[rng.integers(0, len(PROSPECT_OUTCOMES), n_r)],
-            ROUTINE_OUTCOMES[rng.integers(0, len(ROUTINE_OUTCOMES), n_r)],
+            PROSPECT_OUTCOMES[rng.integers(0, len(PROSPECT_OUTCOMES), n)],
+            ROUTINE_OUTCOMES[rng.integers(0, len(ROUTINE_OUTCOMES), n)],
         )
+        none = _Batch.none(n)
+        return _Batch(kind, time, account, contact, none, none, owner, inbound, outcome)
 
-        s0, s1 = start * SECONDS_PER_DAY, stop * SECONDS_PER_DAY
+    def _deal_work(self, s0: int, s1: int, rng: np.random.Generator) -> _Batch:
+        """Work on open deals between two times (drawn for the whole history at the start)."""
         dl = slice(*np.searchsorted(self.deal_time, [s0, s1]))
-        d_deal, d_time = self.deal_deal[dl], self.deal_time[dl]
-        d_acc = self.deals.account[d_deal]
-        d_day = d_time // SECONDS_PER_DAY
-        d_contact = con.of_account_at(rng, d_acc, d_day)
-        d_owner = users.owner_at(self.deals.owner0[d_deal], d_day)
+        deal, time = self.deal_deal[dl], self.deal_time[dl]
+        account = self.deals.account[deal]
+        day = time // SECONDS_PER_DAY
+        contact = self.con.of_account_at(rng, account, day)
+        owner = self.world.users.owner_at(self.deals.owner0[deal], day)
+        none = _Batch.none(len(deal))
+        kind, inbound, outcome = self.deal_kind[dl], self.deal_inbound[dl], self.deal_outcome[dl]
+        return _Batch(kind, time, account, contact, none, deal, owner, inbound, outcome)
+
+    def _lead_work(self, s0: int, s1: int) -> _Batch:
+        """Follow-up of leads between two times (drawn with the leads)."""
         la = self.lead_acts
         ll = slice(*np.searchsorted(la.time_s, [s0, s1]))
-        l_lead = la.lead[ll]
-        l_owner = users.owner_at(self.leads.owner0[l_lead], la.time_s[ll] // SECONDS_PER_DAY)
-
-        kind = np.concatenate([r_kind, self.deal_kind[dl], la.kind[ll]])
-        time = np.concatenate([r_time, d_time, la.time_s[ll]])
-        account_all = np.concatenate([account, d_acc, np.full(len(l_lead), -1, dtype=np.int64)])
-        contact = np.concatenate([r_contact, d_contact, np.full(len(l_lead), -1, dtype=np.int64)])
-        lead = np.concatenate([np.full(n_r + len(d_deal), -1, dtype=np.int64), l_lead])
-        deal = np.concatenate(
-            [np.full(n_r, -1, dtype=np.int64), d_deal, np.full(len(l_lead), -1, dtype=np.int64)]
-        )
-        owner_all = np.concatenate([owner, d_owner, l_owner])
-        inbound = np.concatenate([r_inbound, self.deal_inbound[dl], la.inbound[ll]])
-        outcome = np.concatenate([r_outcome, self.deal_outcome[dl], la.outcome[ll]])
-        duration = np.concatenate(
-            [_durations(rng, np.concatenate([r_kind, self.deal_kind[dl]])), la.duration[ll]]
-        )
-        outcome = np.where(kind == 3, None, outcome)
-        order = np.argsort(time, kind="stable")
-        n = len(order)
-        ids = clock.make_ids("ACT-", np.arange(self.next_id, self.next_id + n), 8)
-        self.next_id += n
-        kind, time, account_all, contact, lead, deal, owner_all, inbound, outcome, duration = (
-            a[order]
-            for a in (kind, time, account_all, contact, lead, deal, owner_all, inbound, outcome, duration)
-        )
-        return Table(
-            "activities",
-            {
-                "activity_id": ids.astype(object),
-                "activity_type": np.array(ACTIVITY_TYPES, dtype=object)[kind],
-                "direction": np.where(kind == 3, None, np.where(inbound, "inbound", "outbound")).astype(
-                    object
-                ),
-                "occurred_at": time,
-                "account_id": _opt_ids(acc.account_id, account_all),
-                "contact_id": _opt_ids(con.contact_id, contact),
-                "lead_id": _opt_ids(self.leads.lead_id, lead),
-                "deal_id": _opt_ids(self.deals.deal_id, deal),
-                "owner_user_id": world.users.user_id[owner_all],
-                "duration_seconds": duration,
-                "outcome": outcome,
-            },
+        lead = la.lead[ll]
+        owner = self.world.users.owner_at(self.leads.owner0[lead], la.time_s[ll] // SECONDS_PER_DAY)
+        none = _Batch.none(len(lead))
+        return _Batch(
+            la.kind[ll],
+            la.time_s[ll],
+            none,
+            none,
+            lead,
+            none,
+            owner,
+            la.inbound[ll],
+            la.outcome[ll],
+            la.duration[ll],
         )
 
 
@@ -227,7 +262,7 @@ def tickets_table(world: World, acc: Accounts, con: Contacts) -> Table:
     contact = con.of_account_at(rng, account, day)
     owner = users.pick_employed(rng, ("support_agent",), acc.office[account], day)
     cols = {
-        "ticket_id": clock.make_ids("TKT-", np.arange(1, n + 1), 6),
+        "ticket_id": clock.numbered_ids("TKT-", n, 6),
         "account_id": acc.account_id[account[order]],
         "contact_id": _opt_ids(con.contact_id, contact[order]),
         "opened_at": opened[order],
@@ -246,7 +281,7 @@ class CampaignMemberStream:
 
     def __init__(self, touches: Touches, camps: Campaigns, con: Contacts, acc: Accounts, leads: Leads):
         order = np.argsort(touches.touched_s, kind="stable")
-        self.t = Touches(*(getattr(touches, f)[order] for f in Touches.__dataclass_fields__))
+        self.t = clock.take(touches, order)
         self.camps, self.con, self.acc, self.leads = camps, con, acc, leads
 
     def month(self, start_day: int, stop_day: int) -> Table:

@@ -20,16 +20,6 @@ SECONDS_PER_DAY = 86_400
 # "Never" for day-valued fields (churn date, left date, ...): far beyond any window.
 NEVER = 10**7
 
-FAULT_KINDS = (
-    "duplicate_key",
-    "missing_required",
-    "bad_number",
-    "bad_date",
-    "out_of_range",
-    "bad_enum",
-    "bad_inn",
-)
-
 
 @dataclass(frozen=True)
 class GeneratorParams:

@@ -30,6 +30,10 @@ def _write(path: Path, header: list[str], rows) -> None:
         w.writerows(rows)
 
 
+def _flag(value) -> str:
+    return "true" if value else "false"
+
+
 def write_ground_truth(
     out_dir: Path,
     world: World,
@@ -42,71 +46,88 @@ def write_ground_truth(
     ids = ids or IdStyle()
     gt = out_dir / GROUND_TRUTH_DIR
     gt.mkdir(parents=True, exist_ok=True)
-    g, ents, users = world.groups, world.entities, world.users
-    group_ids = g.group_id.tolist()
-    entity_ids = ents.entity_id.tolist()
+    _write_groups(gt / "groups.csv", world)
+    _write_entities(gt / "entities.csv", world)
+    _write_source_records(gt / "source_records.csv", world, log)
+    _write(gt / "quarantine.csv", ["file", "row_number", "entity", "reason"], sorted(log.quarantine))
+    _write(gt / "repairs.csv", ["file", "row_number", "column", "original"], sorted(log.repairs))
+    _write_campaigns(gt / "campaigns.csv", world, camps, ids)
+    _write_managers(gt / "managers.csv", world, ids)
+    with open(gt / "manifest.json", "w", encoding="utf-8") as fh:
+        json.dump(manifest, fh, ensure_ascii=False, indent=2, sort_keys=True, default=_json_default)
+        fh.write("\n")
+    return gt
+
+
+def _write_groups(path: Path, world: World) -> None:
+    g = world.groups
+    header = ["group_id", "group_name", "n_entities", "offices", "is_customer"]
     _write(
-        gt / "groups.csv",
-        [
-            "group_id",
-            "group_name",
-            "n_entities",
-            "offices",
-            "is_customer",
-            "first_purchase_date",
-            "churn_date",
-            "won_back_date",
-        ],
+        path,
+        [*header, "first_purchase_date", "churn_date", "won_back_date"],
         (
             (
-                group_ids[i],
+                group_id,
                 g.name[i],
                 int(g.ent_count[i]),
                 ";".join(g.offices[i]),
-                "true" if g.first_purchase[i] < NEVER else "false",
+                _flag(g.first_purchase[i] < NEVER),
                 _date_or_empty(int(g.first_purchase[i])),
                 _date_or_empty(int(g.churn[i])),
                 _date_or_empty(int(g.won_back[i])),
             )
-            for i in range(g.n)
+            for i, group_id in enumerate(g.group_id.tolist())
         ),
     )
+
+
+def _write_entities(path: Path, world: World) -> None:
+    ents, group_ids = world.entities, world.groups.group_id.tolist()
     _write(
-        gt / "entities.csv",
+        path,
         ["entity_id", "group_id", "canonical_name", "legal_form", "inn", "inn_is_valid", "kpp", "region"],
         (
             (
-                entity_ids[e],
+                entity_id,
                 group_ids[int(ents.group[e])],
                 ents.native[e],
                 ents.form[e],
                 ents.inn[e],
-                "true" if ents.inn_valid[e] else "false",
+                _flag(ents.inn_valid[e]),
                 ents.kpp[e],
                 REGION_NAMES[int(ents.region[e])],
             )
-            for e in range(ents.n)
+            for e, entity_id in enumerate(ents.entity_id.tolist())
         ),
     )
+
+
+def _write_source_records(path: Path, world: World, log: GroundTruthLog) -> None:
+    ents, group_ids, entity_ids = (
+        world.entities,
+        world.groups.group_id.tolist(),
+        world.entities.entity_id.tolist(),
+    )
     _write(
-        gt / "source_records.csv",
+        path,
         ["source", "entity", "record_id", "entity_id", "group_id"],
         (
             (source, entity, record_id, entity_ids[e], group_ids[int(ents.group[e])])
             for source, entity, record_id, e in log.source_records
         ),
     )
-    _write(gt / "quarantine.csv", ["file", "row_number", "entity", "reason"], sorted(log.quarantine))
-    _write(gt / "repairs.csv", ["file", "row_number", "column", "original"], sorted(log.repairs))
+
+
+def _write_campaigns(path: Path, world: World, camps: Campaigns, ids: IdStyle) -> None:
     camp_ids = ids.ids("campaigns", camps.campaign_id).tolist()
     _write(
-        gt / "campaigns.csv",
+        path,
         ["campaign_id", "true_lift", "has_effect", "product_line", "true_lift_product_line", "planted_lift"],
         (
             (
                 camp_ids[c],
                 f"{camps.true_lift[c]:.4f}",
-                "true" if camps.lift[c] > 0 else "false",
+                _flag(camps.lift[c] > 0),
                 world.params.product_lines[camps.product[c]],
                 f"{camps.true_lift_product_line[c]:.4f}",
                 f"{camps.lift[c]:.4f}",
@@ -114,10 +135,14 @@ def write_ground_truth(
             for c in range(camps.n)
         ),
     )
+
+
+def _write_managers(path: Path, world: World, ids: IdStyle) -> None:
+    users = world.users
     managers = np.flatnonzero(np.isin(users.role, MANAGER_ROLES))
     user_ids = ids.ids("users", users.user_id)
     _write(
-        gt / "managers.csv",
+        path,
         ["user_id", "left_date", "reassigned_to"],
         (
             (
@@ -128,10 +153,6 @@ def write_ground_truth(
             for u in managers.tolist()
         ),
     )
-    with open(gt / "manifest.json", "w", encoding="utf-8") as fh:
-        json.dump(manifest, fh, ensure_ascii=False, indent=2, sort_keys=True, default=_json_default)
-        fh.write("\n")
-    return gt
 
 
 def _json_default(obj):

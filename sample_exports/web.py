@@ -117,13 +117,6 @@ class Events:
         z = np.zeros(0, dtype=np.int64)
         return Events(*(z for _ in Events.__dataclass_fields__))
 
-    @staticmethod
-    def concat(parts: list[Events]) -> Events:
-        return Events(*(np.concatenate([getattr(p, f) for p in parts]) for f in Events.__dataclass_fields__))
-
-    def take(self, idx) -> Events:
-        return Events(*(getattr(self, f)[idx] for f in Events.__dataclass_fields__))
-
 
 def _single(time, visitor, kind, **kw) -> Events:
     n = len(time)
@@ -221,10 +214,10 @@ class WebStream:
         # the web_visitor_id the CRM stores on each lead (used where the lead has a visitor)
         self.lead_visitor = opaque_ids("v", NS_LEAD + np.arange(leads.n), world.seed).astype(object)
         parts = [self._lead_events(rng), self._identify_events(rng)]
-        planned = Events.concat(parts)
+        planned = clock.concat(parts)
         s0, s1 = win.start_day * SECONDS_PER_DAY, (win.end_day + 1) * SECONDS_PER_DAY
-        planned = planned.take(np.flatnonzero((planned.time >= s0) & (planned.time < s1)))
-        self.planned = planned.take(np.argsort(planned.time, kind="stable"))
+        planned = clock.take(planned, np.flatnonzero((planned.time >= s0) & (planned.time < s1)))
+        self.planned = clock.take(planned, np.argsort(planned.time, kind="stable"))
         vis = np.flatnonzero(con.has_visitor)
         self.visitor_ptr, self.visitor_rows = clock.csr(con.group[vis], world.groups.n)
         self.visitor_rows = vis[self.visitor_rows]
@@ -249,20 +242,24 @@ class WebStream:
         first_sess = clock.rank_within(so, n_sess) == 0
         ad_camp = np.where(ad_lead[so] & first_sess, leads.campaign[L][so], -1)
         parts.append(sessions(rng, key[so], start, pages, "lead", device[so], geo[so], ad_camp))
+
         # the form or chat that created the lead
-        wf = ch == LEAD_CHANNELS.index("web_form")
-        parts.append(
-            _single(
-                created[wf],
-                key[wf],
+        def form_submits(rows: np.ndarray, time: np.ndarray) -> Events:
+            """The lead's form, sent by some of the leads (`rows`) at `time`."""
+            page = rng.choice(FORM_PAGES, int(rows.sum()))
+            return _single(
+                time,
+                key[rows],
                 KIND["form_submit"],
-                form_lead=L[wf],
-                lead_id=L[wf],
-                device=device[wf],
-                geo=geo[wf],
-                page=rng.choice(FORM_PAGES, int(wf.sum())),
+                form_lead=L[rows],
+                lead_id=L[rows],
+                device=device[rows],
+                geo=geo[rows],
+                page=page,
             )
-        )
+
+        wf = ch == LEAD_CHANNELS.index("web_form")
+        parts.append(form_submits(wf, created[wf]))
         cl = ch == LEAD_CHANNELS.index("chat")
         later_chat = leads.chat[L] & ~cl
         chat_start = np.where(
@@ -282,25 +279,14 @@ class WebStream:
         )
         ef = leads.extra_form[L]
         t_ef = created[ef] + (rng.uniform(3, 40, int(ef.sum())) * SECONDS_PER_DAY).astype(np.int64)
-        parts.append(
-            _single(
-                t_ef,
-                key[ef],
-                KIND["form_submit"],
-                form_lead=L[ef],
-                lead_id=L[ef],
-                device=device[ef],
-                geo=geo[ef],
-                page=rng.choice(FORM_PAGES, int(ef.sum())),
-            )
-        )
+        parts.append(form_submits(ef, t_ef))
         # visits after the lead
         n_after = (leads.pages_after[L] + 2) // 3
         ao = clock.explode(n_after)
         pages_a = np.maximum(leads.pages_after[L][ao] // np.maximum(n_after[ao], 1), 1)
         start_a = created[ao] + (rng.uniform(1, 45, len(ao)) * SECONDS_PER_DAY).astype(np.int64)
         parts.append(sessions(rng, key[ao], start_a, pages_a, "lead", device[ao], geo[ao]))
-        return Events.concat(parts)
+        return clock.concat(parts)
 
     def _identify_events(self, rng: np.random.Generator) -> Events:
         """Customers' people identify themselves once through a form (support request, price download)."""
@@ -389,10 +375,10 @@ class WebStream:
         )
         s0, s1 = start * SECONDS_PER_DAY, stop * SECONDS_PER_DAY
         pl = self.planned
-        parts.append(pl.take(slice(*np.searchsorted(pl.time, [s0, s1]))))
-        ev = Events.concat(parts)
-        ev = ev.take(np.flatnonzero((ev.time >= s0) & (ev.time < s1)))
-        ev = ev.take(np.argsort(ev.time, kind="stable"))
+        parts.append(clock.take(pl, slice(*np.searchsorted(pl.time, [s0, s1]))))
+        ev = clock.concat(parts)
+        ev = clock.take(ev, np.flatnonzero((ev.time >= s0) & (ev.time < s1)))
+        ev = clock.take(ev, np.argsort(ev.time, kind="stable"))
         return self._table(ev, rng)
 
     def _table(self, ev: Events, rng: np.random.Generator) -> Table:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import NamedTuple
 
 import numpy as np
 
@@ -148,7 +149,7 @@ class Groups:
 
     @cached_property
     def group_id(self) -> np.ndarray:
-        return clock.make_ids("G", np.arange(1, self.n + 1), 5)
+        return clock.numbered_ids("G", self.n, 5)
 
     def distress(self, g: np.ndarray, day: np.ndarray) -> np.ndarray:
         """0 normally; over the months before churn it rises to `trail_strength`, reached a third of
@@ -196,7 +197,7 @@ class Entities:
 
     @cached_property
     def entity_id(self) -> np.ndarray:
-        return clock.make_ids("E", np.arange(1, self.n + 1), 6)
+        return clock.numbered_ids("E", self.n, 6)
 
     def name(self, i: int, rng: np.random.Generator, profile: str) -> str:
         return names.company_name(self.native[i], self.other[i], self.form[i], rng, profile)
@@ -274,7 +275,7 @@ def build_users(p: GeneratorParams, sizes: Sizes, win: Window, seed: int) -> Use
         else:
             seen[e] = 1
     return Users(
-        user_id=clock.make_ids("USR-", np.arange(1, n + 1), 4),
+        user_id=clock.numbered_ids("USR-", n, 4),
         full_name=np.array(full_name, dtype=object),
         email=np.array(email, dtype=object),
         office=np.array([r["office"] for r in rows], dtype=object),
@@ -304,7 +305,7 @@ def build_partners(sizes: Sizes, seed: int) -> Partners:
         elif r < 0.1:
             inns[i] = None
     return Partners(
-        partner_id=clock.make_ids("PRT-", np.arange(1, n + 1), 4),
+        partner_id=clock.numbered_ids("PRT-", n, 4),
         name=np.array(name, dtype=object),
         partner_type=np.where(rng.random(n) < 0.75, "reseller", "distributor").astype(object),
         inn=inns,
@@ -314,6 +315,30 @@ def build_partners(sizes: Sizes, seed: int) -> Partners:
 
 
 # ---------------------------------------------------------------------------- groups and entities
+_OFFICE_REGIONS = {o: [i for i, r in enumerate(REGIONS) if r[2] == o] for o in OFFICE_CODES}
+
+
+@dataclass
+class _EntityDraft:
+    """Entities being drawn, group by group: legal form, names, region, branch."""
+
+    form: np.ndarray
+    native: list[str]
+    other: list[str]
+    region: np.ndarray
+    branch: np.ndarray
+
+    @classmethod
+    def empty(cls, n: int) -> _EntityDraft:
+        return cls(
+            np.empty(n, dtype=object),
+            [""] * n,
+            [""] * n,
+            np.empty(n, dtype=np.int64),
+            np.zeros(n, dtype=bool),
+        )
+
+
 def build_groups_and_entities(
     p: GeneratorParams, sizes: Sizes, win: Window, seed: int
 ) -> tuple[Groups, Entities]:
@@ -332,97 +357,168 @@ def build_groups_and_entities(
     ent_start = np.concatenate([[0], np.cumsum(n_ent)[:-1]]).astype(np.int64)
     n_total = int(n_ent.sum())
     e_group = np.repeat(np.arange(n), n_ent)
-    e_head = np.zeros(n_total, dtype=bool)
-    e_head[ent_start] = True
-    e_form = np.empty(n_total, dtype=object)
-    e_native: list[str] = [""] * n_total
-    e_other: list[str] = [""] * n_total
-    e_region = np.empty(n_total, dtype=np.int64)
-    e_branch = np.zeros(n_total, dtype=bool)
-    offices: list[tuple[str, ...]] = []
+    ents = _EntityDraft.empty(n_total)
     g_name: list[str] = []
     domain: list[str] = []
+    offices: list[tuple[str, ...]] = []
     used_domains: set[str] = set()
-    office_regions = {o: [i for i, r in enumerate(REGIONS) if r[2] == o] for o in OFFICE_CODES}
-
     for g in range(n):
         stem_native, stem_other = names.company_stem(rng, bool(latin[g]))
         if latin[g]:
             stem_native, stem_other = stem_other, stem_native
         g_name.append(stem_native)
-        # A website belongs to one company: a taken domain gets a numbered variant, as real
-        # namesakes register (stroiteh2.ru). No random draw, so the rest of the data is unchanged.
-        candidate = names.company_domain(stem_other if not latin[g] else stem_native, rng)
-        name_part, dot, zone = candidate.partition(".")
-        suffix = 2
-        while candidate in used_domains:
-            candidate = f"{name_part}{suffix}{dot}{zone}"
-            suffix += 1
-        used_domains.add(candidate)
-        domain.append(candidate)
-        home_office = REGIONS[region[g]][2]
-        group_offices = [home_office]
-        if n_ent[g] >= 2 and rng.random() < p.multi_office_share:
-            extra = [o for o in OFFICE_CODES if o != home_office]
-            k = 1 + int(rng.random() < 0.25 and n_ent[g] >= 3)
-            group_offices += list(rng.choice(extra, size=k, replace=False))
-        offices.append(tuple(group_offices))
+        domain.append(_unique_domain(stem_other if not latin[g] else stem_native, used_domains, rng))
+        offices.append(_group_offices(p, REGIONS[region[g]][2], n_ent[g], rng))
         quals = list(rng.permutation(len(names.QUALIFIERS)))
+        group = _Group(
+            ent_start[g], n_ent[g], offices[g], region[g], size_z[g], latin[g], stem_native, stem_other
+        )
         for k in range(n_ent[g]):
-            e = ent_start[g] + k
-            if k == 0:
-                e_region[e] = region[g]
-                individual = n_ent[g] == 1 and size_z[g] < 0.3 and rng.random() < p.individual_share_single
-            else:
-                off = group_offices[k % len(group_offices)] if len(group_offices) > 1 else home_office
-                same = off == home_office and rng.random() < 0.7
-                e_region[e] = region[g] if same else names.pick(rng, office_regions[off])
-                individual = rng.random() < p.individual_share_member
-            if individual:
-                last, first, patronymic, _ = names.person(rng)
-                e_form[e] = names.INDIVIDUAL_FORM
-                e_native[e] = f"{last} {first} {patronymic}"
-                e_other[e] = names.transliterate(e_native[e])
-                continue
-            big = size_z[g] > 1.2
-            weights = (0.55, 0.25, 0.08, 0.12) if big else names.ORG_FORM_WEIGHTS
-            e_form[e] = names.pick(rng, names.ORG_FORMS, weights)
-            if k == 0:
-                e_native[e], e_other[e] = stem_native, stem_other
-            elif e_form[ent_start[g]] != names.INDIVIDUAL_FORM and rng.random() < p.branch_share:
-                e_branch[e] = True
-                e_form[e] = e_form[ent_start[g]]
-                e_native[e], e_other[e] = e_native[ent_start[g]], e_other[ent_start[g]]
-            elif rng.random() < p.unrelated_name_share:
-                latin_stem = bool(latin[g]) and rng.random() < 0.5
-                cyrillic, latin_spelling = names.company_stem(rng, latin_stem)
-                pair = (latin_spelling, cyrillic) if latin_stem else (cyrillic, latin_spelling)
-                e_native[e], e_other[e] = pair
-            else:
-                q = names.QUALIFIERS[quals[k % len(quals)]]
-                e_native[e] = f"{stem_native} {q if not latin[g] else names.transliterate(q)}"
-                e_other[e] = f"{stem_other} {names.transliterate(q) if not latin[g] else q}"
+            _draw_entity(p, ents, group, k, quals, rng)
 
-    individual = e_form == names.INDIVIDUAL_FORM
-    region_code = np.array([REGIONS[r][1] for r in e_region])
+    inn, kpp, inn_valid = _tax_ids(p, ents, ent_start[e_group], rng)
+    groups = _groups(p, g_name, size_z, region, industry, domain, offices, ent_start, n_ent, existing, rng)
+    e_head = np.zeros(n_total, dtype=bool)
+    e_head[ent_start] = True
+    entities = Entities(
+        n=n_total,
+        group=e_group,
+        is_head=e_head,
+        form=ents.form,
+        native=ents.native,
+        other=ents.other,
+        region=ents.region,
+        office=REGION_OFFICE[ents.region],
+        inn=inn,
+        inn_valid=inn_valid,
+        kpp=kpp,
+        is_branch=ents.branch,
+        join_day=np.full(n_total, -NEVER, dtype=np.int64),
+    )
+    existing_idx = np.flatnonzero(existing)
+    groups.first_purchase[existing_idx] = win.start_day - rng.integers(60, 2500, len(existing_idx))
+    assign_churn(groups, existing_idx, p, win, rng_for(seed, "churn", "existing"))
+    return groups, entities
+
+
+def _unique_domain(stem: str, used: set[str], rng: np.random.Generator) -> str:
+    """A website belongs to one company: a taken domain gets a numbered variant, as real namesakes
+    register (stroiteh2.ru). No random draw, so the rest of the data is unchanged."""
+    candidate = names.company_domain(stem, rng)
+    name_part, dot, zone = candidate.partition(".")
+    suffix = 2
+    while candidate in used:
+        candidate = f"{name_part}{suffix}{dot}{zone}"
+        suffix += 1
+    used.add(candidate)
+    return candidate
+
+
+def _group_offices(p: GeneratorParams, home: str, n_ent: int, rng: np.random.Generator) -> tuple[str, ...]:
+    """The home office of a group, and for some groups of several entities one or two more."""
+    offices = [home]
+    if n_ent >= 2 and rng.random() < p.multi_office_share:
+        extra = [o for o in OFFICE_CODES if o != home]
+        k = 1 + int(rng.random() < 0.25 and n_ent >= 3)
+        offices += list(rng.choice(extra, size=k, replace=False))
+    return tuple(offices)
+
+
+class _Group(NamedTuple):
+    """What a group's entities are drawn from."""
+
+    start: int  # its first entity, the head
+    n_ent: int
+    offices: tuple[str, ...]  # home office first
+    region: int
+    size_z: float
+    latin: bool
+    stem_native: str
+    stem_other: str
+
+
+def _draw_entity(
+    p: GeneratorParams, ents: _EntityDraft, g: _Group, k: int, quals: list[int], rng: np.random.Generator
+) -> None:
+    """The k-th entity of a group (the first is its head): region, legal form (or an individual
+    entrepreneur), name, branch."""
+    e, head = g.start + k, g.start
+    if k == 0:
+        ents.region[e] = g.region
+        individual = g.n_ent == 1 and g.size_z < 0.3 and rng.random() < p.individual_share_single
+    else:
+        home = g.offices[0]
+        off = g.offices[k % len(g.offices)] if len(g.offices) > 1 else home
+        same = off == home and rng.random() < 0.7
+        ents.region[e] = g.region if same else names.pick(rng, _OFFICE_REGIONS[off])
+        individual = rng.random() < p.individual_share_member
+    if individual:
+        last, first, patronymic, _ = names.person(rng)
+        ents.form[e] = names.INDIVIDUAL_FORM
+        ents.native[e] = f"{last} {first} {patronymic}"
+        ents.other[e] = names.transliterate(ents.native[e])
+        return
+    weights = (0.55, 0.25, 0.08, 0.12) if g.size_z > 1.2 else names.ORG_FORM_WEIGHTS
+    ents.form[e] = names.pick(rng, names.ORG_FORMS, weights)
+    if k == 0:
+        ents.native[e], ents.other[e] = g.stem_native, g.stem_other
+    elif ents.form[head] != names.INDIVIDUAL_FORM and rng.random() < p.branch_share:
+        ents.branch[e] = True
+        ents.form[e] = ents.form[head]
+        ents.native[e], ents.other[e] = ents.native[head], ents.other[head]
+    elif rng.random() < p.unrelated_name_share:
+        latin_stem = bool(g.latin) and rng.random() < 0.5
+        cyrillic, latin_spelling = names.company_stem(rng, latin_stem)
+        ents.native[e], ents.other[e] = (
+            (latin_spelling, cyrillic) if latin_stem else (cyrillic, latin_spelling)
+        )
+    else:
+        q = names.QUALIFIERS[quals[k % len(quals)]]
+        ents.native[e] = f"{g.stem_native} {q if not g.latin else names.transliterate(q)}"
+        ents.other[e] = f"{g.stem_other} {names.transliterate(q) if not g.latin else q}"
+
+
+def _tax_ids(
+    p: GeneratorParams, ents: _EntityDraft, head_of: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(INN, KPP, INN valid) of each entity. KPP by the tax office where the entity is registered; a
+    branch (reason 43) sits under its head's INN (`head_of`: the group's first entity)."""
+    n = len(ents.form)
+    individual = ents.form == names.INDIVIDUAL_FORM
+    region_code = np.array([REGIONS[r][1] for r in ents.region])
     inn = generate_inns(rng, region_code, individual).astype(object)
-    # KPP by the tax office where each entity is registered; a branch (reason 43) sits under its head's INN
-    tax_office = region_code * 100 + rng.integers(1, 50, n_total)
-    kpp = generate_kpp(tax_office, e_branch).astype(object)
+    tax_office = region_code * 100 + rng.integers(1, 50, n)
+    kpp = generate_kpp(tax_office, ents.branch).astype(object)
     kpp[individual] = ""
-    u = rng.random(n_total)
-    invalid = (u < p.invalid_inn_share) & ~e_branch
-    missing = (u >= p.invalid_inn_share) & (u < p.invalid_inn_share + p.missing_inn_share) & ~e_branch
+    u = rng.random(n)
+    invalid = (u < p.invalid_inn_share) & ~ents.branch
+    missing = (u >= p.invalid_inn_share) & (u < p.invalid_inn_share + p.missing_inn_share) & ~ents.branch
     for e in np.flatnonzero(invalid):
         inn[e] = corrupt_inn(inn[e], rng)
     inn[missing] = ""
-    head_of = ent_start[e_group]  # the head is always the group's first entity
-    branch_of_bad = e_branch & (invalid | missing)[head_of]
-    inn[e_branch] = inn[head_of[e_branch]]
-    inn_valid = ~(invalid | missing | branch_of_bad)
+    branch_of_bad = ents.branch & (invalid | missing)[head_of]
+    inn[ents.branch] = inn[head_of[ents.branch]]
+    return inn, kpp, ~(invalid | missing | branch_of_bad)
 
+
+def _groups(
+    p: GeneratorParams,
+    g_name: list[str],
+    size_z: np.ndarray,
+    region: np.ndarray,
+    industry: np.ndarray,
+    domain: list[str],
+    offices: list[tuple[str, ...]],
+    ent_start: np.ndarray,
+    n_ent: np.ndarray,
+    existing: np.ndarray,
+    rng: np.random.Generator,
+) -> Groups:
+    """The groups, not customers yet (no first purchase, churn or quiet period), with their rates."""
+    n = len(g_name)
     size_noise = rng.normal(0.0, 0.3, (4, n))
-    groups = Groups(
+    never = {f: np.full(n, NEVER, dtype=np.int64) for f in ("first_purchase", "churn", "won_back")}
+    return Groups(
         n=n,
         name=g_name,
         size_z=size_z,
@@ -433,9 +529,7 @@ def build_groups_and_entities(
         ent_start=ent_start,
         ent_count=n_ent.astype(np.int64),
         existing=existing,
-        first_purchase=np.full(n, NEVER, dtype=np.int64),
-        churn=np.full(n, NEVER, dtype=np.int64),
-        won_back=np.full(n, NEVER, dtype=np.int64),
+        **never,
         trail_days=np.zeros(n, dtype=np.int64),
         trail_strength=np.zeros(n),
         quiet_start=np.full(n, NEVER, dtype=np.int64),
@@ -449,25 +543,6 @@ def build_groups_and_entities(
         ticket_rate=p.tickets_per_customer_month * np.exp(0.3 * size_z),
         first_entity=ent_start.copy(),
     )
-    entities = Entities(
-        n=n_total,
-        group=e_group,
-        is_head=e_head,
-        form=e_form,
-        native=e_native,
-        other=e_other,
-        region=e_region,
-        office=REGION_OFFICE[e_region],
-        inn=inn,
-        inn_valid=inn_valid,
-        kpp=kpp,
-        is_branch=e_branch,
-        join_day=np.full(n_total, -NEVER, dtype=np.int64),
-    )
-    existing_idx = np.flatnonzero(existing)
-    groups.first_purchase[existing_idx] = win.start_day - rng.integers(60, 2500, len(existing_idx))
-    assign_churn(groups, existing_idx, p, win, rng_for(seed, "churn", "existing"))
-    return groups, entities
 
 
 def assign_churn(

@@ -23,12 +23,13 @@ import pyarrow as pa
 
 from ingest.contracts import CONTRACTS, Contract
 from ingest.dialects import DIALECTS, GENERIC, RU_ACCOUNTING, Dialect, export_file_name
-from ingest.parsing import sql_ident, sql_literal
+from ingest.dialects.ga4 import GA4
+from ingest.parsing import EPOCH_MICROS, sql_ident, sql_literal
 from sample_exports.clock import NULL
 from sample_exports.faults import plant_faults, text_columns
 from sample_exports.ids import IdStyle
 from sample_exports.params import GeneratorParams, rng_for
-from sample_exports.vendor_files import SHAPERS, Lookups, VendorFile, ga4_event_ids
+from sample_exports.vendor_files import GA4_PARAMS, GA4_SESSION, SHAPERS, Lookups, VendorFile, ga4_event_ids
 
 NBSP = "\u00a0"
 
@@ -78,15 +79,15 @@ def format_date(days: np.ndarray, dialect: Dialect) -> np.ndarray:
 
 
 def format_timestamp(secs: np.ndarray, dialect: Dialect) -> np.ndarray:
-    """Seconds (UTC) as the dialect writes them; GA4's values are microseconds, written as they are."""
+    """Seconds (UTC) as the dialect writes them; epoch microseconds (GA4) are written as they are."""
     secs = np.asarray(secs, dtype=np.int64)
     null = secs == NULL
-    if dialect.name == "ga4":
+    if dialect.timestamp_formats[0] == EPOCH_MICROS:
         return _with_nulls(np.where(null, 0, secs).astype(str), null)
     iso = np.where(null, 0, secs).astype("M8[s]").astype("U19")
     if _day_first(dialect):
         text = np.strings.add(np.strings.add(_reorder_iso_date(iso), " "), np.strings.slice(iso, 11, 19))
-    elif dialect.name == "salesforce":
+    elif dialect.timestamp_formats[0].endswith(".%f%z"):  # milliseconds and Z for UTC (Salesforce)
         text = np.strings.add(iso, ".000Z")
     else:
         text = iso
@@ -307,7 +308,7 @@ class ExportWriter:
             if dialect.nested:
                 _write_ga4(path, final)
             else:
-                encoding = _vendor_encoding(dialect, vf.stem, period)
+                encoding = _vendor_encoding(dialect, vf.entity, period)
                 with open(path, "w", encoding=encoding, newline="") as fh:
                     _write_vendor_csv(fh, dialect, order, final)
             n_rows = len(planted.columns[0]) if planted.columns else 0
@@ -340,11 +341,11 @@ def _assemble(vf: VendorFile, columns: list[np.ndarray]) -> dict[str, np.ndarray
     return final
 
 
-def _vendor_encoding(dialect: Dialect, stem: str, period: str) -> str:
+def _vendor_encoding(dialect: Dialect, entity: str, period: str) -> str:
     """Bitrix24: Windows-1251, except UTF-8 with BOM for contacts, deals and activities of odd months."""
     if dialect.name != "bitrix24":
         return "utf-8"
-    if stem in ("contact", "deal") or (stem == "activity" and int(period[5:7]) % 2 == 1):
+    if entity in ("contacts", "deals") or (entity == "activities" and int(period[5:7]) % 2 == 1):
         return "utf-8-sig"
     return dialect.write_encoding
 
@@ -359,42 +360,57 @@ def _write_vendor_csv(fh, dialect: Dialect, order: tuple[str, ...], final: dict[
     writer.writerows(zip(*(final[h].tolist() for h in order), strict=True))
 
 
-_GA4_PARAMS = ("page_location", "page_referrer", "chat_session_id", "form_company", "form_inn", "lead_id")
+def _ga4_path(column: str) -> str:
+    """Where the GA4 dialect reads a web_events column: a top-level field or a dotted path."""
+    return GA4.field_for("web_events", column).source
+
+
+def _ga4_record(headers: list[str], record: str, before: str = "", after: str = "") -> str:
+    """A nested record of the export: the written columns at `record.<key>`, with constants around them."""
+    fields = [
+        f"{sql_literal(h.split('.', 1)[1])}: {sql_ident(h)}" for h in headers if h.startswith(record + ".")
+    ]
+    return "{" + ", ".join(x for x in (before, *fields, after) if x) + "}"
 
 
 def _write_ga4(path: Path, final: dict[str, np.ndarray]) -> None:
     """One JSON object per event, shaped like GA4's BigQuery export (INT64 values as strings).
 
-    DuckDB writes the nested records: a Python loop per event would dominate the generator.
+    The written columns go where the dialect reads them: top-level fields, event parameters (the
+    session id as an integer) and nested records; the rest of the record is constants. DuckDB writes
+    the nested records: a Python loop per event would dominate the generator.
     """
-    columns = {h.replace(".", "_"): pa.array(v.tolist(), type=pa.string()) for h, v in final.items()}
-    params = ", ".join(
-        f"{{'key': {sql_literal(k)}, 'value': {{'string_value': {sql_ident(k)}, 'int_value': NULL::VARCHAR, "
+    headers = list(final)
+    columns = {h: pa.array(v.tolist(), type=pa.string()) for h, v in final.items()}
+    params = [
+        f"{{'key': {sql_literal(h)}, 'value': {{'string_value': {sql_ident(h)}, 'int_value': NULL::VARCHAR, "
         f"'double_value': NULL::DOUBLE}}}}"
-        for k in _GA4_PARAMS
-    )
+        for h in headers
+        if h in GA4_PARAMS and h != GA4_SESSION
+    ]
     session = (
-        "{'key': 'ga_session_id', 'value': {'string_value': NULL::VARCHAR, 'int_value': ga_session_id, "
-        "'double_value': NULL::DOUBLE}}"
+        f"{{'key': {sql_literal(GA4_SESSION)}, 'value': {{'string_value': NULL::VARCHAR, "
+        f"'int_value': {sql_ident(GA4_SESSION)}, 'double_value': NULL::DOUBLE}}}}"
     )
-    utm = "manual_source, manual_medium, manual_campaign_name"
+    ts, name, visitor = (sql_ident(_ga4_path(c)) for c in ("event_at", "event_type", "visitor_id"))
+    device, geo, traffic = (_ga4_path(c).split(".")[0] for c in ("device", "geo_region", "utm_source"))
+    utm = ", ".join(sql_ident(h) for h in headers if h.startswith(traffic + "."))
     select = f"""
         select
-            case when regexp_full_match(event_timestamp, '[0-9]{{1,17}}')
-                then strftime(make_timestamp(event_timestamp::BIGINT) + interval 3 hour, '%Y%m%d') end
+            case when regexp_full_match({ts}, '[0-9]{{1,17}}')
+                then strftime(make_timestamp({ts}::BIGINT) + interval 3 hour, '%Y%m%d') end
                 AS event_date,
-            event_timestamp,
-            event_name,
-            list_filter([{params}, {session}], lambda p: coalesce(p.value.string_value, p.value.int_value) is not null)
+            {ts},
+            {name},
+            list_filter([{", ".join(params)}, {session}], lambda p: coalesce(p.value.string_value, p.value.int_value) is not null)
                 AS event_params,
             NULL::VARCHAR AS user_id,
-            user_pseudo_id,
-            {{'category': device_category, 'web_info': {{'hostname': 'sfera-it.ru'}}}} AS device,
-            {{'country': 'Russia', 'region': geo_region}} AS geo,
+            {visitor},
+            {_ga4_record(headers, device, after="'web_info': {'hostname': 'sfera-it.ru'}")} AS {device},
+            {_ga4_record(headers, geo, before="'country': 'Russia'")} AS {geo},
             {{'name': '(direct)', 'medium': '(none)', 'source': '(direct)'}} AS traffic_source,
-            case when coalesce({utm}) is not null then {{'manual_source': manual_source,
-                'manual_medium': manual_medium, 'manual_campaign_name': manual_campaign_name}} end
-                AS collected_traffic_source,
+            case when coalesce({utm}) is not null then {_ga4_record(headers, traffic)} end
+                AS {traffic},
             'WEB' AS platform
         from events
     """

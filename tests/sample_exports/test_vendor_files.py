@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from ingest.dialects import entity_for_file_name
 from ingest.dialects.bitrix24 import BITRIX24
 from ingest.dialects.salesforce import KEY_PREFIXES
 from ingest.parsing import salesforce_id18
@@ -51,6 +52,29 @@ def test_unknown_dialects_are_refused_before_anything_is_written(tmp_path, kwarg
     with pytest.raises(ValueError, match="dialect must be one of"):
         generate(tmp_path / "out", **kwargs)
     assert not (tmp_path / "out").exists()
+
+
+def test_vendor_files_are_named_as_the_dialect_knows_them(salesforce: Path, bitrix: Path):
+    """The generator takes file names from the dialects (`file_names`): ingest reads each back as the
+    entity it carries."""
+    carried = {
+        "Account": "accounts",
+        "Opportunity": "deals",
+        "OpportunityHistory": "deal_stage_changes",
+        "Task": "activities",
+        "Event": "activities",
+        "CampaignMember": "campaign_members",
+        "events": "web_events",
+        "company": "accounts",
+        "deal": "deals",
+        "activity": "activities",
+    }
+    names = {p.name for out in (salesforce, bitrix) for sub in ("crm", "web") for p in (out / sub).iterdir()}
+    assert {n.split("__")[0] for n in names} >= set(carried)
+    for name in names:
+        entity = entity_for_file_name(name)
+        assert entity is not None, name
+        assert entity == carried.get(name.split("__")[0], entity), name
 
 
 # ---------------------------------------------------------------------------- Salesforce
