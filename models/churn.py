@@ -31,8 +31,8 @@ from models.sk import (
     RANDOM_STATE,
     FeatureColumns,
     GroupedFolds,
+    backtest_rows,
     cap_rows,
-    classification_metrics,
     group_contributions,
 )
 
@@ -150,20 +150,7 @@ def backtest(ctx: RunContext, threads: int = 1) -> pd.DataFrame:
             BASELINE_RECENCY: recency_baseline(X_train, y_train, X),
             BASELINE_BGNBD: bgnbd_baseline(ctx, b, X.index, h),
         }
-        for method, p in scores.items():
-            rows.append(
-                {
-                    "model_name": MODEL_NAME,
-                    "backtest_as_of_date": b,
-                    "horizon_days": h,
-                    "method": method,
-                    "is_baseline": method != "model",
-                    "rows_scored": len(y),
-                    "positives": int(y.sum()),
-                    "train_rows": len(X_train),
-                    **classification_metrics(y.to_numpy(), p),
-                }
-            )
+        rows += backtest_rows(MODEL_NAME, b, h, y.to_numpy(), scores, len(X_train))
         log.info(
             "churn backtest %s: AUC model %.3f, recency %.3f, BG/NBD %.3f",
             b,

@@ -31,7 +31,7 @@ from models import labels, registry
 from models.context import RunContext
 from models.data import day_number
 from models.features import LEAD_CATEGORICAL, LEAD_FEATURES, SUFFIX
-from models.sk import RANDOM_STATE, GroupedFolds, classification_metrics, group_contributions
+from models.sk import RANDOM_STATE, GroupedFolds, backtest_rows, group_contributions
 
 log = logging.getLogger(__name__)
 
@@ -118,20 +118,7 @@ def backtest(ctx: RunContext, threads: int = 1) -> pd.DataFrame:
             "model": model.predict_proba(X[COLUMNS])[:, 1],
             BASELINE_CHANNEL: baseline.predict_proba(X[COLUMNS])[:, 1],
         }
-        for method, p in scores.items():
-            rows.append(
-                {
-                    "model_name": MODEL_NAME,
-                    "backtest_as_of_date": b,
-                    "horizon_days": h,
-                    "method": method,
-                    "is_baseline": method != "model",
-                    "rows_scored": len(y),
-                    "positives": int(y.sum()),
-                    "train_rows": len(X_train),
-                    **classification_metrics(y, p),
-                }
-            )
+        rows += backtest_rows(MODEL_NAME, b, h, y, scores, len(X_train))
         log.info(
             "lead backtest %s: AUC model %.3f, channel %.3f", b, rows[-2]["roc_auc"], rows[-1]["roc_auc"]
         )

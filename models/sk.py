@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Mapping, Sequence
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -90,6 +91,32 @@ def classification_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
         "pr_auc": float(average_precision_score(y, p)) if both else float("nan"),
         "brier": float(brier_score_loss(y, np.clip(p, 0, 1))) if len(y) else float("nan"),
     }
+
+
+def backtest_rows(
+    model_name: str,
+    as_of: date,
+    horizon_days: int,
+    y: np.ndarray,
+    scores: Mapping[str, np.ndarray],
+    train_rows: int,
+) -> list[dict]:
+    """One ml.model_metrics row per method (the model and its baselines) for one backtest date."""
+    y = np.asarray(y, dtype=int)
+    return [
+        {
+            "model_name": model_name,
+            "backtest_as_of_date": as_of,
+            "horizon_days": horizon_days,
+            "method": method,
+            "is_baseline": method != "model",
+            "rows_scored": len(y),
+            "positives": int(y.sum()),
+            "train_rows": train_rows,
+            **classification_metrics(y, p),
+        }
+        for method, p in scores.items()
+    ]
 
 
 def group_contributions(

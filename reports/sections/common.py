@@ -42,6 +42,48 @@ def owner_at(day_param: str = "last") -> str:
     )"""
 
 
+def with_client_info(ctx, frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` (a client_id column) with each client's name, INN and owner on the period's last day
+    (from the owner history when published, else the current owner), and a display `label`."""
+    frame = frame.copy()
+    if not frame.empty and ctx.source.has("marts.dim_clients"):
+        owner_sql = owner_at() if ctx.source.has("marts.dim_client_owner_history") else None
+        info = ctx.source.df(
+            f"""
+            select c.client_id, c.client_name, c.primary_inn,
+                   {"o.owner_manager_id" if owner_sql else "c.owner_manager_id"} as owner_manager_id
+            from marts.dim_clients as c
+            {f"left join {owner_sql} as o on o.client_id = c.client_id" if owner_sql else ""}
+            where c.client_id in (select unnest($ids))
+            """,
+            {"ids": frame["client_id"].tolist(), **({"last": ctx.period.last_day} if owner_sql else {})},
+        )
+        frame = frame.merge(info, on="client_id", how="left")
+    frame["label"] = label_clients(frame) if not frame.empty else []
+    return frame
+
+
+def client_table(title: str, frame: pd.DataFrame, figures: dict, empty_text: str):
+    """A table of clients (label and owner first, then `figures`: column title -> (field, formatter))."""
+    from reports.model import Table
+
+    return Table(
+        title=title,
+        columns=["Client", "Owner", *figures],
+        rows=[
+            [
+                r["label"],
+                r.get("owner_manager_id") or "–",
+                *(fmt(r[field]) for field, fmt in figures.values()),
+            ]
+            for r in frame.to_dict("records")
+        ],
+        align=["l", "l", *("r" for _ in figures)],
+        empty_text=empty_text,
+        clip={0: "42%"},
+    )
+
+
 def shorten(text: str, width: int = 38) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= width else text[: width - 1].rstrip() + "…"

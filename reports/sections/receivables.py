@@ -17,10 +17,10 @@ from reports.formatting import fmt_int, fmt_pct, fmt_rub
 from reports.model import Context, Metric, Section, Table, report_section
 from reports.sections.common import (
     TOP_N,
+    client_table,
     credit_note_rows_sql,
     has_credit_notes,
-    label_clients,
-    owner_at,
+    with_client_info,
 )
 
 BUCKETS = ("not_due", "1-30", "31-60", "61-90", "91-180", "180+")
@@ -232,36 +232,15 @@ def _overdue_clients(ctx: Context, aged: pd.DataFrame) -> Table:
     )
     open_total = aged.groupby("client_id")["open_amount_rub"].sum()
     per_client["open_rub"] = open_total.reindex(per_client.index)
-    owner_sql = owner_at() if ctx.source.has("marts.dim_client_owner_history") else None
-    info = ctx.source.df(
-        f"""
-        select c.client_id, c.client_name, c.primary_inn,
-               {"o.owner_manager_id" if owner_sql else "c.owner_manager_id"} as owner_manager_id
-        from marts.dim_clients as c
-        {f"left join {owner_sql} as o on o.client_id = c.client_id" if owner_sql else ""}
-        where c.client_id in (select unnest($ids))
-        """,
-        {"ids": list(per_client.index), **({"last": ctx.period.last_day} if owner_sql else {})},
-    ).set_index("client_id")
-    per_client = per_client.join(info)
-    per_client["client_id"] = per_client.index
-    per_client["label"] = label_clients(per_client)
-    return Table(
-        title=f"Clients with the most overdue money on {ctx.period.last_day:%d %b %Y}",
-        columns=["Client", "Owner", "Overdue", "Open in total", "Oldest, days past due"],
-        rows=[
-            [
-                r["label"],
-                r.get("owner_manager_id") or "–",
-                fmt_rub(r["overdue_rub"]),
-                fmt_rub(r["open_rub"]),
-                fmt_int(r["max_days"]),
-            ]
-            for r in per_client.to_dict("records")
-        ],
-        align=["l", "l", "r", "r", "r"],
+    return client_table(
+        f"Clients with the most overdue money on {ctx.period.last_day:%d %b %Y}",
+        with_client_info(ctx, per_client.reset_index()),
+        {
+            "Overdue": ("overdue_rub", fmt_rub),
+            "Open in total": ("open_rub", fmt_rub),
+            "Oldest, days past due": ("max_days", fmt_int),
+        },
         empty_text="no client had overdue money",
-        clip={0: "42%"},
     )
 
 

@@ -239,26 +239,17 @@ def _chart(ctx: Context, actual: pd.DataFrame, going_in: pd.DataFrame, ahead: pd
         )
     if not ahead.empty:
         xs = [len(periods) + i for i in range(len(future))]
-        ax.fill_between(
-            xs,
-            ahead["lower_95_rub"].astype(float),
-            ahead["upper_95_rub"].astype(float),
-            color=charts.COLORS["interval"],
-            alpha=0.35,
-            linewidth=0,
-            label="95% interval",
-            zorder=1,
-        )
-        ax.fill_between(
-            xs,
-            ahead["lower_80_rub"].astype(float),
-            ahead["upper_80_rub"].astype(float),
-            color=charts.COLORS["interval"],
-            alpha=0.8,
-            linewidth=0,
-            label="80% interval",
-            zorder=1,
-        )
+        for level, alpha in ((95, 0.35), (80, 0.8)):
+            ax.fill_between(
+                xs,
+                ahead[f"lower_{level}_rub"].astype(float),
+                ahead[f"upper_{level}_rub"].astype(float),
+                color=charts.COLORS["interval"],
+                alpha=alpha,
+                linewidth=0,
+                label=f"{level}% interval",
+                zorder=1,
+            )
         ax.plot(
             xs,
             ahead["forecast_rub"].astype(float),

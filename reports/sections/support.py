@@ -9,7 +9,7 @@ import pandas as pd
 from reports import charts
 from reports.formatting import fmt_hours, fmt_int
 from reports.model import Context, Metric, Section, Table, report_section
-from reports.sections.common import TOP_N, label_clients, owner_at, window
+from reports.sections.common import TOP_N, client_table, window, with_client_info
 
 # open at the end: opened before it and resolved after it, or never resolved and still open
 OPEN_AT_END = "opened_at < $end and (resolved_at >= $end or (resolved_at is null and is_open))"
@@ -71,38 +71,17 @@ def support_backlog(ctx: Context, section: Section) -> None:
     section.chart_title = "Tickets opened, resolved and unresolved"
     section.chart_svg = _chart(ctx, flows)
 
-    clients = ctx.source.df(CLIENTS_SQL, {"end": ctx.period.end})
-    owner_sql = owner_at() if ctx.source.has("marts.dim_client_owner_history") else None
-    if not clients.empty and ctx.source.has("marts.dim_clients"):
-        info = ctx.source.df(
-            f"""
-            select c.client_id, c.client_name, c.primary_inn,
-                   {"o.owner_manager_id" if owner_sql else "c.owner_manager_id"} as owner_manager_id
-            from marts.dim_clients as c
-            {f"left join {owner_sql} as o on o.client_id = c.client_id" if owner_sql else ""}
-            where c.client_id in (select unnest($ids))
-            """,
-            {"ids": clients["client_id"].tolist(), **({"last": ctx.period.last_day} if owner_sql else {})},
-        )
-        clients = clients.merge(info, on="client_id", how="left")
-    clients["label"] = label_clients(clients) if not clients.empty else []
+    clients = with_client_info(ctx, ctx.source.df(CLIENTS_SQL, {"end": ctx.period.end}))
     section.tables.append(
-        Table(
-            title=f"Clients with unresolved tickets at the end of {ctx.period.label}",
-            columns=["Client", "Owner", "Unresolved", "High or critical", "Oldest, days"],
-            rows=[
-                [
-                    r["label"],
-                    r.get("owner_manager_id") or "–",
-                    fmt_int(r["open_tickets"]),
-                    fmt_int(r["high_priority"]),
-                    fmt_int(r["oldest_days"]),
-                ]
-                for r in clients.to_dict("records")
-            ],
-            align=["l", "l", "r", "r", "r"],
+        client_table(
+            f"Clients with unresolved tickets at the end of {ctx.period.label}",
+            clients,
+            {
+                "Unresolved": ("open_tickets", fmt_int),
+                "High or critical": ("high_priority", fmt_int),
+                "Oldest, days": ("oldest_days", fmt_int),
+            },
             empty_text="no unresolved tickets",
-            clip={0: "42%"},
         )
     )
     categories = ctx.source.df(CATEGORY_SQL, {"end": ctx.period.end})
