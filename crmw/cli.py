@@ -293,6 +293,8 @@ def report(period: str | None, no_pdf: bool) -> None:
         )
     except PeriodError as exc:
         raise click.BadParameter(str(exc), param_hint="--period") from None
+    except FileNotFoundError as exc:  # nothing published yet
+        raise click.ClickException(str(exc)) from None
     click.echo(
         f"report {result['period']}: {result['html']}"
         + (f" and {result['pdf']}" if result.get("pdf") else "")

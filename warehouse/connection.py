@@ -100,8 +100,9 @@ def restrict_to_owner(path: Path) -> None:
     """Owner-only permissions on a warehouse file and its write-ahead log (when they exist)."""
     for candidate in (path, path.with_name(path.name + ".wal")):
         with contextlib.suppress(FileNotFoundError, PermissionError):
-            if candidate.stat().st_mode & 0o077:
-                os.chmod(candidate, OWNER_ONLY_FILE)
+            mode = candidate.stat().st_mode
+            if mode & 0o077:
+                os.chmod(candidate, mode & OWNER_ONLY_FILE)
 
 
 def is_write_failure(exc: BaseException, db_path: Path) -> bool:
@@ -109,14 +110,14 @@ def is_write_failure(exc: BaseException, db_path: Path) -> bool:
     limit, a database DuckDB gave up on), not one export file being unreadable."""
     if isinstance(exc, duckdb.FatalException):
         return True
-    if isinstance(exc, duckdb.TransactionException) and "cannot rollback" in str(exc).lower():
-        return True
-    if not isinstance(exc, duckdb.IOException | OSError):
+    if not isinstance(exc, duckdb.Error | OSError):
         return False
     text = str(exc)
-    if any(s in text for s in ("No space left", "File too large", "Disk quota")):
+    if "cannot rollback" in text.lower() or any(
+        s in text for s in ("No space left", "File too large", "Disk quota")
+    ):
         return True
-    return str(Path(db_path)) in text or str(Path(db_path).parent) in text
+    return str(Path(db_path)) in text  # the warehouse file or its write-ahead log
 
 
 @contextlib.contextmanager

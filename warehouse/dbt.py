@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from warehouse.connection import connect
 from warehouse.errors import WarehouseBusy, WarehouseError
 from warehouse.settings import PROJECT_DIR, Settings, get_settings
 
@@ -230,7 +231,8 @@ def build_warehouse(
     process is writing the file.
     """
     settings = settings or get_settings()
-    settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
+    # waits for another writer (up to the lock wait setting) rather than have dbt fail at once
+    connect(settings.warehouse_path).close()
     args = dbt_args(
         command,
         settings,
@@ -271,7 +273,8 @@ def build_warehouse(
 def generate_docs(settings: Settings | None = None) -> Path:
     """`dbt docs generate`; returns the folder holding index.html, manifest.json and catalog.json."""
     settings = settings or get_settings()
-    settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
+    # waits for another writer (up to the lock wait setting) rather than have dbt fail at once
+    connect(settings.warehouse_path).close()
     args = dbt_args("docs", settings)
     args = [args[0], "generate", *args[1:]]
     success, _ = run_dbt(args, settings)

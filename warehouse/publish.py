@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.connection import connect
+from warehouse.connection import connect, restrict_to_owner
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,7 @@ def publish(warehouse: Path, published: Path, schemas: tuple[str, ...] = PUBLISH
         raise
     finally:
         con.close()
+    restrict_to_owner(tmp)
     os.replace(tmp, published)
     seconds = time.perf_counter() - started
     log.info("published %d tables to %s in %.1fs", tables, published, seconds)

@@ -71,8 +71,10 @@ class Settings:
                 raise NotADirectoryError(20, "it is a file, not a folder", str(self.home))
             for path in (self.landing_dir, self.warehouse_dir, self.reports_dir, self.artifacts_dir):
                 path.mkdir(parents=True, exist_ok=True)
-            if self.warehouse_dir.stat().st_mode & 0o077:
-                self.warehouse_dir.chmod(0o700)
+            folder = self.warehouse_dir.stat()
+            if folder.st_mode & 0o077 and folder.st_uid == os.geteuid():
+                # it holds personal data: the owner's only (never more than the owner had)
+                self.warehouse_dir.chmod(folder.st_mode & 0o700)
         except OSError as exc:
             raise WarehouseError(
                 f"CRMW_HOME {self.home} cannot be used: {exc.strerror or exc} ({exc.filename or self.home}); "
