@@ -60,6 +60,7 @@ def cli(verbose: bool) -> None:
       crmw run                        the whole Dagster graph, in this process
       crmw backfill --from 2024-01 --to 2024-12
       crmw status                     last run, freshness, failed checks
+      crmw forget --email ADDRESS     erase a person everywhere (docs/privacy.md)
       crmw ui                         the Dagster UI on 127.0.0.1:3000
     """
     _setup_logging(verbose)
@@ -355,6 +356,37 @@ def _finish(result: dict) -> None:
     )
     click.echo("see `crmw ui` for the logs of each step", err=True)
     sys.exit(1)
+
+
+@cli.command()
+@click.option("--email", "emails", multiple=True, metavar="ADDRESS", help="The person's e-mail.")
+@click.option("--phone", "phones", multiple=True, metavar="NUMBER", help="The person's phone.")
+@click.option("--contact-id", "contact_ids", multiple=True, metavar="ID", help="The person's CRM contact id.")
+@click.option("--inn", "inns", multiple=True, metavar="INN", help="A sole proprietor's INN (12 digits).")
+@click.option(
+    "--reason", default="", help="Why (kept in meta.erasures): a ticket number, not the person's name."
+)
+def forget(emails, phones, contact_ids, inns, reason: str) -> None:
+    """Erase a person everywhere under CRMW_HOME: warehouse, published copy, landing files, reports, logs.
+
+    Whatever the warehouse ties to the values given (their contact and lead records, web visits, a
+    sole proprietor's cards) goes too. meta.erasures records what was erased, when and why, with no
+    personal data. See docs/privacy.md.
+    """
+    from privacy.erasure import forget as run_forget
+    from privacy.person import RequestError, from_request
+
+    try:
+        person = from_request(list(emails), list(phones), list(contact_ids), list(inns))
+    except RequestError as exc:
+        raise click.UsageError(str(exc)) from None
+    identified_by = [
+        name
+        for name, given in (("email", emails), ("phone", phones), ("contact_id", contact_ids), ("inn", inns))
+        if given
+    ]
+    report = run_forget(get_settings().ensure(), person, reason=reason, identified_by=identified_by)
+    click.echo(report.describe())
 
 
 @cli.command()

@@ -12,7 +12,7 @@ What a record is (docs/exports.md, "What a record is"), here and in DuckDB's rea
   MAX_RECORD_CHARS) is not one record: its first line is a broken record (quarantined), and
   reading goes on at the next line. So a stray quote costs one record, never the rest of the file.
 
-`split_records` writes the well-formed records to a new CSV (LF line ends, quoted where needed)
+`split_records` writes the well-formed records to a new CSV (CRLF line ends, quoted where needed)
 that DuckDB reads as it is, and returns the broken ones by record number: the loader quarantines
 them and numbers the others around them, exactly as it does for records DuckDB's reader rejects.
 """
@@ -176,8 +176,9 @@ def split_records(text_path: Path, target: Path, n_fields: int, delimiter: str) 
     header = next(lines, "")
     broken: dict[int, str] = {}
     with target.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh, delimiter=delimiter, lineterminator="\n")
-        fh.write(_body(header) + "\n")
+        # CRLF: the writer quotes a value holding either line-end character only when both end lines
+        writer = csv.writer(fh, delimiter=delimiter, lineterminator="\r\n")
+        fh.write(_body(header) + "\r\n")
         for number, (fields, text) in enumerate(iter_records(lines, n_fields, delimiter), start=1):
             if fields is None:
                 broken[number] = text
