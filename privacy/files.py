@@ -294,8 +294,8 @@ def scrub_other_files(settings: Settings, scrubber: Scrubber) -> tuple[list[str]
             cache.unlink(missing_ok=True)
             removed.append(str(cache))
     for path in sorted(p for p in settings.home.rglob("*") if p.is_file() and not p.is_symlink()):
-        if path in skip or settings.secrets_dir in path.parents or path.name.endswith(".duckdb.wal"):
-            continue
+        if path in skip or settings.secrets_dir in path.parents or not path.exists():
+            continue  # (a report's PDF may have gone with its HTML)
         if (
             settings.landing_dir in path.parents
             and path.suffix.lower() in EXPORT_SUFFIXES

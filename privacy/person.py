@@ -108,8 +108,8 @@ def phone_pattern(phone: str) -> str:
     """A phone however it is written: +7 (916) 123-45-67, 8 916 1234567, 9161234567."""
     digits = re.sub(r"\D", "", phone)
     national = digits[1:] if len(digits) == 11 and digits[0] == "7" else digits
-    prefix = "(?:\\+?7|8)?" if national != digits else "\\+?"
-    return "\\b" + prefix + _PHONE_SEPARATORS + _PHONE_SEPARATORS.join(national) + "\\b"
+    prefix = "(?:\\+7|\\b[78]|\\b)" if national != digits else "(?:\\+|\\b)"
+    return prefix + _PHONE_SEPARATORS + _PHONE_SEPARATORS.join(national) + "\\b"
 
 
 def text_patterns(person: Person, tokens: dict[str, str]) -> list[tuple[str, str]]:

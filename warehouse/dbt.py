@@ -213,11 +213,11 @@ def prepare_for_dbt(settings: Settings) -> None:
     """What every dbt build needs in the warehouse first: the pseudonym key (pii.pseudonym_key) the
     person_key macro reads. Waits for another writer (up to the lock wait setting) rather than have
     dbt fail at once."""
-    from warehouse.pseudonyms import install_pseudonym_key, pseudonym_key
+    from warehouse.pseudonyms import prepare_key
 
     con = connect(settings.warehouse_path)
     try:
-        install_pseudonym_key(con, pseudonym_key(settings))
+        prepare_key(con, settings)
     finally:
         con.close()
 

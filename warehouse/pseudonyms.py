@@ -69,6 +69,27 @@ def person_key(key: bytes, kind: str, record_id: str) -> str:
     return pseudonym(key, f"{kind}:{record_id}")
 
 
+def prepare_key(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    """The installation's key in pii.pseudonym_key, for a build. A warehouse built with a key whose
+    file is gone is refused: a new key would change every person key in the marts."""
+    if not key_path(settings).exists() and _installed(con):
+        raise WarehouseError(
+            f"the warehouse was built with a pseudonym key, and {key_path(settings)} is missing: restore it "
+            "from your backup (a new key would change every person key in the marts), or drop the table "
+            f"{KEY_TABLE} to start new keys on purpose"
+        )
+    install_pseudonym_key(con, pseudonym_key(settings))
+
+
+def _installed(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.tables where table_catalog = current_database() "
+            "and table_schema = 'pii' and table_name = 'pseudonym_key'"
+        ).fetchone()[0]
+    )
+
+
 def install_pseudonym_key(con: duckdb.DuckDBPyConnection, key: bytes) -> None:
     """Write the HMAC pads of the key to pii.pseudonym_key, where the person_key macro reads them."""
     padded = (
