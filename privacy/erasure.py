@@ -231,7 +231,7 @@ def _collect(person: Person, row: dict[str, str | None], finders: dict[str, str]
         elif holds == "name":
             person.names.add(value)
         elif holds == "proprietor" or (holds == "company" and is_person):
-            person.proprietor_names.add(value)
+            person.add_proprietor(value)
 
 
 # --------------------------------------------------------------------------- erasing in the warehouse

@@ -42,6 +42,10 @@ OWN_ROWS = {
 # person keys in marts: pseudonyms of '<kind>:<id>' (dbt/macros/personal_data.sql)
 KEYED_KINDS = ("contact", "lead")
 MAX_ROUNDS = 5
+# the legal form before or after a sole proprietor's name (as dbt/macros/personal_data.sql)
+_PROPRIETOR_FORM = re.compile(
+    r"^\s*(ип|индивидуальный\s+предприниматель|ip|i\.p\.|пбоюл)(\s+|$)|[\s,]+(ип|ip)\s*$", re.IGNORECASE
+)
 
 
 class RequestError(ValueError):
@@ -60,6 +64,14 @@ class Person:
     proprietor_names: set[str] = field(default_factory=set)  # a sole proprietor's, with the form (ИП ...)
     visitors: set[str] = field(default_factory=set)
     ids: dict[str, set[str]] = field(default_factory=dict)  # kind -> record ids
+
+    def add_proprietor(self, name: str) -> None:
+        """A sole proprietor's name: whole (with the form) it marks their rows; the person's name in
+        it (without the form) is erased from text as any person's name."""
+        self.proprietor_names.add(name)
+        person = _PROPRIETOR_FORM.sub("", name).strip()
+        if person and person != name:
+            self.names.add(person)
 
     def add_id(self, kind: str, value) -> bool:
         if value is None or str(value).strip() == "":

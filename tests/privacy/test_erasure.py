@@ -5,9 +5,7 @@ personal data; and loading the landing folder again does not bring them back."""
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
-import zipfile
 from pathlib import Path
 
 import duckdb
@@ -16,6 +14,7 @@ from click.testing import CliRunner
 
 from crmw.cli import cli
 from ingest.load import ingest_paths
+from tests.support.traces import traces
 from warehouse.publish import publish
 from warehouse.settings import Settings
 
@@ -98,39 +97,6 @@ def home(tmp_path) -> Settings:
     con.commit()
     con.close()
     return settings
-
-
-def traces(settings: Settings, terms: list[str]) -> list[str]:
-    """Every place under the home that still holds one of the terms: the bytes of every file (the
-    members of zip files too), and every text value of every table of every DuckDB file."""
-    found = []
-    pattern = re.compile("|".join(re.escape(t) for t in terms), re.IGNORECASE)
-    for path in sorted(p for p in settings.home.rglob("*") if p.is_file()):
-        data = path.read_bytes()
-        blobs = [data]
-        if zipfile.is_zipfile(path):
-            with zipfile.ZipFile(path) as archive:
-                blobs += [archive.read(n) for n in archive.namelist()]
-        for blob in blobs:
-            for encoding in ("utf-8", "cp1251"):
-                if pattern.search(blob.decode(encoding, errors="ignore")):
-                    found.append(str(path))
-        if path.suffix == ".duckdb":
-            con = duckdb.connect(str(path), read_only=True)
-            try:
-                columns = con.execute(
-                    "select table_schema, table_name, column_name from information_schema.columns "
-                    "where data_type in ('VARCHAR', 'JSON') and table_schema not in ('information_schema', 'pg_catalog')"
-                ).fetchall()
-                for schema, table, column in columns:
-                    values = con.execute(
-                        f'select distinct "{column}"::VARCHAR from "{schema}"."{table}"'
-                    ).fetchall()
-                    if any(v and pattern.search(v) for (v,) in values):
-                        found.append(f"{path}:{schema}.{table}.{column}")
-            finally:
-                con.close()
-    return sorted(set(found))
 
 
 def query(db: Path, sql: str):
