@@ -52,7 +52,9 @@ def publish(warehouse: Path, published: Path, schemas: tuple[str, ...] = PUBLISH
             ).fetchall():
                 hidden = UNPUBLISHED_COLUMNS.get((schema, table), ())
                 columns = f"* exclude ({', '.join(hidden)})" if hidden else "*"
-                con.execute(f'create table pub."{schema}"."{table}" as select {columns} from "{schema}"."{table}"')
+                con.execute(
+                    f'create table pub."{schema}"."{table}" as select {columns} from "{schema}"."{table}"'
+                )
                 tables += 1
         con.execute("detach pub")
     except BaseException:

@@ -104,7 +104,7 @@ def corrupted_export(draw) -> tuple[bytes, int, str]:
     return data, n_fields, delimiter
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(export=corrupted_export())
 def test_a_corrupted_export_loses_no_record(tmp_path_factory, export):
     data, n_fields, delimiter = export

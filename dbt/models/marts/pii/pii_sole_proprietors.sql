@@ -25,7 +25,7 @@ legal_entities as (
 entity_records as (
 
     select
-        records.source,
+        records.source as record_source,
         records.entity,
         records.record_id,
         cast(records.legal_entity_id as {{ dbt.type_string() }}) as legal_entity_id,
@@ -42,7 +42,7 @@ entity_records as (
 partner_records as (
 
     select
-        'crm' as source,
+        'crm' as record_source,
         'partners' as entity,
         partner_id as record_id,
         cast(null as {{ dbt.type_string() }}) as legal_entity_id,
