@@ -11,9 +11,10 @@ final as (
 
     select
         partner_id,
-        name as partner_name,
+        -- a sole proprietor's name and INN are a person's: initials here, the rest in pii
+        {{ business_name('name', is_sole_proprietor('name', 'inn')) }} as partner_name,
         partner_type,
-        inn,
+        {{ business_inn('inn', is_sole_proprietor('name', 'inn')) }} as inn,
         region
     from partners
 
