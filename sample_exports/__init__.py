@@ -44,7 +44,7 @@ from sample_exports.params import (
     day_number,
     day_to_date,
 )
-from sample_exports.truth import GROUND_TRUTH_DIR, manifest, write_ground_truth
+from sample_exports.truth import GROUND_TRUTH_DIR, Business, manifest, write_ground_truth
 from sample_exports.web import WebStream
 from sample_exports.world import World, build_world
 from sample_exports.writers import ExportWriter
@@ -158,7 +158,8 @@ def generate(
     )
     if (crm_dialect, web_dialect) != ("generic", "generic"):
         man |= {"crm_dialect": crm_dialect, "web_dialect": web_dialect}
-    gt_dir = write_ground_truth(out_dir, sim.world, sim.camps, writer.log, man, ids=writer.ids)
+    business = Business(sim.leads, sim.purchases, sim.ledger, sim.deals)
+    gt_dir = write_ground_truth(out_dir, sim.world, sim.camps, writer.log, man, ids=writer.ids, business=business)
     g = sim.world.groups
     summary = GenerationSummary(
         out_dir=out_dir,
@@ -252,7 +253,7 @@ def _write_snapshots(writer: ExportWriter, sim: _Simulation, web: WebStream, win
         crm_mod.leads_table(world, leads, acc, deals, camps, web.lead_visitor),
         crm_mod.deals_table(world, deals, acc, camps, leads),
         interactions.tickets_table(world, acc, con),
-        crm_mod.campaigns_table(camps),
+        crm_mod.campaigns_table(camps, world.params.product_lines),
     ]
     for table in snapshot_tables:
         writer.write(table, end_label, record_truth=table.entity == "leads")
