@@ -94,7 +94,9 @@ def decide(
     clients = X.index.union(prospects)
     X = X.reindex(clients)
     blocks = blocks.reindex(clients)
-    reason_of = blocks["sales_offer_blocked_reason"].where(blocks["sales_offer_blocked_reason"].notna(), None)
+    reason_of = {
+        c: r if isinstance(r, str) else None for c, r in blocks["sales_offer_blocked_reason"].items()
+    }
     figures = {c: blocks[c].fillna(0.0).to_dict() for c in BLOCK_COLUMNS}
     critical = X.get("open_critical_tickets" + SUFFIX, pd.Series(0.0, index=clients)).fillna(0.0).to_dict()
     churn = churn.set_index("client_id").reindex(clients) if len(churn) else pd.DataFrame(index=clients)

@@ -294,7 +294,9 @@ def offer_blocks(query: Query, day: date, rules: BusinessRules, credit_notes: st
     out["blocking_max_days_past_due"] = (
         overdue["blocking_max_days_past_due"].reindex(out.index).fillna(0).astype(int)
     )
-    out["sales_offer_blocked_reason"] = blocked_reason(
-        out["blocking_tickets"], out["blocking_overdue_amount_rub"], rules
+    out["sales_offer_blocked_reason"] = pd.Series(
+        blocked_reason(out["blocking_tickets"], out["blocking_overdue_amount_rub"], rules),
+        index=out.index,
+        dtype=object,
     )
     return out
