@@ -159,7 +159,9 @@ def generate(
     if (crm_dialect, web_dialect) != ("generic", "generic"):
         man |= {"crm_dialect": crm_dialect, "web_dialect": web_dialect}
     business = Business(sim.leads, sim.purchases, sim.ledger, sim.deals)
-    gt_dir = write_ground_truth(out_dir, sim.world, sim.camps, writer.log, man, ids=writer.ids, business=business)
+    gt_dir = write_ground_truth(
+        out_dir, sim.world, sim.camps, writer.log, man, ids=writer.ids, business=business
+    )
     g = sim.world.groups
     summary = GenerationSummary(
         out_dir=out_dir,

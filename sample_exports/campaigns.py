@@ -118,7 +118,9 @@ def build_campaigns(p: GeneratorParams, sizes: Sizes, win: Window, seed: int) ->
     # mailings and webinars hold a random share of their list out as a control group; nobody can be
     # held out of an ad or a conference (their effect is measured against similar untouched clients)
     holdout = np.isin(ctype, HOLDOUT_TYPES)
-    control_share = np.where(holdout, rng_for(seed, "campaign_control").uniform(*p.control_share_range, n), 0.0)
+    control_share = np.where(
+        holdout, rng_for(seed, "campaign_control").uniform(*p.control_share_range, n), 0.0
+    )
     return Campaigns(
         n=n,
         ctype=ctype,
@@ -199,7 +201,9 @@ def customer_touches(
         held = control_rng.random(len(chosen)) < camps.control_share[c]
         control = _control_members(control_rng, contacts, chosen[held], start, c)
         if control is not None:
-            for parts, values in zip((t_campaign, t_contact, t_account, t_time, t_resp), control, strict=True):
+            for parts, values in zip(
+                (t_campaign, t_contact, t_account, t_time, t_resp), control, strict=True
+            ):
                 parts.append(values)
             camps.control_groups[c] = int(held.sum())
         chosen = chosen[~held]

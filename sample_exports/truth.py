@@ -142,7 +142,14 @@ def _write_source_records(path: Path, world: World, log: GroundTruthLog) -> None
 
 def _write_campaigns(path: Path, world: World, camps: Campaigns, ids: IdStyle) -> None:
     camp_ids = ids.ids("campaigns", camps.campaign_id).tolist()
-    header = ["campaign_id", "true_lift", "has_effect", "product_line", "true_lift_product_line", "planted_lift"]
+    header = [
+        "campaign_id",
+        "true_lift",
+        "has_effect",
+        "product_line",
+        "true_lift_product_line",
+        "planted_lift",
+    ]
     _write(
         path,
         [*header, "control_share", "treated_groups", "control_groups"],
@@ -210,7 +217,11 @@ def group_economics(world: World, b: Business) -> GroupEconomics:
     total = p.amount + b.ledger.vat
     credited = np.zeros(len(p.day))
     np.add.at(credited, b.ledger.cn_invoice, b.ledger.cn_amount)
-    net = (p.amount - credited * np.divide(p.amount, total, out=np.zeros(len(p.day)), where=total > 0)) * rate / 100
+    net = (
+        (p.amount - credited * np.divide(p.amount, total, out=np.zeros(len(p.day)), where=total > 0))
+        * rate
+        / 100
+    )
     cost = b.ledger.cost * rate / 100
     recent = p.day > E - DAYS_12M
     revenue_12m = np.bincount(p.group[recent], weights=net[recent], minlength=g.n)

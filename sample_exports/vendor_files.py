@@ -384,7 +384,16 @@ def _sf_cases(s: _Shape) -> VendorFile:
     order = ("ticket_id", "IsDeleted", "CaseNumber", "contact_id", "account_id", "category", "status")
     return _sf_object(
         s,
-        (*order, "channel", "priority", "IsClosed", "resolved_at", "owner_user_id", "opened_at", "partner_id"),
+        (
+            *order,
+            "channel",
+            "priority",
+            "IsClosed",
+            "resolved_at",
+            "owner_user_id",
+            "opened_at",
+            "partner_id",
+        ),
         derived={
             "CaseNumber": lambda t: numbered_ids("", len(t[status]), 8),
             "IsClosed": s.flag("status", _SF_CASE_CLOSED, _TRUE, _FALSE),

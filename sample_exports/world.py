@@ -332,7 +332,9 @@ def build_partners(sizes: Sizes, seed: int) -> Partners:
         above = ("distributor",) if tier[i] == "reseller" else ("reseller", "distributor")
         if tier[i] == "distributor" or tier_rng.random() < 0.2:
             continue  # a distributor, or a partner working alone
-        pool = np.flatnonzero(np.isin(tier, above[:1] if tier_rng.random() < 0.85 else above) & (np.arange(n) != i))
+        pool = np.flatnonzero(
+            np.isin(tier, above[:1] if tier_rng.random() < 0.85 else above) & (np.arange(n) != i)
+        )
         local = pool[office[pool] == office[i]]
         pool = local if len(local) and tier_rng.random() < 0.7 else pool
         if len(pool):
@@ -651,7 +653,12 @@ def build_world(p: GeneratorParams, sizes: Sizes, win: Window, seed: int) -> Wor
     users = build_users(p, sizes, win, seed)
     partners = build_partners(sizes, seed)
     groups, entities = build_groups_and_entities(p, sizes, win, seed)
-    assign_partners(groups, partners, np.flatnonzero(rng_for(seed, "group_partners").random(groups.n) < p.partner_group_share), seed)
+    assign_partners(
+        groups,
+        partners,
+        np.flatnonzero(rng_for(seed, "group_partners").random(groups.n) < p.partner_group_share),
+        seed,
+    )
     return World(
         params=p,
         sizes=sizes,
