@@ -99,6 +99,12 @@ first_invoices as (
 
 ),
 
+history as (
+
+    select min(first_invoice_date) as history_start from first_invoices
+
+),
+
 -- each campaign's cost, split by the share of its touches on prospects
 campaign_split as (
 
@@ -270,6 +276,10 @@ totals as (
         periods.period_index,
         periods.period_start,
         periods.period_end,
+        -- a client is new only when the data goes back a year before the period: before that, its first
+        -- invoice on record may not be its first
+        coalesce(history.history_start <= {{ dbt.dateadd('day', -365, 'periods.period_start') }}, false)
+            as has_prior_year,
         coalesce(clients_counted.new_clients, 0) as new_clients,
         coalesce(retained.retained_clients, 0) as retained_clients,
         cast(coalesce(campaign_costs.acquisition_campaign_cost_rub, 0) as decimal(18, 2))
@@ -285,6 +295,7 @@ totals as (
         cast(coalesce(service_costs.retention_service_cost_rub, 0) as decimal(18, 2))
             as retention_service_cost_rub
     from periods
+    cross join history
     left join clients_counted
         on periods.period_index = clients_counted.period_index
     left join retained
@@ -304,6 +315,7 @@ final as (
         period_index,
         period_start,
         period_end,
+        has_prior_year,
         new_clients,
         retained_clients,
         acquisition_campaign_cost_rub,
