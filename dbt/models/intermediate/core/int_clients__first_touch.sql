@@ -1,6 +1,7 @@
 -- One row per client with a recorded first touch: the origin of its earliest lead, or of a
--- deal a partner brought before any lead. A client invoiced before any recorded first touch
--- (a customer from before the CRM's history) has the origin unknown.
+-- deal a partner brought before any lead. A client invoiced before its first recorded touch,
+-- or in the first 90 days of the accounting history (a customer from before the records,
+-- whose first invoice on record is not its first), has the origin unknown.
 with
 
 leads as (
@@ -18,6 +19,12 @@ deals as (
 lifecycle as (
 
     select * from {{ ref('int_clients__lifecycle') }}
+
+),
+
+history as (
+
+    select min(first_invoice_date) as history_start from lifecycle
 
 ),
 
@@ -55,11 +62,13 @@ final as (
         ranked.client_id,
         case
             when lifecycle.first_invoice_date < {{ to_date('ranked.touched_at') }} then 'unknown'
+            when lifecycle.first_invoice_date < {{ dbt.dateadd('day', 90, 'history.history_start') }} then 'unknown'
             else ranked.origin
         end as first_touch_origin,
         ranked.touched_at as first_touch_at,
         lifecycle.first_invoice_date
     from ranked
+    cross join history
     left join lifecycle
         on ranked.client_id = lifecycle.client_id
     where ranked.touch_order = 1
