@@ -363,7 +363,7 @@ _register(
             _c("closed_at", "timestamp", "when the deal was won or lost"),
             _c("lost_reason", "string", "why it was lost"),
             _c("owner_user_id", "string", "manager who owns the deal"),
-            _c("partner_id", "string", "reseller or distributor on the deal"),
+            _c("partner_id", "string", "partner (distributor, reseller or agent) that sold the deal"),
             _c("lead_id", "string", "lead the deal came from"),
             _c("campaign_id", "string", "primary campaign credited in the CRM"),
             _c("office_code", "enum", "supplier's office", allowed=OFFICES),
