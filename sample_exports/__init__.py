@@ -11,7 +11,11 @@ ground truth later stages are judged on (OUT/ground_truth/).
   the GA4 dialect (`web_dialect`: `events__YYYY-MM.jsonl`).
 - OUT/ground_truth/: groups, entities, source_records (the true entity behind every counterparty,
   account, lead with a company and web form with a company), quarantine and repairs (every planted
-  fault; see faults.py for the rules), campaigns (true lift), managers, manifest.json.
+  fault; see faults.py for the rules), campaigns (true lift, control share and groups), managers,
+  client_economics (net revenue, cost of sales and gross margin of the last 12 months and of the
+  first year, first-touch origin, per group), leads (source channel, first-touch origin, outcome),
+  partners (tier, parent, top of the chain) and partner_end_users (every partner in the chain of each
+  won deal's partner, with the group), manifest.json.
 
 The same arguments give the same bytes. The pipeline:
 world (staff, partners, groups, entities, existing customers' churn) -> campaigns -> leads (whose won

@@ -106,8 +106,9 @@ def profitability(ctx: Context, section: Section) -> None:
         "standard cost share). Contribution: gross margin less the cost to serve (calls, e-mails, meetings, "
         "events and tickets at the costs of the business rules) and bad debt written off. Acquisition: the "
         "campaign costs of touches on prospects, partner commissions on the deals that brought new clients and "
-        "the cost of serving prospects, per client invoiced for the first time; retention: the rest, per client "
-        "that bought in the period and in the 12 months before."
+        "the cost of serving prospects, per client invoiced for the first time; retention: the rest of the "
+        "campaign cost and the cost to serve existing clients, per client that bought in the period and in the "
+        "12 months before (partner commissions on their deals are a cost of those sales, not of keeping them)."
     )
 
 

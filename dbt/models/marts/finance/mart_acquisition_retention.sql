@@ -8,8 +8,9 @@
 -- that brought new clients (won by 30 days after the client's first invoice), and the calls,
 -- e-mails, meetings, events and tickets with prospects (at the business rules' costs), over
 -- the clients whose first invoice fell in the period. Retention: the rest of the campaign
--- costs, the partner commission on existing clients' deals and the cost to serve existing
--- clients, over the clients who bought in the period and in the 12 months before it.
+-- costs and the cost to serve existing clients, over the clients who bought in the period
+-- and in the 12 months before it. A partner's commission on an existing client's deal is a
+-- cost of that sale (the channel's margin), not of keeping the client: it is shown apart.
 with
 
 invoices as (
@@ -163,7 +164,7 @@ partner_costs as (
                     then deals.amount_rub * partners.commission_percent / 100
                 else 0
             end
-        ) as retention_partner_cost_rub
+        ) as existing_clients_partner_commission_rub
     from periods
     inner join deals
         on {{ to_date('deals.won_at') }} between periods.period_start and periods.period_end
@@ -290,8 +291,8 @@ totals as (
             as acquisition_service_cost_rub,
         cast(coalesce(campaign_costs.retention_campaign_cost_rub, 0) as decimal(18, 2))
             as retention_campaign_cost_rub,
-        cast(coalesce(partner_costs.retention_partner_cost_rub, 0) as decimal(18, 2))
-            as retention_partner_cost_rub,
+        cast(coalesce(partner_costs.existing_clients_partner_commission_rub, 0) as decimal(18, 2))
+            as existing_clients_partner_commission_rub,
         cast(coalesce(service_costs.retention_service_cost_rub, 0) as decimal(18, 2))
             as retention_service_cost_rub
     from periods
@@ -324,28 +325,22 @@ final as (
         cast(acquisition_campaign_cost_rub + acquisition_partner_cost_rub + acquisition_service_cost_rub
             as decimal(18, 2)) as acquisition_cost_rub,
         retention_campaign_cost_rub,
-        retention_partner_cost_rub,
         retention_service_cost_rub,
-        cast(retention_campaign_cost_rub + retention_partner_cost_rub + retention_service_cost_rub
-            as decimal(18, 2)) as retention_cost_rub,
+        cast(retention_campaign_cost_rub + retention_service_cost_rub as decimal(18, 2)) as retention_cost_rub,
+        existing_clients_partner_commission_rub,
         cast(
             (acquisition_campaign_cost_rub + acquisition_partner_cost_rub + acquisition_service_cost_rub)
             / nullif(new_clients, 0)
             as decimal(18, 2)
         ) as acquisition_cost_per_new_client_rub,
         cast(
-            (retention_campaign_cost_rub + retention_partner_cost_rub + retention_service_cost_rub)
-            / nullif(retained_clients, 0)
+            (retention_campaign_cost_rub + retention_service_cost_rub) / nullif(retained_clients, 0)
             as decimal(18, 2)
         ) as retention_cost_per_retained_client_rub,
         cast(
             (acquisition_campaign_cost_rub + acquisition_partner_cost_rub + acquisition_service_cost_rub)
             / nullif(new_clients, 0)
-            / nullif(
-                (retention_campaign_cost_rub + retention_partner_cost_rub + retention_service_cost_rub)
-                / nullif(retained_clients, 0),
-                0
-            )
+            / nullif((retention_campaign_cost_rub + retention_service_cost_rub) / nullif(retained_clients, 0), 0)
             as double
         ) as acquisition_to_retention_cost_ratio
     from totals
