@@ -53,6 +53,16 @@ per_client as (
 
 ),
 
+owned as (
+
+    select
+        owner_manager_id,
+        sum(revenue_12m_rub) as revenue_12m_rub
+    from {{ ref('mart_client_360') }}
+    group by owner_manager_id
+
+),
+
 books as (
 
     select
@@ -60,27 +70,21 @@ books as (
         books.revenue_12m_rub as from_book,
         coalesce(owned.revenue_12m_rub, 0) as from_clients
     from {{ ref('mart_manager_book') }} as books
-    left join (
-        select
-            owner_manager_id,
-            sum(revenue_12m_rub) as revenue_12m_rub
-        from {{ ref('mart_client_360') }}
-        group by owner_manager_id
-    ) as owned
+    left join owned
         on books.manager_id = owned.owner_manager_id
 
 )
 
 select
-    'client' as level,
-    client_id as id
+    'client' as disagreeing,
+    client_id as disagreeing_id
 from per_client
 where abs(from_invoices - from_client_360) > 0.01
     or abs(from_invoices - from_profitability) > 0.01
     or abs(from_invoices - from_offices) > 0.01
 union all
 select
-    'manager' as level,
-    manager_id as id
+    'manager' as disagreeing,
+    manager_id as disagreeing_id
 from books
 where abs(from_book - from_clients) > 0.01

@@ -142,7 +142,7 @@ customers_then as (
     from designs
     cross join business_rules
     inner join invoices
-        on invoices.invoice_date < designs.median_touch_date
+        on designs.median_touch_date > invoices.invoice_date
             and invoices.invoice_date
             >= {{ dbt.dateadd('day', '-1 * business_rules.campaign_lift_history_days', 'designs.median_touch_date') }}
     where designs.lift_method = 'matched'
@@ -184,19 +184,22 @@ measured as (
         max(
             case
                 when invoices.product_line = designs.product_line and invoices.invoice_date >= arms.start_date
-                    then 1 else 0
+                    then 1
+                else 0
             end
         ) as bought_after,
         sum(
             case
                 when invoices.product_line = designs.product_line and invoices.invoice_date >= arms.start_date
-                    then invoices.net_revenue_rub else 0
+                    then invoices.net_revenue_rub
+                else 0
             end
         ) as revenue_after_rub,
         max(
             case
                 when invoices.product_line = designs.product_line and invoices.invoice_date < arms.start_date
-                    then 1 else 0
+                    then 1
+                else 0
             end
         ) as bought_line_before,
         count(case when invoices.invoice_date < arms.start_date then 1 end) as invoices_before

@@ -11,9 +11,18 @@ partners as (
 
 levels as (
 
-    select partner_id, partner_id as chain_partner_id, 0 as levels_below from partners
+    select
+        partner_id,
+        partner_id as chain_partner_id,
+        0 as levels_below
+    from partners
     union all
-    select partner_id, parent_partner_id, 1 from partners where parent_partner_id is not null
+    select
+        partner_id,
+        parent_partner_id as chain_partner_id,
+        1 as levels_below
+    from partners
+    where parent_partner_id is not null
 
 ),
 
@@ -35,9 +44,19 @@ final as (
 
     select * from levels
     union all
-    select partner_id, grandparent_partner_id, 2 from higher where grandparent_partner_id is not null
+    select
+        partner_id,
+        grandparent_partner_id as chain_partner_id,
+        2 as levels_below
+    from higher
+    where grandparent_partner_id is not null
     union all
-    select partner_id, great_grandparent_partner_id, 3 from higher where great_grandparent_partner_id is not null
+    select
+        partner_id,
+        great_grandparent_partner_id as chain_partner_id,
+        3 as levels_below
+    from higher
+    where great_grandparent_partner_id is not null
 
 )
 

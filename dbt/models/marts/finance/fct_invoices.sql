@@ -127,15 +127,19 @@ final as (
         amount_with_vat_rub,
         amount_rub as gross_revenue_rub,
         credited_amount,
-        cast(amount_rub - {{ net_revenue_rub('amount', 'amount_with_vat', 'credited_amount', 'rub_per_unit') }}
-            as decimal(18, 2)) as credited_revenue_rub,
+        cast(
+            amount_rub - {{ net_revenue_rub('amount', 'amount_with_vat', 'credited_amount', 'rub_per_unit') }}
+            as decimal(18, 2)
+        ) as credited_revenue_rub,
         {{ net_revenue_rub('amount', 'amount_with_vat', 'credited_amount', 'rub_per_unit') }} as net_revenue_rub,
         cost_amount,
         standard_cost_share,
         is_cost_estimated,
         cost_of_sales_rub,
-        cast({{ net_revenue_rub('amount', 'amount_with_vat', 'credited_amount', 'rub_per_unit') }} - cost_of_sales_rub
-            as decimal(18, 2)) as gross_margin_rub,
+        cast(
+            {{ net_revenue_rub('amount', 'amount_with_vat', 'credited_amount', 'rub_per_unit') }} - cost_of_sales_rub
+            as decimal(18, 2)
+        ) as gross_margin_rub,
         loaded_at,
         source_file_hash
     from revenue

@@ -73,19 +73,24 @@ business_rules as (
 
 ),
 
+period_indexes as (
+
+    select 0 as period_index
+    union all
+    select 1 as period_index
+    union all
+    select 2 as period_index
+
+),
+
 periods as (
 
     select
-        period_index,
-        {{ to_date(dbt.dateadd('day', '-365 * period_index - 364', 'as_of.as_of_date')) }} as period_start,
-        {{ to_date(dbt.dateadd('day', '-365 * period_index', 'as_of.as_of_date')) }} as period_end
-    from (
-        select 0 as period_index
-        union all
-        select 1 as period_index
-        union all
-        select 2 as period_index
-    ) as indexes
+        period_indexes.period_index,
+        {{ to_date(dbt.dateadd('day', '-365 * period_indexes.period_index - 364', 'as_of.as_of_date')) }}
+            as period_start,
+        {{ to_date(dbt.dateadd('day', '-365 * period_indexes.period_index', 'as_of.as_of_date')) }} as period_end
+    from period_indexes
     cross join as_of
 
 ),
@@ -212,7 +217,8 @@ service_costs as (
             case
                 when first_invoices.first_invoice_date is null
                     or first_invoices.first_invoice_date > served.served_date
-                    then served.cost_rub else 0
+                    then served.cost_rub
+                else 0
             end
         ) as acquisition_service_cost_rub,
         sum(
@@ -322,8 +328,10 @@ final as (
         acquisition_campaign_cost_rub,
         acquisition_partner_cost_rub,
         acquisition_service_cost_rub,
-        cast(acquisition_campaign_cost_rub + acquisition_partner_cost_rub + acquisition_service_cost_rub
-            as decimal(18, 2)) as acquisition_cost_rub,
+        cast(
+            acquisition_campaign_cost_rub + acquisition_partner_cost_rub + acquisition_service_cost_rub
+            as decimal(18, 2)
+        ) as acquisition_cost_rub,
         retention_campaign_cost_rub,
         retention_service_cost_rub,
         cast(retention_campaign_cost_rub + retention_service_cost_rub as decimal(18, 2)) as retention_cost_rub,

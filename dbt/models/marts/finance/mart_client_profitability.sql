@@ -30,19 +30,27 @@ earned as (
         invoices.client_id,
         sum(
             case when invoices.invoice_date > {{ dbt.dateadd('day', -365, 'as_of.as_of_date') }}
-                then invoices.net_revenue_rub else 0 end
+                    then invoices.net_revenue_rub
+                else 0
+            end
         ) as net_revenue_12m_rub,
         sum(
             case when invoices.invoice_date > {{ dbt.dateadd('day', -365, 'as_of.as_of_date') }}
-                then invoices.cost_of_sales_rub else 0 end
+                    then invoices.cost_of_sales_rub
+                else 0
+            end
         ) as cost_of_sales_12m_rub,
         sum(
             case when invoices.invoice_date > {{ dbt.dateadd('day', -365, 'as_of.as_of_date') }}
-                and invoices.is_cost_estimated then invoices.cost_of_sales_rub else 0 end
+                    and invoices.is_cost_estimated then invoices.cost_of_sales_rub
+                else 0
+            end
         ) as estimated_cost_of_sales_12m_rub,
         sum(
             case when invoices.written_off_date > {{ dbt.dateadd('day', -365, 'as_of.as_of_date') }}
-                then invoices.open_amount_rub else 0 end
+                    then invoices.open_amount_rub
+                else 0
+            end
         ) as bad_debt_12m_rub,
         sum(invoices.net_revenue_rub) as net_revenue_lifetime_rub,
         sum(invoices.net_revenue_rub - invoices.cost_of_sales_rub) as gross_margin_lifetime_rub
@@ -92,8 +100,10 @@ final as (
         margins.tickets_12m,
         margins.cost_to_serve_12m_rub,
         margins.bad_debt_12m_rub,
-        cast(margins.gross_margin_12m_rub - margins.cost_to_serve_12m_rub - margins.bad_debt_12m_rub
-            as decimal(18, 2)) as contribution_margin_12m_rub,
+        cast(
+            margins.gross_margin_12m_rub - margins.cost_to_serve_12m_rub - margins.bad_debt_12m_rub
+            as decimal(18, 2)
+        ) as contribution_margin_12m_rub,
         margins.net_revenue_lifetime_rub,
         margins.gross_margin_lifetime_rub,
         rank() over (order by margins.net_revenue_12m_rub desc) as revenue_rank_12m,

@@ -58,7 +58,7 @@ lead_outcomes as (
         sum(coalesce(lead_deals.won_amount_rub, 0)) as won_amount_rub,
         avg(
             case when lead_deals.first_won_at is not null
-                then {{ days_between('leads.lead_created_at', 'lead_deals.first_won_at') }}
+                    then {{ days_between('leads.lead_created_at', 'lead_deals.first_won_at') }}
             end
         ) as avg_days_to_first_won_deal
     from leads
@@ -82,7 +82,9 @@ first_year as (
         ) as first_year_gross_margin_rub,
         max(
             case when {{ dbt.dateadd('day', 365, 'clients.first_invoice_date') }}
-                <= {{ dbt.dateadd('day', 1, 'as_of.as_of_date') }} then 1 else 0 end
+                    <= {{ dbt.dateadd('day', 1, 'as_of.as_of_date') }} then 1
+                else 0
+            end
         ) = 1 as has_full_first_year
     from clients
     cross join as_of

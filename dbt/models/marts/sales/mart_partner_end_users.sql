@@ -86,7 +86,8 @@ sellers_ranked as (
 
 latest_seller as (
 
-    select * from sellers_ranked where recency = 1
+    select * from sellers_ranked
+    where recency = 1
 
 ),
 

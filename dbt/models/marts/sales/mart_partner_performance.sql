@@ -106,8 +106,10 @@ final as (
         coalesce(deal_summary.won_amount_rub, 0) as won_amount_rub,
         coalesce(deal_summary.open_amount_rub, 0) as open_amount_rub,
         coalesce(invoiced.invoiced_revenue_rub, 0) as invoiced_revenue_rub,
-        cast(coalesce(deal_summary.won_amount_rub, 0) * coalesce(partners.commission_percent, 0) / 100
-            as decimal(18, 2)) as commission_cost_rub,
+        cast(
+            coalesce(deal_summary.won_amount_rub, 0) * coalesce(partners.commission_percent, 0) / 100
+            as decimal(18, 2)
+        ) as commission_cost_rub,
         coalesce(end_user_summary.end_users, 0) as end_users,
         coalesce(end_user_summary.direct_end_users, 0) as direct_end_users,
         coalesce(end_user_summary.end_users_revenue_12m_rub, 0) as end_users_revenue_12m_rub,
