@@ -8,7 +8,9 @@ models run (the project's on-run-start hook creates the missing ones empty, from
 contracts): every source is optional, a company with accounting only still gets
 every mart.
 
-dbt's target/ and logs/ go under CRMW_HOME/dbt/, so two homes never share them.
+dbt's target/ and logs/ go under CRMW_HOME/dbt/, so two homes never share them (partial
+parsing included: each home parses with its own settings), and the home's ground truth, when
+it has one, reaches dbt as the var `resolution_ground_truth_path`.
 """
 
 from __future__ import annotations
@@ -110,7 +112,7 @@ def dbt_args(
     dbt.log gets `log_level_file` (info: each node's start, result and errors); dbt's default, debug,
     also writes every statement (some 100,000 lines a build; about 1 s of a 13 s daily build at scale
     0.1, within the noise of a shared machine)."""
-    dbt_home = settings.home / "dbt"
+    dbt_home = settings.dbt_dir
     args = [
         command,
         "--project-dir",
@@ -131,11 +133,19 @@ def dbt_args(
             args += [flag, *([value] if isinstance(value, str) else list(value))]
     if skip_tests and command == "build":
         args += ["--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
+    vars = {**home_vars(settings), **(vars or {})}
     if vars:
         args += ["--vars", json.dumps(dict(vars), default=str)]
     if threads:
         args += ["--threads", str(threads)]
     return args
+
+
+def home_vars(settings: Settings) -> dict[str, str]:
+    """The dbt vars a home's settings decide (today: its ground truth, when it has one)."""
+    if settings.ground_truth is None:
+        return {}
+    return {"resolution_ground_truth_path": str(settings.ground_truth)}
 
 
 @contextlib.contextmanager
@@ -269,11 +279,12 @@ def build_warehouse(
 
 
 def generate_docs(settings: Settings | None = None) -> Path:
-    """`dbt docs generate`; returns the folder holding index.html, manifest.json and catalog.json."""
+    """`dbt docs generate --static`; returns the folder holding index.html, manifest.json and
+    catalog.json, and static_index.html (all three in one page that opens offline from the file)."""
     settings = settings or get_settings()
     settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
     args = dbt_args("docs", settings)
-    args = [args[0], "generate", *args[1:]]
+    args = [args[0], "generate", "--static", *args[1:]]
     success, _ = run_dbt(args, settings)
     if not success:
         raise WarehouseBuildError(f"dbt docs generate failed on {settings.warehouse_path}; see the dbt log")

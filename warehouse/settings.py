@@ -18,6 +18,9 @@ DEFAULT_HOME = PROJECT_DIR / "var"
 @dataclass(frozen=True)
 class Settings:
     home: Path
+    # The sample generator's ground truth folder (CRMW_GROUND_TRUTH): when set, every dbt
+    # build of this home measures client resolution against it (int_entity_records__evaluated).
+    ground_truth: Path | None = None
 
     @property
     def landing_dir(self) -> Path:
@@ -48,6 +51,15 @@ class Settings:
         return self.home / "artifacts"
 
     @property
+    def dbt_dir(self) -> Path:
+        """dbt's target/ (manifest, partial parse, run results, docs) and logs/ for this home."""
+        return self.home / "dbt"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home / "logs"
+
+    @property
     def overrides_dir(self) -> Path:
         """Manual match overrides for client resolution."""
         return self.home / "overrides"
@@ -61,4 +73,8 @@ class Settings:
 def get_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     home = env.get("CRMW_HOME") or str(DEFAULT_HOME)
-    return Settings(home=Path(home).expanduser().resolve())
+    truth = env.get("CRMW_GROUND_TRUTH")
+    return Settings(
+        home=Path(home).expanduser().resolve(),
+        ground_truth=Path(truth).expanduser().resolve() if truth else None,
+    )
