@@ -133,6 +133,7 @@ def home_dbt_args(settings: Settings) -> list[str]:
 
 @dbt_assets(
     manifest=MANIFEST,
+    project=dbt_project,  # path selectors are relative to the project, not the working directory
     dagster_dbt_translator=translator,
     pool=WRITER_POOL,
     exclude=SCORES_SELECTION if HAS_SCORES else "",
@@ -154,6 +155,7 @@ def _scores_assets() -> list:
 
     @dbt_assets(
         manifest=MANIFEST,
+        project=dbt_project,
         dagster_dbt_translator=translator,
         pool=WRITER_POOL,
         select=SCORES_SELECTION,

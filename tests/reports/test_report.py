@@ -107,6 +107,9 @@ def test_money_reads_with_thousands_separators_and_compacts_for_cards_and_axes()
     assert fmt_rub(-1234) == "-₽1,234"
     assert rub_axis_label(5_000_000) == "₽5M"
     assert rub_axis_label(2_500_000) == "₽2.5M"
+    # babel rounds across units: just under a million is a million, not a thousand thousands
+    assert fmt_rub(999_999, compact=True) == "₽1M"
+    assert fmt_rub(1_234_567_890, compact=True) == "₽1.23B"
 
 
 def test_rates_change_in_percentage_points_and_amounts_relatively():
