@@ -284,7 +284,7 @@ def generate_docs(settings: Settings | None = None) -> Path:
     settings = settings or get_settings()
     settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
     args = dbt_args("docs", settings)
-    args = [args[0], "generate", "--static", *args[1:]]
+    args = [args[0], "generate", "--static", "--no-compile", *args[1:]]
     success, _ = run_dbt(args, settings)
     if not success:
         raise WarehouseBuildError(f"dbt docs generate failed on {settings.warehouse_path}; see the dbt log")
