@@ -17,6 +17,7 @@ from warehouse.settings import get_settings
 
 log = logging.getLogger("crmw")
 ENTITY = click.Choice(sorted(CONTRACTS))
+ENTITY_HELP = "one of: " + ", ".join(sorted(CONTRACTS))
 
 
 @click.group(cls=CrmwGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -60,7 +61,7 @@ def cli(verbose: bool) -> None:
 @click.option(
     "--out",
     "out_dir",
-    type=click.Path(path_type=Path),
+    type=click.Path(file_okay=False, path_type=Path),
     default=None,
     help="Folder to write to [default: CRMW_HOME/landing].",
 )
@@ -136,7 +137,11 @@ def generate(
     help="Read every file in this dialect instead of detecting it.",
 )
 @click.option(
-    "--entity", type=ENTITY, default=None, help="Read every file as this entity instead of detecting it."
+    "--entity",
+    type=ENTITY,
+    default=None,
+    metavar="ENTITY",
+    help=f"Read every file as this entity instead of detecting it ({ENTITY_HELP}).",
 )
 @click.option(
     "--snapshot-date",
@@ -147,7 +152,7 @@ def generate(
 @click.option(
     "--db",
     "db_path",
-    type=click.Path(path_type=Path),
+    type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     help="Warehouse file [default: CRMW_HOME/warehouse/warehouse.duckdb].",
 )
@@ -179,10 +184,18 @@ def ingest(paths, force, dialect, entity, snapshot_date, db_path) -> None:
 
 
 @cli.command()
-@click.option("--entity", type=ENTITY, default=None, help="Only this entity.")
+@click.option(
+    "--entity", type=ENTITY, default=None, metavar="ENTITY", help=f"Only this entity ({ENTITY_HELP})."
+)
 @click.option("--file", "file_filter", default=None, help="Only files whose path contains this text.")
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="Rows to show.")
-@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Warehouse file [default: CRMW_HOME/warehouse/warehouse.duckdb].",
+)
 def quarantine(entity, file_filter, limit, db_path) -> None:
     """Show what was rejected and why: counts by entity and reason, then sample rows."""
     from crmw.console import print_quarantine

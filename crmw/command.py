@@ -64,6 +64,7 @@ def setup_logging(verbose: bool, log_dir: Path | None) -> None:
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
+        handler.close()
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     terminal = logging.StreamHandler(sys.stderr)
     if verbose:
@@ -90,6 +91,7 @@ def setup_logging(verbose: bool, log_dir: Path | None) -> None:
             _log_file = log_dir / LOG_NAME
     # Libraries warn through `warnings` (Dagster's supersession and beta notices, pandas, ...):
     # into the log, where -v shows them on the terminal too.
+    logging.captureWarnings(False)  # (re)installed: a caller may have swapped warnings.showwarning
     logging.captureWarnings(True)
     warnings.simplefilter("default")
 

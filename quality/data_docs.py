@@ -126,7 +126,9 @@ _REMOTE_TAG = re.compile(
     re.IGNORECASE,
 )
 _INLINE_SCRIPT = re.compile(r"<script\b[^>]*>.*?</script>\s*", re.IGNORECASE | re.DOTALL)
-_REMOTE_LOGO = re.compile(r"https://great-expectations-web-assets\.s3\.[\w.-]+\.amazonaws\.com/[\w.-]+\.png[^\"')\s]*")
+_REMOTE_LOGO = re.compile(
+    r"https://great-expectations-web-assets\.s3\.[\w.-]+\.amazonaws\.com/[\w.-]+\.png[^\"')\s]*"
+)
 _TABLE_SCRIPT = re.compile(
     r"\$\('#(?P<id>[\w-]+)'\)\.bootstrapTable\(\s*Object\.assign\(\s*\{\s*columns:\s*(?P<columns>\[.*?\]),\s*"
     r"data:\s*(?P<data>\[.*?\]),\s*toolbar:",
@@ -134,8 +136,14 @@ _TABLE_SCRIPT = re.compile(
 )
 # Font Awesome's status icons (from a CDN) as words
 _ICONS = (
-    (re.compile(r'<i class="fas fa-check-circle[^"]*"[^>]*>\s*</i>'), '<span class="text-success">passed</span>'),
-    (re.compile(r'<i class="fas fa-times(?:-circle)?[^"]*"[^>]*>\s*</i>'), '<span class="text-danger">failed</span>'),
+    (
+        re.compile(r'<i class="fas fa-check-circle[^"]*"[^>]*>\s*</i>'),
+        '<span class="text-success">passed</span>',
+    ),
+    (
+        re.compile(r'<i class="fas fa-times(?:-circle)?[^"]*"[^>]*>\s*</i>'),
+        '<span class="text-danger">failed</span>',
+    ),
 )
 _SCRIPT_ONLY_CONTROLS = re.compile(r"<button\b[^>]*>\s*Clear Filters\s*</button>\s*", re.IGNORECASE)
 OFFLINE_CSS = """<style>
@@ -149,8 +157,10 @@ table.crmw-offline tr:hover { background: #f4f6f9; }
 
 def _static_rows(columns: list[dict], rows: list[dict]) -> str:
     """A bootstrap-table's columns and rows (GX renders each cell as HTML) as plain table rows."""
-    fields = [c["field"] for c in columns if not c.get("visible") == "false"]
-    head = "".join(f"<th>{html.escape(str(c.get('title', c['field'])))}</th>" for c in columns if c["field"] in fields)
+    fields = [c["field"] for c in columns if c.get("visible") != "false"]
+    head = "".join(
+        f"<th>{html.escape(str(c.get('title', c['field'])))}</th>" for c in columns if c["field"] in fields
+    )
     body = []
     for row in rows:
         link = row.get("_table_row_link_path")
