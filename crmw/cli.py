@@ -124,7 +124,9 @@ def generate(
         messiness=messiness,
         end_date=end_date.date() if end_date else date(2026, 9, 30),
     )
-    click.echo(summary.describe())
+    from crmw.console import console
+
+    console.print(summary.describe(), markup=False, highlight=False)
 
 
 @cli.command()
@@ -212,20 +214,21 @@ def quarantine(entity, file_filter, limit, db_path) -> None:
 @click.option("--as-of", type=DAY, default=None, help="Build the warehouse as of this date.")
 def build(full_refresh: bool, select: str | None, as_of) -> None:
     """Run `dbt build` (models and their tests) on the warehouse, without Dagster."""
+    from crmw.command import stderr
+    from crmw.console import console
+    from crmw.progress import Working
     from warehouse.dbt import build_warehouse
-    from warehouse.errors import WarehouseError
 
-    try:
+    with Working(stderr(), "dbt build") as shown:
         result = build_warehouse(
             get_settings().ensure(),
             full_refresh=full_refresh,
             select=select,
             vars={"as_of_date": as_of.date().isoformat()} if as_of else None,
+            on_node=shown.node,
         )
-    except WarehouseError as exc:
-        raise click.ClickException(str(exc)) from exc
     counts = ", ".join(f"{n} {status}" for status, n in sorted(result.counts().items()))
-    click.echo(f"dbt build succeeded in {result.seconds:.1f}s: {counts}")
+    console.print(f"dbt build succeeded in {result.seconds:.1f}s: {counts}", markup=False)
 
 
 @cli.group()
@@ -247,19 +250,23 @@ def models_run(as_of, churn_horizon_days, forecast_horizon_months, no_backtest) 
     """Train where needed, score, backtest; writes the ml.* tables of the warehouse."""
     import json
 
+    from crmw.command import stderr
+    from crmw.console import console
+    from crmw.progress import Working
     from models.jobs import run_all
     from warehouse.dbt import build_warehouse
 
     settings = get_settings().ensure()
-    summary = run_all(
-        settings,
-        as_of=as_of.date() if as_of else None,
-        churn_horizon_days=churn_horizon_days,
-        forecast_horizon_months=forecast_horizon_months,
-        backtest=not no_backtest,
-    )
-    build_warehouse(settings, select="mart_client_scores")  # the scores joined back to clients
-    click.echo(json.dumps(summary, indent=2, default=str))
+    with Working(stderr(), "models: segments, churn, leads, forecast, next best action"):
+        summary = run_all(
+            settings,
+            as_of=as_of.date() if as_of else None,
+            churn_horizon_days=churn_horizon_days,
+            forecast_horizon_months=forecast_horizon_months,
+            backtest=not no_backtest,
+        )
+        build_warehouse(settings, select="mart_client_scores")  # the scores joined back to clients
+    console.print_json(json.dumps(summary, default=str))
 
 
 @cli.command()
@@ -267,19 +274,24 @@ def models_run(as_of, churn_horizon_days, forecast_horizon_months, no_backtest) 
 @click.option("--no-pdf", is_flag=True, help="Write only the HTML.")
 def report(period, no_pdf: bool) -> None:
     """Render the management report from the published warehouse into CRMW_HOME/reports/<period>/."""
+    from crmw.command import stderr
     from crmw.console import console
+    from crmw.progress import Working
     from reports.render import render_latest, render_report
 
     settings = get_settings().ensure()
-    result = (
-        render_latest(settings, pdf=not no_pdf)
-        if period is None
-        else render_report(settings, period, pdf=not no_pdf)
-    )
+    with Working(stderr(), "report"):
+        result = (
+            render_latest(settings, pdf=not no_pdf)
+            if period is None
+            else render_report(settings, period, pdf=not no_pdf)
+        )
     console.print(f"report {result['period']}:", markup=False)
     console.print(f"  html: {result['html']}", markup=False)
     if result.get("pdf"):
         console.print(f"  pdf:  {result['pdf']} ({result['pdf_pages']} pages)", markup=False)
+    elif result.get("pdf_skipped"):
+        console.print(f"  pdf:  not written: {result['pdf_skipped']}", markup=False)
 
 
 @cli.command()
@@ -344,10 +356,13 @@ def status() -> None:
 @click.option("--no-serve", is_flag=True, help="Only build the docs; print where they are.")
 def docs(port: int, host: str, no_serve: bool) -> None:
     """Build the dbt docs (every model, column, test, exposure and metric) and serve them."""
+    from crmw.command import stderr
     from crmw.console import console
     from crmw.docs import build_docs, serve_docs
+    from crmw.progress import Working
 
-    site = build_docs(get_settings().ensure())
+    with Working(stderr(), "dbt docs generate"):
+        site = build_docs(get_settings().ensure())
     console.print(f"dbt docs: {site / 'static_index.html'} (one file, opens offline)", markup=False)
     if not no_serve:
         serve_docs(site, host=host, port=port)

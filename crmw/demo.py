@@ -56,10 +56,10 @@ def run_demo(scale: float = 0.01, seed: int = 42, verbose: bool = False) -> int:
         return 1
 
     from crmw.docs import build_docs
+    from crmw.progress import Working
 
-    docs_started = time.perf_counter()
-    docs = build_docs(settings) / "static_index.html"
-    progress_console.print(f"✓ dbt docs  {time.perf_counter() - docs_started:6.1f}s", highlight=False)
+    with Working(progress_console, "dbt docs"):
+        docs = build_docs(settings) / "static_index.html"
     _print_where(console, settings, exports, docs, time.perf_counter() - started)
     return 0
 

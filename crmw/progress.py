@@ -125,3 +125,43 @@ class RunProgress:
             if step.outcome == "running":
                 grid.add_row(self._line(step, now, frame))
         return grid
+
+
+class Working:
+    """One live line for a long step that is not a Dagster run (dbt build, models, a report):
+    its title, what it has done so far, the elapsed time; a final line when it ends."""
+
+    def __init__(self, console: Console, title: str) -> None:
+        self.console = console
+        self.title = title
+        self.done = 0
+        self.failed = 0
+        self.started = time.monotonic()
+        self._display: Live | None = None
+
+    def __enter__(self) -> Working:
+        if self.console.is_terminal:
+            self._display = Live(
+                console=self.console, get_renderable=self._line, refresh_per_second=4, transient=True
+            )
+            self._display.__enter__()
+        return self
+
+    def node(self, name: str, status: str) -> None:
+        """dbt's callback: one model, seed or test finished."""
+        self.done += 1
+        self.failed += status in ("error", "fail", "runtime error")
+
+    def _line(self, mark: str | None = None) -> Text:
+        elapsed = time.monotonic() - self.started
+        frame = mark or SPINNER[int(elapsed * 8) % len(SPINNER)]
+        detail = (
+            f"  {self.done} done" + (f", {self.failed} failed" if self.failed else "") if self.done else ""
+        )
+        return Text(f"{frame} {self.title}{detail}  {elapsed:6.1f}s", style="red" if self.failed else "")
+
+    def __exit__(self, kind, value, traceback) -> None:
+        if self._display is not None:
+            self._display.__exit__(kind, value, traceback)
+            self._display = None
+        self.console.print(self._line("✗" if kind or self.failed else "✓"), soft_wrap=False, overflow="crop")

@@ -44,5 +44,9 @@ defs = dg.Definitions.merge(
         resources={"crmw": CrmwResource()},
         jobs=[refresh_job, score_and_publish_job],
         schedules=[daily_refresh],
+        # Steps run one after another in the run's own process: the warehouse writers are
+        # serial anyway (one DuckDB writer), and a subprocess per step would import the whole
+        # code location again for each (seconds apiece on two cores).
+        executor=dg.in_process_executor,
     ),
 )

@@ -21,7 +21,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -196,14 +196,21 @@ def _release_duckdb() -> None:
     DuckDBConnectionManager.close_all_connections()
 
 
-def run_dbt(args: Sequence[str], settings: Settings) -> tuple[bool, Any]:
-    """Run one dbt command in-process against the settings' warehouse; return (success, dbt's result)."""
+def run_dbt(
+    args: Sequence[str], settings: Settings, on_node: Callable[[str, str], None] | None = None
+) -> tuple[bool, Any]:
+    """Run one dbt command in-process against the settings' warehouse; return (success, dbt's result).
+
+    `on_node(name, status)` is called as each model, seed or test finishes (progress)."""
     from dbt.cli.main import dbtRunner
 
     def forward(event) -> None:
         # dbt's own progress lines, at debug level: `crmw -v` shows them
         if event.info.level in ("info", "warn", "error"):
             log.debug("dbt: %s", event.info.msg)
+        if on_node is not None and event.info.name == "NodeFinished":
+            result = event.data.run_result
+            on_node(event.data.node_info.node_name, str(result.status).lower())
 
     with _DBT_LOCK, _warehouse_env(settings):
         try:
@@ -229,6 +236,7 @@ def build_warehouse(
     skip_tests: bool = False,
     command: str = "build",
     raise_on_failure: bool = True,
+    on_node: Callable[[str, str], None] | None = None,
 ) -> BuildResult:
     """Build the warehouse: `dbt build` (seeds, models, snapshots, tests) over the settings' DuckDB file.
 
@@ -252,7 +260,7 @@ def build_warehouse(
         skip_tests=skip_tests,
     )
     started = time.perf_counter()
-    success, run_result = run_dbt(args, settings)
+    success, run_result = run_dbt(args, settings, on_node=on_node)
     result = BuildResult(
         command=command,
         success=success,

@@ -12,6 +12,12 @@ import json
 from datetime import timedelta
 
 import dagster as dg
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG as PARTITION_RANGE_END,
+)
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_START_TAG as PARTITION_RANGE_START,
+)
 
 from dagster_project.resources import WRITER_POOL, CrmwResource
 from ingest.contracts import CONTRACTS
@@ -73,6 +79,12 @@ def raw_snapshots(context: dg.AssetExecutionContext, crmw: CrmwResource):
     yield from _results(context, batch)
 
 
+class EventIngestConfig(dg.Config):
+    reload: bool = True
+    """Reload every file of the months, replacing their rows (a backfill, a re-run). False loads only
+    the files whose content was not loaded before: what the landing sensor asks for."""
+
+
 @dg.multi_asset(
     specs=[_spec(e) for e in EVENT_ENTITIES],
     partitions_def=MONTHLY,
@@ -80,7 +92,7 @@ def raw_snapshots(context: dg.AssetExecutionContext, crmw: CrmwResource):
     can_subset=True,
     pool=WRITER_POOL,
 )
-def raw_events(context: dg.AssetExecutionContext, crmw: CrmwResource):
+def raw_events(context: dg.AssetExecutionContext, crmw: CrmwResource, config: EventIngestConfig):
     """Event exports of the partition's months (files named <entity>__YYYY-MM...).
 
     Re-running a month reloads its files and replaces their rows: idempotent.
@@ -89,7 +101,7 @@ def raw_events(context: dg.AssetExecutionContext, crmw: CrmwResource):
     months = set(context.partition_keys)
     files = event_files_for_months(settings.landing_dir, months)
     context.log.info(f"{len(files)} event files for {len(months)} month(s)")
-    batch = ingest_paths(files, settings.warehouse_path, force=True)
+    batch = ingest_paths(files, settings.warehouse_path, force=config.reload)
     yield from _results(context, batch)
 
 
@@ -123,7 +135,11 @@ ingest_events_job = dg.define_asset_job("ingest_events", selection=dg.AssetSelec
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def landing_sensor(context: dg.SensorEvaluationContext, crmw: CrmwResource):
-    """Starts ingest for files that appeared or changed in the landing folder (on by default)."""
+    """Starts ingest for files that appeared or changed in the landing folder (on by default).
+
+    One run for the snapshots and one for the event months (a partition range), each loading
+    only files whose content was not loaded before: on its first look at a landing folder
+    that `crmw run` already loaded, the sensor's runs load nothing twice."""
     seen = json.loads(context.cursor) if context.cursor else {}
     now, months, snapshots = {}, set(), False
     for f in landing_files(crmw.settings().landing_dir):
@@ -140,8 +156,14 @@ def landing_sensor(context: dg.SensorEvaluationContext, crmw: CrmwResource):
     state = hashlib.sha256(json.dumps(now, sort_keys=True).encode()).hexdigest()[:16]
     if snapshots:
         yield dg.RunRequest(run_key=f"snapshots-{state}", job_name="ingest_snapshots")
-    for month in sorted(m for m in months if m in set(MONTHLY.get_partition_keys())):
-        yield dg.RunRequest(run_key=f"events-{month}-{state}", job_name="ingest_events", partition_key=month)
+    new_months = sorted(months & set(MONTHLY.get_partition_keys()))
+    if new_months:
+        yield dg.RunRequest(
+            run_key=f"events-{state}",
+            job_name="ingest_events",
+            run_config={"ops": {"raw_events": {"config": {"reload": False}}}},
+            tags={PARTITION_RANGE_START: new_months[0], PARTITION_RANGE_END: new_months[-1]},
+        )
     context.update_cursor(json.dumps(now))
 
 
