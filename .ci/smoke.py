@@ -5,6 +5,7 @@ and PDF) into CRMW_HOME. Prints one line per stage; exits non-zero on the first 
 from __future__ import annotations
 
 import importlib
+import logging
 import platform
 import sys
 import time
@@ -14,6 +15,7 @@ ROOMS = ("warehouse", "ingest", "resolution", "sample_exports", "quality", "mode
 
 def main() -> int:
     started = time.perf_counter()
+    logging.basicConfig(level=logging.ERROR)  # stage lines only; libraries' notices are not failures
 
     def done(what: str) -> None:
         print(f"  {what:<28} {time.perf_counter() - started:6.1f}s", flush=True)

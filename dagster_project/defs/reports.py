@@ -17,6 +17,8 @@ WEEKLY = dg.WeeklyPartitionsDefinition(start_date="2023-01-02", day_offset=1, fm
 @dg.asset(
     deps=[published_warehouse],
     partitions_def=MONTHLY,
+    # a month per run, like the model assets it follows in score_and_publish
+    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
     group_name="reports",
     kinds={"html", "pdf"},
     description="Monthly management report (HTML and PDF) in CRMW_HOME/reports/<YYYY-MM>/.",

@@ -118,14 +118,21 @@ def test_phone_sql_and_phonenumbers_agree(con, text):
     assert sql_eval(con, p.sql_phone, text) == p.parse_phone(text)
 
 
+@pytest.fixture(scope="module")
+def sql_only():
+    """A connection whose phone function only says it was called."""
+    connection = duckdb.connect()
+    connection.create_function("crmw_normalise_phone", lambda v: "PYTHON", ["VARCHAR"], "VARCHAR")
+    yield connection
+    connection.close()
+
+
 @SETTINGS
 @given(russian_phones)
-def test_russian_numbers_are_decided_in_sql_without_calling_phonenumbers(text):
+def test_russian_numbers_are_decided_in_sql_without_calling_phonenumbers(sql_only, text):
     """The fast path: the usual Russian shapes never reach the Python function."""
     import phonenumbers
 
-    connection = duckdb.connect()
-    connection.create_function("crmw_normalise_phone", lambda v: "PYTHON", ["VARCHAR"], "VARCHAR")
     digits = "".join(c for c in text if c.isdigit())
     # 810 is the international prefix, and a 7 before a number not starting like a Russian one may
     # not be the country code: phonenumbers decides those
@@ -133,8 +140,7 @@ def test_russian_numbers_are_decided_in_sql_without_calling_phonenumbers(text):
         digits.startswith("810") or (len(digits) == 11 and digits[0] == "7" and digits[1] not in "34789")
     )
     assume(not library_decides)
-    result = sql_eval(connection, p.sql_phone, text)
-    connection.close()
+    result = sql_eval(sql_only, p.sql_phone, text)
     expected = phonenumbers.format_number(phonenumbers.parse(text, "RU"), phonenumbers.PhoneNumberFormat.E164)
     assert result == expected
 
