@@ -1,4 +1,5 @@
-"""The Dagster UI serves the whole asset graph (headless Chromium, Debian's package)."""
+"""The Dagster UI serves the whole asset graph (headless Chromium, Debian's package: optional,
+this test is skipped without it; `CRMW_CI_BROWSER=1 .ci/run` installs it)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)"),
+    pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (optional: CRMW_CI_BROWSER=1 .ci/run installs it)"),
 ]
 
 
