@@ -261,8 +261,9 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 3000, verbose
 
     process = start_dagster(settings, host=host, port=port, log_to_terminal=verbose)
     url = f"http://{host}:{port}"
-    console.print(f"Dagster on {url}: the UI, and the daemon running schedules and sensors", markup=False)
-    console.print(f"log: {settings.logs_dir / 'dagster.log'}; Ctrl-C stops", markup=False)
+    console.print(f"Dagster on {url} (UI and daemon: schedules, sensor)", markup=False)
+    console.print(f"log: {settings.logs_dir / 'dagster.log'}", markup=False)
+    console.print("Ctrl-C stops it", markup=False)
     try:
         return process.wait()
     except KeyboardInterrupt:
