@@ -164,4 +164,5 @@ class Working:
         if self._display is not None:
             self._display.__exit__(kind, value, traceback)
             self._display = None
-        self.console.print(self._line("✗" if kind or self.failed else "✓"), soft_wrap=False, overflow="crop")
+        if kind is None:  # on an error, its message is what the reader needs, and it follows
+            self.console.print(self._line("✗" if self.failed else "✓"), soft_wrap=False, overflow="crop")

@@ -18,7 +18,7 @@ Per entity (check names are the Dagster asset check names on raw/<entity>):
 |                            |          | of the typical month's rows (event entities)                  |
 | exports_are_not_repeats    | warn     | an export whose rows were mostly loaded before (a re-export)  |
 | row_count_is_steady        | warn     | the latest load far off the loads before it                   |
-| export_reaches_the_data_calendar | warn | an export that stops more than 3 days before the last       |
+| exports_are_fresh          | warn     | an export that stops more than 3 days before the last         |
 |                            |          | complete month the exports reach (quality/health.py)          |
 
 Ingest already quarantines rows that break the contract, so values_meet_contract and
@@ -589,7 +589,7 @@ def row_count_is_steady(contract: Contract) -> Suite:
 
 
 # --------------------------------------------------------------------------- freshness
-def export_reaches_the_data_calendar(contract: Contract) -> Suite:
+def exports_are_fresh(contract: Contract) -> Suite:
     def build(con: duckdb.DuckDBPyConnection) -> Batch:
         reach = export_reach(con)
         end = calendar_end(reach)
@@ -622,7 +622,7 @@ def export_reaches_the_data_calendar(contract: Contract) -> Suite:
     return make_suite(
         "raw",
         contract.entity,
-        "export_reaches_the_data_calendar",
+        "exports_are_fresh",
         severity="warn",
         description=(
             f"{contract.entity} exports reach the end of the last complete month the exports reach "
@@ -646,7 +646,7 @@ def suites_for_contract(contract: Contract) -> list[Suite]:
     suites += [
         exports_are_not_repeats(contract),
         row_count_is_steady(contract),
-        export_reaches_the_data_calendar(contract),
+        exports_are_fresh(contract),
     ]
     return suites
 

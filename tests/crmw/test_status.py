@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
+from rich.console import Console
 
 from crmw.cli import cli
 from tests.support.homes import copy_home
@@ -18,7 +19,8 @@ def test_status_summarises_checks_freshness_quarantine_and_the_published_copy(
     home = copy_home(built_home, tmp_path / "home")
     publish(home.warehouse_path, home.published_path)
     monkeypatch.setenv("CRMW_HOME", str(home.home))
-    monkeypatch.setenv("COLUMNS", "100")
+    # the CLI's console takes its width when first imported: give it the terminal's here
+    monkeypatch.setattr("crmw.console.console", Console(width=100))
     result = CliRunner().invoke(cli, ["status"], prog_name="crmw")
     assert result.exit_code == 0, result.stderr
     text = result.stdout

@@ -20,7 +20,10 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (optional: CRMW_CI_BROWSER=1 .ci/run installs it)"),
+    pytest.mark.skipif(
+        CHROMIUM is None,
+        reason="Debian's chromium is not installed (optional: CRMW_CI_BROWSER=1 .ci/run installs it)",
+    ),
 ]
 
 

@@ -128,11 +128,11 @@ def test_quarantine_counts_add_up_per_entity(con):
 
 def test_the_freshness_suite_fails_the_stale_export_only(con):
     from ingest.contracts import CONTRACTS
-    from quality.raw_suites import export_reaches_the_data_calendar
+    from quality.raw_suites import exports_are_fresh
     from quality.runner import run_suites
 
     results = {
-        entity: run_suites(con, [export_reaches_the_data_calendar(CONTRACTS[entity])])[0]
+        entity: run_suites(con, [exports_are_fresh(CONTRACTS[entity])])[0]
         for entity in ("activities", "invoices", "deals")
     }
     assert not results["activities"].passed
