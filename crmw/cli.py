@@ -41,6 +41,7 @@ def cli(verbose: bool) -> None:
       crmw run                        the whole Dagster graph, in this process
       crmw backfill --from 2024-01 --to 2024-12
       crmw status                     runs, checks, freshness, quarantine
+      crmw forget --email ADDRESS     erase a person everywhere (docs/privacy.md)
       crmw ui                         Dagster UI, schedules and sensors
       crmw docs                       dbt docs: every model and column
     """
@@ -168,12 +169,14 @@ def ingest(paths, force, dialect, entity, snapshot_date, db_path) -> None:
     from crmw.console import print_batch, progress_for
     from ingest.load import ingest_paths, iter_export_files
 
-    db_path = db_path or get_settings().ensure().warehouse_path
+    settings = get_settings().ensure()
+    db_path = db_path or settings.warehouse_path
     files = list(iter_export_files(paths))
     with progress_for(files) as advance:
         batch = ingest_paths(
             paths,
             db_path,
+            landing=settings.landing_dir,
             force=force,
             dialect=dialect,
             entity=entity,
@@ -386,6 +389,41 @@ def _finish(result: dict) -> None:
         f"run {result['run_id'][:8]} failed at {', '.join(result['failed_steps']) or 'an unknown step'}; "
         f"`crmw ui` shows each step's log, {result['log']} the whole run"
     )
+
+
+@cli.command()
+@click.option("--email", "emails", multiple=True, metavar="ADDRESS", help="The person's e-mail.")
+@click.option("--phone", "phones", multiple=True, metavar="NUMBER", help="The person's phone.")
+@click.option("--contact-id", "contact_ids", multiple=True, metavar="ID", help="The person's CRM contact id.")
+@click.option("--inn", "inns", multiple=True, metavar="INN", help="A sole proprietor's INN (12 digits).")
+@click.option(
+    "--reason", default="", help="Why (kept in meta.erasures): a ticket number, not the person's name."
+)
+def forget(emails, phones, contact_ids, inns, reason: str) -> None:
+    """Erase a person everywhere under CRMW_HOME: warehouse, published copy, landing files, reports, logs.
+
+    Whatever the warehouse ties to the values given (their contact and lead records, web visits, a
+    sole proprietor's cards) goes too. meta.erasures records what was erased, when and why, with no
+    personal data. See docs/privacy.md.
+    """
+    from crmw.command import stderr
+    from crmw.progress import Working
+    from privacy.erasure import forget as run_forget
+    from privacy.person import RequestError, from_request
+
+    try:
+        person = from_request(list(emails), list(phones), list(contact_ids), list(inns))
+    except RequestError as exc:
+        raise click.UsageError(" ".join(str(exc).split()), ctx=click.get_current_context()) from None
+    identified_by = [
+        name
+        for name, given in (("email", emails), ("phone", phones), ("contact_id", contact_ids), ("inn", inns))
+        if given
+    ]
+    settings = get_settings().ensure()
+    with Working(stderr(), "forget: warehouse, published copy, landing files, reports, logs"):
+        report = run_forget(settings, person, reason=reason, identified_by=identified_by)
+    click.echo(report.describe())
 
 
 @cli.command()

@@ -151,8 +151,8 @@ class CrmwGroup(click.Group):
             _log_traceback(exc)
             if verbose:
                 console.print("".join(traceback.format_exception(exc)), markup=False, highlight=False)
-            for line in error_lines(exc, verbose):
-                console.print(line, markup=False)
+            for line in error_lines(exc, verbose):  # one line each: the terminal wraps it
+                console.print(line, markup=False, soft_wrap=True)
             sys.exit(1)
         if isinstance(result, int) and not standalone_mode:
             return result

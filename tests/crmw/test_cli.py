@@ -25,6 +25,9 @@ BAD_BY_NAME = {  # parameters whose type is ours, or whose check is a callback
     "as_of": "2024-99-01",
     "end_date": "30.09.2026",
     "snapshot_date": "yesterday",
+    "emails": "not-an-email",
+    "phones": "12",
+    "inns": "7707083893",  # an organisation's INN: forget erases people
 }
 
 
