@@ -1,6 +1,6 @@
 """A small pipeline on the running interpreter (what .ci/pythons runs in each venv): every room
 imports, and sample exports go through ingest, dbt, the models, publish and the report (HTML
-and PDF) into CRMW_HOME. Prints one line per stage; exits non-zero on the first failure."""
+and PDF) into CRMW_HOME. Logs one line per stage to stdout; exits non-zero on the first failure."""
 
 from __future__ import annotations
 
@@ -10,17 +10,30 @@ import platform
 import sys
 import time
 
-ROOMS = ("warehouse", "ingest", "resolution", "sample_exports", "quality", "models", "reports", "crmw")
+log = logging.getLogger("smoke")
+ROOMS = (
+    "warehouse",
+    "ingest",
+    "resolution",
+    "sample_exports",
+    "quality",
+    "privacy",
+    "models",
+    "reports",
+    "crmw",
+)
 
 
 def main() -> int:
     started = time.perf_counter()
-    logging.basicConfig(level=logging.ERROR)  # stage lines only; libraries' notices are not failures
+    # stage lines only: libraries' notices are not failures
+    logging.basicConfig(level=logging.ERROR, stream=sys.stdout, format="%(message)s")
+    log.setLevel(logging.INFO)
 
     def done(what: str) -> None:
-        print(f"  {what:<28} {time.perf_counter() - started:6.1f}s", flush=True)
+        log.info("  %-28s %6.1fs", what, time.perf_counter() - started)
 
-    print(f"Python {platform.python_version()} ({sys.executable})")
+    log.info("Python %s (%s)", platform.python_version(), sys.executable)
     for room in ROOMS:
         importlib.import_module(room)
     importlib.import_module("dagster_project.definitions")
@@ -38,7 +51,7 @@ def main() -> int:
     exports = generate(out_dir=settings.landing_dir / "smoke", scale=0.005, seed=7).out_dir
     done("sample exports")
     files = [p for p in exports.rglob("*") if p.is_file() and "ground_truth" not in p.parts]
-    batch = ingest_paths(files, settings.warehouse_path)
+    batch = ingest_paths(files, settings.warehouse_path, landing=settings.landing_dir)
     assert batch.ok, [f.message for f in batch.refused]
     done(f"ingest ({len(files)} files)")
     build_warehouse(settings)
