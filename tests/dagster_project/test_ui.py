@@ -1,5 +1,5 @@
 """The Dagster UI serves the whole asset graph (headless Chromium, Debian's package: optional,
-this test is skipped without it; `CRMW_CI_BROWSER=1 .ci/run` installs it)."""
+this test is skipped without it; CI installs none)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(
         CHROMIUM is None,
-        reason="Debian's chromium is not installed (optional: CRMW_CI_BROWSER=1 .ci/run installs it)",
+        reason="no chromium installed (optional: apt-get install chromium); CI installs none",
     ),
 ]
 
