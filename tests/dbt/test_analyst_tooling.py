@@ -71,7 +71,7 @@ def test_an_analyst_runs_dbt_and_metricflow_from_the_dbt_folder_with_no_variable
             str(BIN / "mf"),
             "query",
             "--metrics",
-            "revenue,invoices",
+            "revenue,invoices,margin",
             "--group-by",
             "metric_time__year",
             "--csv",
@@ -85,20 +85,22 @@ def test_an_analyst_runs_dbt_and_metricflow_from_the_dbt_folder_with_no_variable
     assert mf.returncode == 0 and out.exists(), mf.stdout[-2000:] + mf.stderr[-2000:]
     with out.open() as fh:
         answered = {
-            row["metric_time__year"][:4]: (float(row["revenue"]), int(row["invoices"]))
+            row["metric_time__year"][:4]: (float(row["revenue"]), int(row["invoices"]), float(row["margin"]))
             for row in csv.DictReader(fh)
         }
     con = duckdb.connect(str(tmp_path / "var" / "warehouse" / "warehouse.duckdb"), read_only=True)
     try:
         expected = {
-            str(year): (float(revenue), int(count))
-            for year, revenue, count in con.execute(
-                "select year(invoice_date), sum(amount_rub), count(*) from marts.fct_invoices group by 1"
+            str(year): (float(revenue), int(count), float(margin))
+            for year, revenue, count, margin in con.execute(
+                "select year(invoice_date), sum(net_revenue_rub), count(*), sum(gross_margin_rub) "
+                "from marts.fct_invoices group by 1"
             ).fetchall()
         }
     finally:
         con.close()
     assert answered.keys() == expected.keys() and len(expected) >= 3
-    for year, (revenue, count) in expected.items():
+    for year, (revenue, count, margin) in expected.items():
         assert answered[year][1] == count
         assert answered[year][0] == pytest.approx(revenue, rel=1e-9)
+        assert answered[year][2] == pytest.approx(margin, rel=1e-9)
