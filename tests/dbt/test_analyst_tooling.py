@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import yaml
 
 from warehouse.publish import publish
 from warehouse.settings import PROJECT_DIR, Settings
@@ -104,3 +106,19 @@ def test_an_analyst_runs_dbt_and_metricflow_from_the_dbt_folder_with_no_variable
         assert answered[year][1] == count
         assert answered[year][0] == pytest.approx(revenue, rel=1e-9)
         assert answered[year][2] == pytest.approx(margin, rel=1e-9)
+
+
+def test_the_report_exposure_names_every_mart_and_ml_table_the_report_reads():
+    """dbt docs draw the report at the end of the lineage: a table its SQL reads but the
+    exposure leaves out would let a change to that table look harmless."""
+    exposures = yaml.safe_load((PROJECT_DIR / "dbt" / "models" / "exposures.yml").read_text())["exposures"]
+    report = next(e for e in exposures if e["name"] == "management_report")
+    declared = set()
+    for item in report["depends_on"]:
+        ref = re.fullmatch(r"ref\('(\w+)'\)", item)
+        source = re.fullmatch(r"source\('(\w+)', '(\w+)'\)", item)
+        declared.add(ref.group(1) if ref else source.group(2))
+    code = " ".join(p.read_text() for p in (PROJECT_DIR / "reports").rglob("*.py"))
+    read = set(re.findall(r"\b(?:marts|ml)\.(\w+)", code))
+    assert len(read) > 15
+    assert read - declared == set()
