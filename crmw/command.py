@@ -28,6 +28,7 @@ OWN_PACKAGES = (
     "reports",
     "models",
     "quality",
+    "privacy",
     "sample_exports",
     "ingest",
     "resolution",

@@ -169,3 +169,11 @@ def test_help_fits_an_80_column_terminal(runner, monkeypatch):
         result = runner.invoke(cli, [*words, "--help"], prog_name="crmw")
         assert result.exit_code == 0
         assert max(len(line) for line in result.stdout.splitlines()) <= 80, words
+
+
+def test_every_room_of_the_project_counts_as_our_own_for_errors_and_warnings():
+    """A room missing here would have its errors reported as unexpected and its warnings hidden."""
+    from crmw.command import OWN_PACKAGES
+    from tests.test_layout import LEVELS
+
+    assert set(LEVELS) <= set(OWN_PACKAGES)
