@@ -21,6 +21,7 @@ def manifest_row(entity, source, file_name, *, start=None, end=None, snapshot=No
     return [
         "b1", f"/landing/{source}/{file_name}", file_name, f"hash-{file_name}", 1000, entity, source, "generic",
         "csv", "utf-8", read, read - quarantined, quarantined, 0, snapshot, start, end, "loaded", LOADED_AT, 0.1,
+        file_name,  # file_key
     ]  # fmt: skip
 
 
@@ -41,7 +42,7 @@ def con():
         manifest_row("web_events", "web", "web_events__2026-10-15.jsonl", start=date(2026, 10, 1),
                      end=date(2026, 10, 15)),
     ]  # fmt: skip
-    connection.executemany(f"insert into meta.load_manifest values ({', '.join('?' * 20)})", rows)
+    connection.executemany(f"insert into meta.load_manifest values ({', '.join('?' * len(rows[0]))})", rows)
     yield connection
     connection.close()
 
