@@ -9,38 +9,19 @@ from pathlib import Path
 
 import click
 
+from crmw.command import CrmwGroup, setup_logging
+from crmw.params import DAY, MONTH, period_option
 from ingest.contracts import CONTRACTS
 from ingest.dialects import DIALECTS
-from ingest.errors import IngestError
-from warehouse.errors import WarehouseError
 from warehouse.settings import get_settings
 
 log = logging.getLogger("crmw")
-
-
-class CrmwGroup(click.Group):
-    """Errors the user can act on (the warehouse busy or unwritable, a file refused, a bad setting)
-    end the command with their one-line message, not a traceback."""
-
-    def invoke(self, ctx: click.Context):
-        try:
-            return super().invoke(ctx)
-        except (WarehouseError, IngestError) as exc:
-            raise click.ClickException(str(exc)) from None
-
-
-def _setup_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
-    )
-    for name in ("crmw", "ingest", "models", "dagster_project"):
-        logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.INFO)
+ENTITY = click.Choice(sorted(CONTRACTS))
+ENTITY_HELP = "one of: " + ", ".join(sorted(CONTRACTS))
 
 
 @click.group(cls=CrmwGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
+@click.option("-v", "--verbose", is_flag=True, help="Show debug messages, library warnings and tracebacks.")
 @click.version_option(package_name="crm-warehouse")
 def cli(verbose: bool) -> None:
     """crm-warehouse: finance, CRM and web-channel exports in one DuckDB warehouse.
@@ -59,26 +40,29 @@ def cli(verbose: bool) -> None:
       crmw report --period 2026-06    HTML and PDF management report
       crmw run                        the whole Dagster graph, in this process
       crmw backfill --from 2024-01 --to 2024-12
-      crmw status                     last run, freshness, failed checks
+      crmw status                     runs, checks, freshness, quarantine
       crmw forget --email ADDRESS     erase a person everywhere (docs/privacy.md)
-      crmw ui                         the Dagster UI on 127.0.0.1:3000
+      crmw ui                         Dagster UI, schedules and sensors
+      crmw docs                       dbt docs: every model and column
     """
-    _setup_logging(verbose)
+    setup_logging(verbose, get_settings().home / "logs")
 
 
 @cli.command()
 @click.option(
     "--scale",
-    type=float,
+    type=click.FloatRange(min=0, min_open=True, max=100),
     default=0.01,
     show_default=True,
     help="1 is about 10,000 client groups, 1M CRM activities, 250k invoices, 5M web events.",
 )
-@click.option("--seed", type=int, default=42, show_default=True, help="Same seed, same bytes.")
+@click.option(
+    "--seed", type=click.IntRange(min=0), default=42, show_default=True, help="Same seed, same bytes."
+)
 @click.option(
     "--out",
     "out_dir",
-    type=click.Path(path_type=Path),
+    type=click.Path(file_okay=False, path_type=Path),
     default=None,
     help="Folder to write to [default: CRMW_HOME/landing].",
 )
@@ -105,14 +89,14 @@ def cli(verbose: bool) -> None:
 )
 @click.option(
     "--messiness",
-    type=float,
+    type=click.FloatRange(0, 1),
     default=0.01,
     show_default=True,
     help="Share of rows carrying a planted fault (duplicates, bad dates, ...).",
 )
 @click.option(
     "--end-date",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    type=DAY,
     default="2026-09-30",
     show_default=True,
     help="Last day of the generated history (3 years end here).",
@@ -141,11 +125,13 @@ def generate(
         messiness=messiness,
         end_date=end_date.date() if end_date else date(2026, 9, 30),
     )
-    click.echo(summary.describe())
+    from crmw.console import console
+
+    console.print(summary.describe(), markup=False, highlight=False)
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--force", is_flag=True, help="Reload files whose content was loaded before.")
 @click.option(
     "--dialect",
@@ -155,20 +141,21 @@ def generate(
 )
 @click.option(
     "--entity",
-    type=click.Choice(sorted(CONTRACTS)),
+    type=ENTITY,
     default=None,
-    help="Read every file as this entity instead of detecting it.",
+    metavar="ENTITY",
+    help=f"Read every file as this entity instead of detecting it ({ENTITY_HELP}).",
 )
 @click.option(
     "--snapshot-date",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    type=DAY,
     default=None,
     help="Date of snapshot files whose name carries none [default: today].",
 )
 @click.option(
     "--db",
     "db_path",
-    type=click.Path(path_type=Path),
+    type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     help="Warehouse file [default: CRMW_HOME/warehouse/warehouse.duckdb].",
 )
@@ -202,10 +189,18 @@ def ingest(paths, force, dialect, entity, snapshot_date, db_path) -> None:
 
 
 @cli.command()
-@click.option("--entity", type=click.Choice(sorted(CONTRACTS)), default=None, help="Only this entity.")
+@click.option(
+    "--entity", type=ENTITY, default=None, metavar="ENTITY", help=f"Only this entity ({ENTITY_HELP})."
+)
 @click.option("--file", "file_filter", default=None, help="Only files whose path contains this text.")
-@click.option("--limit", default=20, show_default=True, help="Rows to show.")
-@click.option("--db", "db_path", type=click.Path(path_type=Path), default=None)
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="Rows to show.")
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Warehouse file [default: CRMW_HOME/warehouse/warehouse.duckdb].",
+)
 def quarantine(entity, file_filter, limit, db_path) -> None:
     """Show what was rejected and why: counts by entity and reason, then sample rows."""
     from crmw.console import print_quarantine
@@ -219,23 +214,24 @@ def quarantine(entity, file_filter, limit, db_path) -> None:
 @cli.command()
 @click.option("--full-refresh", is_flag=True, help="Rebuild incremental models from scratch.")
 @click.option("--select", default=None, help="dbt selector, e.g. 'marts.finance+'.")
-@click.option("--as-of", default=None, metavar="YYYY-MM-DD", help="Build the warehouse as of this date.")
-def build(full_refresh: bool, select: str | None, as_of: str | None) -> None:
+@click.option("--as-of", type=DAY, default=None, help="Build the warehouse as of this date.")
+def build(full_refresh: bool, select: str | None, as_of) -> None:
     """Run `dbt build` (models and their tests) on the warehouse, without Dagster."""
+    from crmw.command import stderr
+    from crmw.console import console
+    from crmw.progress import Working
     from warehouse.dbt import build_warehouse
-    from warehouse.errors import WarehouseError
 
-    try:
+    with Working(stderr(), "dbt build") as shown:
         result = build_warehouse(
             get_settings().ensure(),
             full_refresh=full_refresh,
             select=select,
-            vars={"as_of_date": as_of} if as_of else None,
+            vars={"as_of_date": as_of.date().isoformat()} if as_of else None,
+            on_node=shown.node,
         )
-    except WarehouseError as exc:
-        raise click.ClickException(str(exc)) from exc
     counts = ", ".join(f"{n} {status}" for status, n in sorted(result.counts().items()))
-    click.echo(f"dbt build succeeded in {result.seconds:.1f}s: {counts}")
+    console.print(f"dbt build succeeded in {result.seconds:.1f}s: {counts}", markup=False)
 
 
 @cli.group()
@@ -246,60 +242,59 @@ def models() -> None:
 @models.command("run")
 @click.option(
     "--as-of",
+    type=DAY,
     default=None,
-    metavar="YYYY-MM-DD",
     help="Score as of this date (features strictly before it) [default: the day after the data ends].",
 )
-@click.option("--churn-horizon-days", default=180, show_default=True)
-@click.option("--forecast-horizon-months", default=6, show_default=True)
+@click.option("--churn-horizon-days", type=click.IntRange(min=1), default=180, show_default=True)
+@click.option("--forecast-horizon-months", type=click.IntRange(1, 36), default=6, show_default=True)
 @click.option("--no-backtest", is_flag=True, help="Skip the backtests (faster; metrics tables unchanged).")
 def models_run(as_of, churn_horizon_days, forecast_horizon_months, no_backtest) -> None:
     """Train where needed, score, backtest; writes the ml.* tables of the warehouse."""
     import json
 
+    from crmw.command import stderr
+    from crmw.console import console
+    from crmw.progress import Working
     from models.jobs import run_all
     from warehouse.dbt import build_warehouse
 
     settings = get_settings().ensure()
-    summary = run_all(
-        settings,
-        as_of=date.fromisoformat(as_of) if as_of else None,
-        churn_horizon_days=churn_horizon_days,
-        forecast_horizon_months=forecast_horizon_months,
-        backtest=not no_backtest,
-    )
-    build_warehouse(settings, select="mart_client_scores")  # the scores joined back to clients
-    click.echo(json.dumps(summary, indent=2, default=str))
+    with Working(stderr(), "models: segments, churn, leads, forecast, next best action"):
+        summary = run_all(
+            settings,
+            as_of=as_of.date() if as_of else None,
+            churn_horizon_days=churn_horizon_days,
+            forecast_horizon_months=forecast_horizon_months,
+            backtest=not no_backtest,
+        )
+        build_warehouse(settings, select="mart_client_scores")  # the scores joined back to clients
+    console.print_json(json.dumps(summary, default=str))
 
 
 @cli.command()
-@click.option(
-    "--period",
-    default=None,
-    metavar="YYYY-MM | YYYY-Www",
-    help="Month (2025-03) or ISO week (2025-W12) [default: the latest complete month].",
-)
+@period_option
 @click.option("--no-pdf", is_flag=True, help="Write only the HTML.")
-def report(period: str | None, no_pdf: bool) -> None:
+def report(period, no_pdf: bool) -> None:
     """Render the management report from the published warehouse into CRMW_HOME/reports/<period>/."""
-    from reports.periods import PeriodError
+    from crmw.command import stderr
+    from crmw.console import console
+    from crmw.progress import Working
     from reports.render import render_latest, render_report
 
     settings = get_settings().ensure()
-    try:
+    with Working(stderr(), "report"):
         result = (
             render_latest(settings, pdf=not no_pdf)
             if period is None
             else render_report(settings, period, pdf=not no_pdf)
         )
-    except PeriodError as exc:
-        raise click.BadParameter(str(exc), param_hint="--period") from None
-    except FileNotFoundError as exc:  # nothing published yet
-        raise click.ClickException(str(exc)) from None
-    click.echo(
-        f"report {result['period']}: {result['html']}"
-        + (f" and {result['pdf']}" if result.get("pdf") else "")
-    )
+    console.print(f"report {result['period']}:", markup=False)
+    console.print(f"  html: {result['html']}", markup=False)
+    if result.get("pdf"):
+        console.print(f"  pdf:  {result['pdf']} ({result['pdf_pages']} pages)", markup=False)
+    elif result.get("pdf_skipped"):
+        console.print(f"  pdf:  not written: {result['pdf_skipped']}", markup=False)
 
 
 @cli.command()
@@ -307,55 +302,93 @@ def report(period: str | None, no_pdf: bool) -> None:
 @click.pass_context
 def run(ctx, full_refresh: bool) -> None:
     """Run the whole graph in this process: ingest the landing folder, build, score, report, publish."""
+    from crmw.command import stderr
     from crmw.orchestrate import run_everything
+    from crmw.progress import RunProgress
 
-    result = run_everything(get_settings().ensure(), full_refresh=full_refresh, log_level=_dagster_level(ctx))
+    settings = get_settings().ensure()
+    with RunProgress(stderr()) as shown:
+        result = run_everything(
+            settings, full_refresh=full_refresh, log_level=_dagster_level(ctx), on_event=shown.on_event
+        )
     _finish(result)
 
 
 @cli.command()
-@click.option("--from", "start", required=True, metavar="YYYY-MM", help="First month.")
-@click.option("--to", "end", required=True, metavar="YYYY-MM", help="Last month.")
+@click.option("--from", "start", type=MONTH, required=True, help="First month (YYYY-MM).")
+@click.option("--to", "end", type=MONTH, required=True, help="Last month (YYYY-MM).")
 @click.pass_context
 def backfill(ctx, start: str, end: str) -> None:
     """Reload the months FROM..TO of period exports in one run and rebuild what depends on them."""
+    from crmw.command import stderr
     from crmw.orchestrate import backfill as run_backfill
+    from crmw.orchestrate import check_backfill_range
+    from crmw.progress import RunProgress
 
-    _finish(run_backfill(get_settings().ensure(), start, end, log_level=_dagster_level(ctx)))
+    problem = check_backfill_range(start, end)
+    if problem:
+        raise click.BadParameter(problem, ctx=ctx, param_hint="'--from' / '--to'")
+    settings = get_settings().ensure()
+    with RunProgress(stderr()) as shown:
+        result = run_backfill(settings, start, end, log_level=_dagster_level(ctx), on_event=shown.on_event)
+    _finish(result)
 
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback by default).")
-@click.option("--port", default=3000, show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=3000, show_default=True)
 def ui(host: str, port: int) -> None:
-    """Start the Dagster UI on the whole asset graph."""
-    from crmw.orchestrate import ui as run_ui
+    """Start Dagster: the UI, and the daemon that runs schedules, sensors, queued runs and backfills."""
+    from crmw.orchestrate import serve
 
-    sys.exit(run_ui(get_settings().ensure(), host=host, port=port))
+    sys.exit(serve(get_settings().ensure(), host=host, port=port, verbose=_verbose()))
 
 
 @cli.command()
 def status() -> None:
-    """Last run, freshness of each source, refused files and failed checks."""
+    """One health view: last run of each job, failed and warning checks, freshness, quarantine, published copy."""
     from crmw.console import print_status
     from crmw.orchestrate import status as get_status
 
     print_status(get_status(get_settings().ensure()))
 
 
+@cli.command()
+@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback by default).")
+@click.option("--no-serve", is_flag=True, help="Only build the docs; print where they are.")
+def docs(port: int, host: str, no_serve: bool) -> None:
+    """Build the dbt docs (every model, column, test, exposure and metric) and serve them."""
+    from crmw.command import stderr
+    from crmw.console import console
+    from crmw.docs import build_docs, serve_docs
+    from crmw.progress import Working
+
+    with Working(stderr(), "dbt docs generate"):
+        site = build_docs(get_settings().ensure())
+    console.print(f"dbt docs: {site / 'static_index.html'} (one file, opens offline)", markup=False)
+    if not no_serve:
+        serve_docs(site, host=host, port=port)
+
+
+def _verbose() -> bool:
+    return bool(click.get_current_context().find_root().params.get("verbose"))
+
+
 def _dagster_level(ctx) -> str:
-    return "DEBUG" if ctx.find_root().params.get("verbose") else "WARNING"
+    return "DEBUG" if ctx.find_root().params.get("verbose") else "CRITICAL"
 
 
 def _finish(result: dict) -> None:
+    from crmw.console import console
+
     if result["success"]:
-        click.echo(f"run {result['run_id']} succeeded")
+        console.print(f"run {result['run_id'][:8]} succeeded", markup=False)
         return
-    click.echo(
-        f"run {result['run_id']} failed at: {', '.join(result['failed_steps']) or 'unknown step'}", err=True
+    raise click.ClickException(
+        f"run {result['run_id'][:8]} failed at {', '.join(result['failed_steps']) or 'an unknown step'}; "
+        f"`crmw ui` shows each step's log, {result['log']} the whole run"
     )
-    click.echo("see `crmw ui` for the logs of each step", err=True)
-    sys.exit(1)
 
 
 @cli.command()
@@ -373,30 +406,36 @@ def forget(emails, phones, contact_ids, inns, reason: str) -> None:
     sole proprietor's cards) goes too. meta.erasures records what was erased, when and why, with no
     personal data. See docs/privacy.md.
     """
+    from crmw.command import stderr
+    from crmw.progress import Working
     from privacy.erasure import forget as run_forget
     from privacy.person import RequestError, from_request
 
     try:
         person = from_request(list(emails), list(phones), list(contact_ids), list(inns))
     except RequestError as exc:
-        raise click.UsageError(str(exc)) from None
+        raise click.UsageError(" ".join(str(exc).split()), ctx=click.get_current_context()) from None
     identified_by = [
         name
         for name, given in (("email", emails), ("phone", phones), ("contact_id", contact_ids), ("inn", inns))
         if given
     ]
-    report = run_forget(get_settings().ensure(), person, reason=reason, identified_by=identified_by)
+    settings = get_settings().ensure()
+    with Working(stderr(), "forget: warehouse, published copy, landing files, reports, logs"):
+        report = run_forget(settings, person, reason=reason, identified_by=identified_by)
     click.echo(report.describe())
 
 
 @cli.command()
-@click.option("--scale", type=float, default=0.01, show_default=True)
-@click.option("--seed", type=int, default=42, show_default=True)
+@click.option(
+    "--scale", type=click.FloatRange(min=0, min_open=True, max=100), default=0.01, show_default=True
+)
+@click.option("--seed", type=click.IntRange(min=0), default=42, show_default=True)
 def demo(scale: float, seed: int) -> None:
     """Run the main job on the embedded default: sample exports into one DuckDB file."""
     from crmw.demo import run_demo
 
-    sys.exit(run_demo(scale=scale, seed=seed))
+    sys.exit(run_demo(scale=scale, seed=seed, verbose=_verbose()))
 
 
 def main() -> None:

@@ -141,21 +141,113 @@ def print_quarantine(db_path: Path, entity: str | None, file_filter: str | None,
 
 
 def print_status(status: dict) -> None:
-    last = status.get("last_run")
-    console.print(f"last run: {last['job']} {last['run_id'][:8]} {last['status']}" if last else "no run yet")
-    sources = status.get("sources") or []
-    if sources:
-        table = Table(title="sources")
-        for name in ("source", "entity", "last loaded", "data until", "days since load"):
-            table.add_column(name)
-        for row in sources:
-            table.add_row(*(escape(str(v)) if v is not None else "" for v in row))
+    """The health view (crmw.orchestrate.status): runs, checks, freshness, quarantine, published copy."""
+    runs = status.get("runs") or []
+    if runs:
+        table = Table(title="latest run of each job", title_justify="left")
+        for name, justify in (("job", "left"), ("status", "left"), ("started", "left"), ("took", "right")):
+            table.add_column(name, justify=justify, no_wrap=name != "job")
+        table.add_column("partitions", overflow="fold")
+        for run in runs:
+            style = {"FAILURE": "red", "CANCELED": "yellow", "STARTED": "cyan", "QUEUED": "cyan"}.get(
+                run["status"], ""
+            )
+            table.add_row(
+                run["job"],
+                run["status"].lower(),
+                f"{run['started_at']:%Y-%m-%d %H:%M}" if run["started_at"] else "",
+                _duration(run["seconds"]),
+                run["partition"] or "",
+                style=style,
+            )
         console.print(table)
-    if status.get("refused_files"):
-        console.print(f"[red]{status['refused_files']} refused file(s)[/]: crmw quarantine")
-    failed = status.get("failed_checks") or []
+    else:
+        console.print("no run yet: crmw run (or crmw ui, then the landing sensor)")
+    health = status.get("health")
+    if health is None:
+        console.print("no warehouse yet: crmw run")
+    else:
+        _print_checks(health)
+        _print_freshness(health)
+        _print_quarantine(health)
+    published = status.get("published")
+    if published:
+        console.print(
+            f"published copy: {_duration(published['age_hours'] * 3600)} old "
+            f"({published['published_at']:%Y-%m-%d %H:%M} UTC), {published['path']}",
+            markup=False,
+        )
+    else:
+        console.print("published copy: none yet (a successful run makes it)")
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 90:
+        return f"{seconds:.0f}s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f}m"
+    if seconds < 48 * 3600:
+        return f"{seconds / 3600:.1f}h"
+    return f"{seconds / 86400:.0f}d"
+
+
+def _print_checks(health) -> None:
+    checks = health.checks
+    if checks.empty:
+        console.print("checks: none run yet")
+        return
+    failed, warned = health.checks_with("failed"), health.checks_with("warning")
+    kinds = checks["kind"].value_counts()
+    counted = " and ".join(
+        f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in sorted(kinds.items(), reverse=True)
+    )
+    verdict = (
+        "[green]all passed[/]"
+        if failed.empty and warned.empty
+        else f"[red]{len(failed)} failed[/], {len(warned)} warning(s)"
+    )
+    console.print(f"checks (latest verdict of {counted}): {verdict}")
+    shown = [*failed.itertuples(), *warned.itertuples()]
+    if shown:
+        table = Table(show_header=True, box=None, padding=(0, 1))
+        for name in ("verdict", "asset", "check", "what"):
+            table.add_column(name, overflow="fold")
+        for row in shown[:15]:
+            table.add_row(
+                row.verdict,
+                row.asset,
+                row.check_name,
+                escape(str(row.message or "")),
+                style="red" if row.verdict == "failed" else "yellow",
+            )
+        console.print(table)
+        if len(shown) > 15:
+            console.print(f"  and {len(shown) - 15} more: crmw ui shows every check")
+
+
+def _print_freshness(health) -> None:
+    exports = health.exports
+    if exports.empty:
+        console.print("freshness: nothing loaded yet")
+        return
+    stale = health.stale_exports
     console.print(
-        f"[red]failed checks: {escape(', '.join(failed))}[/]"
-        if failed
-        else "no failed checks in the last run"
+        f"freshness against the data's calendar (complete to {health.calendar_end}): "
+        f"{len(exports) - len(stale)} of {len(exports)} exports reach it"
+    )
+    for row in stale.itertuples():
+        short = f"{row.days_short} days short" if row.days_short is not None else "no dated rows"
+        console.print(f"  [yellow]stale[/] {row.source}/{row.entity}: data to {row.data_through} ({short})")
+
+
+def _print_quarantine(health) -> None:
+    quarantined, read = health.rows_quarantined, health.rows_read
+    share = f" ({quarantined / read:.1%})" if read else ""
+    entities = int((health.quarantine["rows_quarantined"] > 0).sum()) if len(health.quarantine) else 0
+    console.print(
+        f"quarantine: {quarantined:,} of {read:,} rows{share} in {entities} entities; "
+        f"{len(health.unreadable)} file(s) refused whole"
+        + ("; crmw quarantine lists them" if quarantined or health.unreadable else "")
     )

@@ -17,6 +17,10 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from warehouse.identifiers import INN_SEPARATORS, PHONE_ALLOWED, normalise_inn, normalise_phone
+
+# The INN check digits' weights, for the SQL form only: in Python the check is python-stdnum's
+# (warehouse.identifiers), and the property tests hold the SQL to its answers.
 INN10_WEIGHTS = (2, 4, 10, 3, 5, 9, 4, 6, 8)
 INN11_WEIGHTS = (7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
 INN12_WEIGHTS = (3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
@@ -54,30 +58,9 @@ def sql_clean_text(expr: str) -> str:
 
 
 # --------------------------------------------------------------------------- INN / KPP
-def inn_check_digit(digits: str, weights: tuple[int, ...]) -> int:
-    return sum(int(d) * w for d, w in zip(digits, weights, strict=False)) % 11 % 10
-
-
-def inn_is_valid(value: str | None) -> bool:
-    """True for a 10-digit (organisation) or 12-digit (individual) INN with correct check digits."""
-    if value is None or not value.isascii() or not value.isdigit():
-        return False
-    if len(value) == 10:
-        return inn_check_digit(value[:9], INN10_WEIGHTS) == int(value[9])
-    if len(value) == 12:
-        return inn_check_digit(value[:10], INN11_WEIGHTS) == int(value[10]) and inn_check_digit(
-            value[:11], INN12_WEIGHTS
-        ) == int(value[11])
-    return False
-
-
 def parse_inn(value: str | None) -> str | None:
-    """Clean text -> the INN if valid, else None. Spaces inside are tolerated."""
-    value = clean_text(value)
-    if value is None:
-        return None
-    value = re.sub(f"[{SPACES}]", "", value)
-    return value if inn_is_valid(value) else None
+    """Clean text -> the INN if valid (python-stdnum), else None. Spaces inside are tolerated."""
+    return normalise_inn(clean_text(value))
 
 
 def _sql_digit(expr: str, pos: int) -> str:
@@ -90,8 +73,8 @@ def _sql_check(expr: str, weights: tuple[int, ...]) -> str:
 
 
 def sql_inn(expr: str) -> str:
-    """Expression: the INN (digits only) when valid, else NULL."""
-    s = f"regexp_replace({expr}, '[ \u00a0\u202f\t]', '', 'g')"
+    """Expression: the INN (digits only) when valid, else NULL (what parse_inn says, in bulk)."""
+    s = f"regexp_replace({expr}, '[{INN_SEPARATORS}]', '', 'g')"
     ten = f"{_sql_check('s', INN10_WEIGHTS)} = {_sql_digit('s', 10)}"
     twelve = (
         f"{_sql_check('s', INN11_WEIGHTS)} = {_sql_digit('s', 11)} "
@@ -147,36 +130,32 @@ def sql_email(expr: str) -> str:
     return f"case when regexp_full_match({e}, {sql_literal(EMAIL_PATTERN)}) then {e} end"
 
 
-PHONE_ALLOWED = "\\+?[0-9 ()\\-.\u00a0]+"
-
-
 def parse_phone(value: str | None) -> str | None:
-    """Russian and international phones -> '+' and digits; 8 and 7 prefixes become +7."""
-    value = clean_text(value)
-    if value is None or not re.fullmatch(PHONE_ALLOWED, value):
-        return None
-    digits = re.sub(r"[^0-9]", "", value)
-    if len(digits) == 11 and digits[0] in "78" and not value.startswith("+"):
-        return "+7" + digits[1:]
-    if len(digits) == 11 and value.startswith("+7"):
-        return "+" + digits
-    if len(digits) == 10 and digits[0] == "9" and not value.startswith("+"):
-        return "+7" + digits
-    if value.startswith("+") and 10 <= len(digits) <= 15 and not value.startswith("+7"):
-        return "+" + digits
-    return None
+    """Clean text -> the phone in E.164 (phonenumbers; without a country code, Russian), else None."""
+    return normalise_phone(clean_text(value))
+
+
+# Russian numbers as they are usually written, decided in SQL exactly as phonenumbers decides
+# them (region RU: national prefix 8, international prefix 810, national numbers of 10 digits;
+# a leading 7 is the country code when the rest looks Russian, [347-9]...). Everything else,
+# rare in a Russian CRM (other countries, odd lengths), goes to phonenumbers itself through
+# the UDF crmw_normalise_phone (ingest.staging.register_udfs).
+RU_NATIONAL_START = "34789"
 
 
 def sql_phone(expr: str) -> str:
     d = f"regexp_replace({expr}, '[^0-9]', '', 'g')"
     plus = f"starts_with({expr}, '+')"
+    russian_start = ", ".join(f"'{c}'" for c in RU_NATIONAL_START)
     return (
         f"case when not regexp_full_match({expr}, {sql_literal(PHONE_ALLOWED)}) then null "
-        f"when length({d}) = 11 and left({d}, 1) in ('7', '8') and not {plus} then '+7' || substr({d}, 2) "
-        f"when length({d}) = 11 and starts_with({expr}, '+7') then '+' || {d} "
-        f"when length({d}) = 10 and left({d}, 1) = '9' and not {plus} then '+7' || {d} "
-        f"when {plus} and length({d}) between 10 and 15 and not starts_with({expr}, '+7') then '+' || {d} "
-        f"end"
+        f"when {plus} and length({d}) = 11 and left({d}, 1) = '7' then '+' || {d} "
+        f"when not {plus} and length({d}) = 11 and left({d}, 1) = '8' and left({d}, 3) <> '810' "
+        f"then '+7' || substr({d}, 2) "
+        f"when not {plus} and length({d}) = 11 and left({d}, 1) = '7' "
+        f"and substr({d}, 2, 1) in ({russian_start}) then '+' || {d} "
+        f"when not {plus} and length({d}) = 10 and left({d}, 3) <> '810' then '+7' || {d} "
+        f"else crmw_normalise_phone({expr}) end"
     )
 
 

@@ -11,6 +11,7 @@ import pyarrow as pa
 
 from ingest.errors import IngestError
 from ingest.parsing import repair_mojibake, sql_literal
+from warehouse.identifiers import normalise_phone
 
 JSONL_DELIMITER = "\x1e"  # never appears unescaped inside a JSON line
 MAX_LINE_BYTES = 8 * 1024 * 1024
@@ -32,10 +33,12 @@ def register_udfs(con: duckdb.DuckDBPyConnection) -> None:
     def repair(values: pa.Array) -> pa.Array:
         return pa.array([repair_mojibake(v) for v in values.to_pylist()], type=pa.string())
 
-    with contextlib.suppress(duckdb.CatalogException):  # already registered on this connection
-        con.create_function(
-            "crmw_repair_mojibake", repair, ["VARCHAR"], "VARCHAR", type="arrow", null_handling="special"
-        )
+    def phone(values: pa.Array) -> pa.Array:  # the phones sql_phone does not decide itself
+        return pa.array([normalise_phone(v) for v in values.to_pylist()], type=pa.string())
+
+    for name, function in (("crmw_repair_mojibake", repair), ("crmw_normalise_phone", phone)):
+        with contextlib.suppress(duckdb.CatalogException):  # already registered on this connection
+            con.create_function(name, function, ["VARCHAR"], "VARCHAR", type="arrow", null_handling="special")
 
 
 def csv_stage(

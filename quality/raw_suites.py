@@ -18,6 +18,8 @@ Per entity (check names are the Dagster asset check names on raw/<entity>):
 |                            |          | of the typical month's rows (event entities)                  |
 | exports_are_not_repeats    | warn     | an export whose rows were mostly loaded before (a re-export)  |
 | row_count_is_steady        | warn     | the latest load far off the loads before it                   |
+| exports_are_fresh          | warn     | an export that stops more than 3 days before the last         |
+|                            |          | complete month the exports reach (quality/health.py)          |
 
 Ingest already quarantines rows that break the contract, so values_meet_contract and
 keys_are_unique guard against what bypasses it (a manual fix in SQL, a loader bug, a
@@ -34,6 +36,7 @@ import great_expectations.expectations as gxe
 import pandas as pd
 
 from ingest.contracts import CONTRACTS, LINEAGE_COLUMNS, Contract
+from quality.health import FRESH_SLACK_DAYS, calendar_end, export_reach, judge_freshness
 from quality.history import month_coverage, monthly_counts
 from quality.suite import Batch, Suite, make_suite, note, quote, read_columns, read_frame, table_columns
 
@@ -585,6 +588,50 @@ def row_count_is_steady(contract: Contract) -> Suite:
     )
 
 
+# --------------------------------------------------------------------------- freshness
+def exports_are_fresh(contract: Contract) -> Suite:
+    def build(con: duckdb.DuckDBPyConnection) -> Batch:
+        reach = export_reach(con)
+        end = calendar_end(reach)
+        mine = judge_freshness(reach, end)
+        mine = mine[mine["entity"] == contract.entity]
+        frame = pd.DataFrame(
+            {
+                "source": mine["source"].astype(object),
+                "data_through": [str(d) for d in mine["data_through"]],
+                "days_short": pd.array(mine["days_short"], dtype="Int64"),
+            }
+        )
+        text = f"the exports' calendar ends {end}" if end else "nothing loaded yet"
+        return Batch(
+            frame=frame,
+            expectations=[
+                gxe.ExpectColumnValuesToBeBetween(
+                    column="days_short",
+                    max_value=FRESH_SLACK_DAYS,
+                    meta=note(
+                        "Judged against the data's own calendar (the last complete month any export "
+                        f"reaches), not today's date; {FRESH_SLACK_DAYS} days short is still fresh."
+                    ),
+                )
+            ],
+            index_columns=["source"],
+            notes=[text],
+        )
+
+    return make_suite(
+        "raw",
+        contract.entity,
+        "exports_are_fresh",
+        severity="warn",
+        description=(
+            f"{contract.entity} exports reach the end of the last complete month the exports reach "
+            f"(within {FRESH_SLACK_DAYS} days): fresh against the data's calendar."
+        ),
+        build=build,
+    )
+
+
 # --------------------------------------------------------------------------- all
 def suites_for_contract(contract: Contract) -> list[Suite]:
     suites = [
@@ -596,7 +643,11 @@ def suites_for_contract(contract: Contract) -> list[Suite]:
     ]
     if contract.kind == "event" and contract.entity not in NOT_STEADY:
         suites.append(every_month_has_rows(contract))
-    suites += [exports_are_not_repeats(contract), row_count_is_steady(contract)]
+    suites += [
+        exports_are_not_repeats(contract),
+        row_count_is_steady(contract),
+        exports_are_fresh(contract),
+    ]
     return suites
 
 

@@ -233,8 +233,17 @@ def format_status(latest: pd.DataFrame) -> str:
 
 
 def status_line(con: duckdb.DuckDBPyConnection) -> str:
-    """The data-quality status for the management report, from the latest result of each suite.
+    """The data-quality status for the management report, from the latest result of each check
+    (suites and dbt tests, quality.health.latest_checks: what `crmw status` and the UI show).
 
     Works on the warehouse or on its published copy (meta is published).
     """
-    return format_status(latest_suite_runs(con))
+    from quality.health import latest_checks
+
+    checks = latest_checks(con)
+    return format_status(
+        checks.assign(
+            status=["passed" if v == "passed" else "failed" for v in checks["verdict"]],
+            severity=["error" if v == "failed" else "warn" for v in checks["verdict"]],
+        )
+    )

@@ -9,16 +9,16 @@ from the published warehouse.
 See docs/reports.md for what each section says.
 """
 
-from reports.pdf import ChromiumNotFound, find_chromium
+from reports.pdf import PdfEngineMissing, PdfRenderError
 from reports.periods import Period, PeriodError, latest_complete, parse_period
 from reports.render import NoData, latest_complete_period, render_latest, render_report
 
 __all__ = [
-    "ChromiumNotFound",
     "NoData",
     "Period",
+    "PdfEngineMissing",
+    "PdfRenderError",
     "PeriodError",
-    "find_chromium",
     "latest_complete",
     "latest_complete_period",
     "parse_period",

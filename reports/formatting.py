@@ -44,6 +44,17 @@ def fmt_number(value: Any, digits: int = 1) -> str:
     return f"{float(value):,.{digits}f}"
 
 
+def _compact(magnitude: float) -> str:
+    """54.7M, 910K, 1.23B: three significant digits, trailing zeros dropped. Babel (CLDR's
+    English compact patterns) picks the unit and rounds across it (999,999 is 1M, not
+    1,000K); the rouble sign and the sign in front stay ours, since CLDR's English writes
+    "RUB" and Russian "млн ₽"."""
+    from babel.numbers import format_compact_decimal
+
+    digits = max(0, 2 - (len(str(int(magnitude))) - 1) % 3) if magnitude >= 1000 else 0
+    return format_compact_decimal(magnitude, format_type="short", locale="en", fraction_digits=digits)
+
+
 def fmt_rub(value: Any, compact: bool = False) -> str:
     """₽54,686,900 or, compact, ₽54.7M / ₽910K / ₽1.23B."""
     if is_missing(value):
@@ -53,12 +64,7 @@ def fmt_rub(value: Any, compact: bool = False) -> str:
     magnitude = abs(value)
     if not compact or magnitude < 10_000:
         return f"{sign}{RUB}{magnitude:,.0f}"
-    for threshold, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
-        if magnitude >= threshold:
-            scaled = magnitude / threshold
-            digits = 2 if scaled < 10 else 1 if scaled < 100 else 0
-            return f"{sign}{RUB}{scaled:,.{digits}f}{suffix}"
-    return f"{sign}{RUB}{magnitude:,.0f}"  # pragma: no cover - thresholds above are exhaustive
+    return f"{sign}{RUB}{_compact(magnitude)}"
 
 
 def rub_axis_label(value: float) -> str:
@@ -67,10 +73,7 @@ def rub_axis_label(value: float) -> str:
         return f"{RUB}0"
     sign = "-" if value < 0 else ""
     magnitude = abs(float(value))
-    for threshold, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
-        if magnitude >= threshold:
-            return f"{sign}{RUB}{magnitude / threshold:,.3g}{suffix}"
-    return f"{sign}{RUB}{magnitude:,.0f}"
+    return f"{sign}{RUB}{_compact(magnitude) if magnitude >= 1000 else f'{magnitude:,.0f}'}"
 
 
 def fmt_pct(value: Any, digits: int = 1) -> str:

@@ -1,120 +1,110 @@
-"""Printing the HTML report to PDF with headless Chromium (Playwright drives Debian's
-`chromium`; Playwright's own browser downloads are never used).
+"""Printing the report to PDF with xhtml2pdf: pure Python on reportlab, installed from the
+Python registry with everything else, so no browser and no system library is needed.
 
-The page is opened from its file with every network request refused, so the PDF is
-exactly what the offline HTML shows.
+xhtml2pdf reads HTML and a subset of CSS 2.1 (no variables, grid or flex, no inline
+<svg>), so the PDF is printed from the report's print variant
+(`reports.template.render_html(..., medium="pdf")`): plain colours, headline cards in a
+table, each chart an <img> of its SVG (drawn by svglib), one section per page and a
+footer with page numbers. The fonts are matplotlib's DejaVu (Cyrillic and the rouble
+sign), registered for the text and for the charts' SVG text. Nothing is fetched: the
+resource policy allows only the font folder, never the network.
 """
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
+import base64
+import functools
+import io
 import logging
 import os
-import re
-import shutil
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-CHROMIUM_FLAGS = (
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-)
-CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-
-FOOTER = (
-    '<div style="font-size:7px; font-family: DejaVu Sans, Arial, sans-serif; color:#5b6b7b; width:100%; '
-    'padding:0 11mm; display:flex; justify-content:space-between;">'
-    '<span>{title}</span><span>page <span class="pageNumber"></span> of <span class="totalPages"></span></span>'
-    "</div>"
-)
-
-_PAGE_OBJECT = re.compile(rb"/Type\s*/Page(?![a-zA-Z])")
+# the width a chart is drawn at on an A4 page with 11 mm margins (points)
+CHART_WIDTH_PT = 540
+INSTALL_HINT = "pip install xhtml2pdf (it is in requirements.lock; `make demo` installs it)"
 
 
-class ChromiumNotFound(RuntimeError):
-    """No Chromium to print the PDF with. Install Debian's `chromium` (apt-get install chromium),
-    set CRMW_CHROMIUM to a Chromium binary, or render with pdf=False."""
+class PdfEngineMissing(RuntimeError):
+    """xhtml2pdf is not installed, so only the HTML report was written. Retrying does not help:
+    install it (INSTALL_HINT)."""
 
     retryable = False
 
 
-def find_chromium(env: dict[str, str] | None = None) -> Path:
-    """CRMW_CHROMIUM if set, else the first Chromium on PATH, else /usr/bin/chromium."""
-    env = os.environ if env is None else env
-    candidates = [env.get("CRMW_CHROMIUM")] if env.get("CRMW_CHROMIUM") else []
-    candidates += [shutil.which(name) for name in CHROMIUM_NAMES]
-    candidates.append("/usr/bin/chromium")
-    for candidate in candidates:
-        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
-            return Path(candidate)
-    raise ChromiumNotFound(
-        "no Chromium found (looked at CRMW_CHROMIUM, "
-        + ", ".join(CHROMIUM_NAMES)
-        + " on PATH, /usr/bin/chromium): "
-        "install Debian's chromium, set CRMW_CHROMIUM, or render the report with pdf=False"
+class PdfRenderError(RuntimeError):
+    """xhtml2pdf could not lay out the page (its messages say where). Retrying does not help."""
+
+    retryable = False
+
+
+@functools.cache
+def font_dir() -> Path:
+    """matplotlib's bundled DejaVu fonts: always installed with the report's dependencies."""
+    import matplotlib
+
+    return Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+
+
+def font_css() -> str:
+    """@font-face rules for the PDF: DejaVu Sans regular and bold under the name the CSS uses."""
+    fonts = font_dir()
+    return (
+        f'@font-face {{ font-family: "DejaVu Sans"; src: url("{fonts / "DejaVuSans.ttf"}"); }}\n'
+        f'@font-face {{ font-family: "DejaVu Sans"; src: url("{fonts / "DejaVuSans-Bold.ttf"}"); '
+        "font-weight: bold; }\n"
     )
 
 
-def count_pdf_pages(data: bytes) -> int:
-    """Pages in a PDF written by Chromium (its page objects are not compressed)."""
-    return len(_PAGE_OBJECT.findall(data))
+@functools.cache
+def _register_chart_fonts() -> None:
+    """The charts' SVG text names its fonts (charts.FONT_FAMILY); svglib must know them."""
+    from svglib.fonts import register_font_family
+
+    fonts = font_dir()
+    for family in ("DejaVu Sans", "sans-serif"):
+        register_font_family(family, str(fonts / "DejaVuSans.ttf"), bold=str(fonts / "DejaVuSans-Bold.ttf"))
 
 
-def html_to_pdf(html_path: Path, pdf_path: Path, title: str = "", chromium: Path | None = None) -> int:
-    """Print `html_path` to `pdf_path` (A4, backgrounds, page numbers); return the page count."""
-    chromium = chromium or find_chromium()
+def svg_image(svg: str, width_pt: int = CHART_WIDTH_PT) -> str:
+    """An inline <svg> chart as an <img> with a data URI, which xhtml2pdf draws through svglib."""
+    if "xmlns=" not in svg[: svg.index(">")]:
+        svg = svg.replace("<svg ", '<svg xmlns="http://www.w3.org/2000/svg" ', 1)
+    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    return f'<img src="data:image/svg+xml;base64,{data}" width="{width_pt}">'
+
+
+def count_pdf_pages(pdf: bytes | Path) -> int:
+    """The pages of a PDF, read by pypdf (any writer, compressed object streams included)."""
+    from pypdf import PdfReader
+
+    source = io.BytesIO(pdf) if isinstance(pdf, bytes) else Path(pdf)
+    return len(PdfReader(source).pages)
+
+
+def html_to_pdf(html: str, pdf_path: Path) -> int:
+    """Write the print variant `html` to `pdf_path` (atomically); return its page count.
+
+    Raises PdfEngineMissing when xhtml2pdf is not installed, PdfRenderError when it fails.
+    """
     try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return _print(html_path, pdf_path, title, chromium)
-    # Playwright's sync API refuses to run inside an event loop (Jupyter, some schedulers)
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(_print, html_path, pdf_path, title, chromium).result()
+        from xhtml2pdf import pisa
+        from xhtml2pdf.config.resources import ResourceAccessPolicy
+    except ImportError as exc:
+        raise PdfEngineMissing(f"no PDF engine: {INSTALL_HINT}") from exc
 
-
-def _print(html_path: Path, pdf_path: Path, title: str, chromium: Path) -> int:
-    from playwright.sync_api import sync_playwright
-
+    _register_chart_fonts()
+    policy = ResourceAccessPolicy(allow_remote=False, extra_roots=[str(font_dir())])
+    buffer = io.BytesIO()
+    # xhtml2pdf reports layout problems through its own loggers, at warning level: keep them
+    # in the log file (crmw -v), not on the terminal
+    status = pisa.CreatePDF(html, dest=buffer, encoding="utf-8", resource_policy=policy)
+    if status.err:
+        messages = "; ".join(str(m) for m in getattr(status, "log", [])[:3])
+        raise PdfRenderError(f"xhtml2pdf could not print {pdf_path.name}: {messages or 'see the log'}")
+    data = buffer.getvalue()
     tmp = pdf_path.with_name(f".{pdf_path.name}.tmp")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(chromium), args=list(CHROMIUM_FLAGS), headless=True)
-        try:
-            page = browser.new_page()
-            blocked: list[str] = []
-
-            def refuse(route) -> None:
-                blocked.append(route.request.url)
-                route.abort()
-
-            page.route(re.compile(r"^(?!file:|data:|about:).*"), refuse)
-            page.goto(html_path.resolve().as_uri(), wait_until="load")
-            page.emulate_media(media="print")
-            page.pdf(
-                path=str(tmp),
-                format="A4",
-                print_background=True,
-                prefer_css_page_size=True,
-                display_header_footer=True,
-                header_template="<span></span>",
-                footer_template=FOOTER.format(title=_escape(title)),
-                margin={"top": "12mm", "bottom": "14mm", "left": "11mm", "right": "11mm"},
-            )
-            if blocked:
-                log.warning(
-                    "the report asked for %d external resources (refused): %s", len(blocked), blocked[:3]
-                )
-        finally:
-            browser.close()
+    tmp.write_bytes(data)
     os.replace(tmp, pdf_path)
-    return count_pdf_pages(pdf_path.read_bytes())
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return count_pdf_pages(data)

@@ -70,11 +70,14 @@ def banners(ctx: Context) -> list[str]:
     return out
 
 
-def render_html_text(ctx: Context, sections: list[Section], published_name: str = "published.duckdb") -> str:
+def render_html_text(
+    ctx: Context, sections: list[Section], published_name: str = "published.duckdb", medium: str = "screen"
+) -> str:
     from reports.template import render_html
 
     headlines = [(s, m) for s in sections if s.available for m in s.metrics if m.headline]
     return render_html(
+        medium=medium,
         title=report_title(ctx.period),
         period=ctx.period,
         previous=ctx.previous,
@@ -106,9 +109,10 @@ def render_report(
 
     `kind` defaults to what the period text says. With pdf=False only the HTML is written.
     Returns {"period", "kind", "html", "pdf", "pdf_pages", "sections": {key: "ok" or the
-    reason it is not available yet}, "seconds"}. Raises FileNotFoundError when nothing is
-    published yet, PeriodError for a malformed period, ChromiumNotFound when a PDF is
-    asked for and no Chromium is installed.
+    reason it is not available yet}, "seconds"}, and "pdf_skipped" (how to get the PDF)
+    when the PDF engine is not installed. Raises FileNotFoundError when nothing is
+    published yet, PeriodError for a malformed period, PdfRenderError when the PDF
+    cannot be laid out.
     """
     started = time.perf_counter()
     period = period if isinstance(period, Period) else parse_period(period, kind)
@@ -118,6 +122,9 @@ def render_report(
     try:
         ctx, sections = build_sections(Source.open(con), period)
         html = render_html_text(ctx, sections, settings.published_path.name)
+        print_html = (
+            render_html_text(ctx, sections, settings.published_path.name, medium="pdf") if pdf else ""
+        )
     finally:
         con.close()
 
@@ -135,11 +142,15 @@ def render_report(
         "section_seconds": {s.key: round(s.seconds, 3) for s in sections},
     }
     if pdf:
-        from reports.pdf import html_to_pdf
+        from reports.pdf import PdfEngineMissing, html_to_pdf
 
         pdf_path = out_dir / PDF_NAME
-        result["pdf_pages"] = html_to_pdf(html_path, pdf_path, title=report_title(period))
-        result["pdf"] = pdf_path
+        try:
+            result["pdf_pages"] = html_to_pdf(print_html, pdf_path)
+            result["pdf"] = pdf_path
+        except PdfEngineMissing as exc:  # the HTML is the report; the PDF is a convenience
+            log.warning("report %s: only the HTML was written (%s)", period.key, exc)
+            result["pdf_skipped"] = str(exc)
     result["seconds"] = round(time.perf_counter() - started, 2)
     log.info(
         "report %s: %d of %d sections available, written to %s in %.1fs",

@@ -1,5 +1,9 @@
 """The report's HTML: one self-contained page (CSS inline, charts inline SVG, no
-scripts, no external assets) that prints one section per A4 page."""
+scripts, no external assets) that prints one section per A4 page.
+
+The same template renders two media: `screen` (the HTML file people open) and `pdf`
+(what reports/pdf.py prints with xhtml2pdf, which reads CSS 2.1 only: plain colours,
+cards in a table, charts as images, a footer frame with page numbers)."""
 
 from __future__ import annotations
 
@@ -60,6 +64,45 @@ section.report-section { padding-top: 18px; }
 }
 """
 
+# The print variant for xhtml2pdf: the screen CSS's colours written out (no variables), one
+# section per page, and a footer frame carrying "page X of Y".
+PDF_CSS = """
+@page { size: a4 portrait; margin: 12mm 11mm 16mm 11mm;
+  @frame footer { -pdf-frame-content: page-footer; bottom: 6mm; margin-left: 11mm; margin-right: 11mm;
+                  height: 7mm; } }
+body { font-family: "DejaVu Sans"; font-size: 8pt; color: #1d2733; line-height: 1.3; }
+h1 { font-size: 16pt; margin: 0 0 2pt 0; color: #1f4e79; }
+h2 { font-size: 12pt; margin: 0 0 4pt 0; color: #1f4e79; border-bottom: 1.5pt solid #1f4e79;
+     padding-bottom: 2pt; }
+h3 { font-size: 9pt; margin: 8pt 0 2pt 0; }
+p { margin: 2pt 0 4pt 0; }
+a { color: #1d2733; text-decoration: none; }
+.subtitle { color: #5b6b7b; margin-bottom: 8pt; }
+.banner { background-color: #fff4e5; border-left: 3pt solid #ef8f00; padding: 4pt 6pt; margin: 6pt 0; }
+table.cards { margin: 8pt 0 10pt 0; }
+table.cards td { background-color: #f4f6f9; padding: 5pt 6pt; border: 2pt solid #ffffff; width: 25%; }
+.card-label { color: #5b6b7b; font-size: 7pt; }
+.card-value { font-size: 11pt; font-weight: bold; }
+.card-value-text { font-size: 9pt; font-weight: bold; }
+.card-delta { font-size: 6.5pt; color: #5b6b7b; }
+.good { color: #2e7d32; } .bad { color: #c62828; } .flat { color: #5b6b7b; }
+table { width: 100%; margin: 2pt 0 6pt 0; font-size: 7pt; }
+th, td { padding: 1.5pt 3pt; border-bottom: 0.5pt solid #dde3ea; vertical-align: top; }
+th { text-align: left; color: #5b6b7b; font-weight: normal; border-bottom: 0.5pt solid #b9c3cd; }
+td.r, th.r { text-align: right; }
+td.value { font-weight: bold; }
+.note { color: #5b6b7b; font-size: 6.5pt; }
+.status-missing { color: #ef8f00; }
+.summary { font-size: 8.5pt; }
+.unavailable { background-color: #f4f6f9; border-left: 3pt solid #ef8f00; padding: 6pt 8pt; margin: 6pt 0; }
+.partial { color: #8a5a00; font-size: 7pt; }
+h2 { page-break-before: always; }
+table.contents td.n { width: 4%; color: #5b6b7b; }
+table.contents td.t { width: 34%; }
+table.metrics td.label { width: 24%; }
+#page-footer { font-size: 6.5pt; color: #5b6b7b; }
+"""
+
 TEMPLATE = """<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -67,9 +110,19 @@ TEMPLATE = """<!DOCTYPE html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="generator" content="crm-warehouse reports">
 <title>{{ title }}</title>
-<style>{{ css | safe }}</style>
+<style>{% if pdf %}{{ font_css | safe }}{% endif %}{{ css | safe }}</style>
 </head>
 <body>
+{% macro card(m) -%}
+  <div class="label card-label">{{ m.label }}</div>
+  <div class="value{% if m.unit == 'text' %} text card-value-text{% else %} card-value{% endif %}">{{ m.text }}</div>
+  {% if m.unit != 'text' and m.previous is not none %}
+  <div class="delta card-delta"><span class="{{ m.vs_previous.tone }}">{{ m.vs_previous.change }}</span> vs previous
+  {% if m.year_ago is not none %}· <span class="{{ m.vs_year_ago.tone }}">{{ m.vs_year_ago.change }}</span> vs year ago{% endif %}</div>
+  {% elif m.note %}<div class="delta card-delta">{{ m.note }}</div>{% endif %}
+{%- endmacro %}
+{% if pdf %}<div id="page-footer"><table><tr><td>{{ title }}</td>
+  <td class="r">page <pdf:pagenumber> of <pdf:pagecount></td></tr></table></div>{% endif %}
 <main>
 <header id="summary">
   <h1>{{ title }}</h1>
@@ -77,22 +130,19 @@ TEMPLATE = """<!DOCTYPE html>
     · compared with {{ previous.label }} and {{ year_ago.label }}
     · data as of {{ as_of | day }} · generated {{ generated_at.strftime('%d %b %Y %H:%M') }} UTC</div>
   {% for text in banners %}<div class="banner">{{ text }}</div>{% endfor %}
+  {% if pdf %}
+  <table class="cards">
+  {% for row in headlines | batch(4) %}<tr>{% for section, m in row %}<td>{{ card(m) }}</td>{% endfor %}</tr>{% endfor %}
+  </table>
+  {% else %}
   <div class="cards">
-  {% for section, m in headlines %}
-    <div class="card">
-      <div class="label">{{ m.label }}</div>
-      <div class="value{% if m.unit == 'text' %} text{% endif %}">{{ m.text }}</div>
-      {% if m.unit != 'text' and m.previous is not none %}
-      <div class="delta"><span class="{{ m.vs_previous.tone }}">{{ m.vs_previous.change }}</span> vs previous
-      {% if m.year_ago is not none %}· <span class="{{ m.vs_year_ago.tone }}">{{ m.vs_year_ago.change }}</span> vs year ago{% endif %}</div>
-      {% elif m.note %}<div class="delta">{{ m.note }}</div>{% endif %}
-    </div>
-  {% endfor %}
+  {% for section, m in headlines %}<div class="card">{{ card(m) }}</div>{% endfor %}
   </div>
+  {% endif %}
   <h3>Contents</h3>
   <table class="contents">
   {% for s in sections %}
-    <tr><td>{{ loop.index }}</td><td><a href="#{{ s.key }}">{{ s.title }}</a></td>
+    <tr><td class="n">{{ loop.index }}</td><td class="t"><a href="#{{ s.key }}">{{ s.title }}</a></td>
       <td>{% if s.available %}<span class="status-ok">{{ s.summary | truncate(150) }}</span>
           {% else %}<span class="status-missing">not available yet</span>{% endif %}</td></tr>
   {% endfor %}
@@ -117,7 +167,7 @@ TEMPLATE = """<!DOCTYPE html>
       <th class="r">change</th><th class="r">{{ year_ago.short_label }}</th><th class="r">change</th><th>note</th></tr></thead>
     <tbody>
     {% for m in s.metrics %}
-    <tr><td>{{ m.label }}</td><td class="r value">{{ m.text }}</td>
+    <tr><td class="label">{{ m.label }}</td><td class="r value">{{ m.text }}</td>
       {% if m.unit == 'text' or (m.previous is none and m.year_ago is none) %}<td class="r">–</td><td class="r"></td><td class="r">–</td><td class="r"></td>
       {% else %}
       <td class="r">{{ m.vs_previous.value }}</td><td class="r {{ m.vs_previous.tone }}">{{ m.vs_previous.change }}</td>
@@ -128,7 +178,7 @@ TEMPLATE = """<!DOCTYPE html>
     </tbody>
   </table>
   {% endif %}
-  {% if s.chart_svg %}<div class="chart-box" title="{{ s.chart_title }}">{{ s.chart_svg | safe }}</div>{% endif %}
+  {% if s.chart_svg %}<div class="chart-box" title="{{ s.chart_title }}">{% if pdf %}{{ s.chart_svg | svg_image | safe }}{% else %}{{ s.chart_svg | safe }}{% endif %}</div>{% endif %}
   {% for t in s.tables %}
   <h3>{{ t.title }}</h3>
   {% if t.rows %}
@@ -142,7 +192,7 @@ TEMPLATE = """<!DOCTYPE html>
   {% endif %}
 </section>
 {% endfor %}
-<footer>crm-warehouse · {{ title }} · read from {{ published_name }}</footer>
+{% if not pdf %}<footer>crm-warehouse · {{ title }} · read from {{ published_name }}</footer>{% endif %}
 </main>
 </body>
 </html>
@@ -161,5 +211,14 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def render_html(**context) -> str:
-    return environment().from_string(TEMPLATE).render(css=CSS, **context)
+def render_html(medium: str = "screen", **context) -> str:
+    """The report page for `medium`: "screen" (the HTML file) or "pdf" (what reports.pdf prints)."""
+    if medium not in ("screen", "pdf"):
+        raise ValueError(f"medium is 'screen' or 'pdf', not {medium!r}")
+    env = environment()
+    if medium == "pdf":
+        from reports.pdf import font_css, svg_image
+
+        env.filters["svg_image"] = svg_image
+        return env.from_string(TEMPLATE).render(css=PDF_CSS, font_css=font_css(), pdf=True, **context)
+    return env.from_string(TEMPLATE).render(css=CSS, pdf=False, **context)

@@ -10,10 +10,13 @@ and hard signs, doubled letters) so that "NordLogic", "Нордлоджик" and
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
 import pandas as pd
+
+from warehouse import identifiers
 
 # ---------------------------------------------------------------------------- legal forms
 # abbreviation (lower case, as it appears once quotes and punctuation are gone) -> canonical form
@@ -232,25 +235,10 @@ def name_stem(normalised: str | None, legal_form: str | None = None) -> str | No
 
 
 # ---------------------------------------------------------------------------- tax numbers
-_INN_WEIGHTS = {
-    10: ((2, 4, 10, 3, 5, 9, 4, 6, 8),),
-    12: ((7, 2, 4, 10, 3, 5, 9, 4, 6, 8), (3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8)),
-}
-
-
 def normalise_inn(value: str | None) -> str | None:
-    """The INN when it is 10 (organisation) or 12 (individual) digits with correct check digits."""
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return None
-    digits = re.sub(r"\s", "", str(value))
-    if not digits.isascii() or not digits.isdigit() or len(digits) not in _INN_WEIGHTS:
-        return None
-    d = [int(c) for c in digits]
-    for weights in _INN_WEIGHTS[len(digits)]:
-        n = len(weights)
-        if sum(w * x for w, x in zip(weights, d[:n], strict=True)) % 11 % 10 != d[n]:
-            return None
-    return digits
+    """The INN when it is 10 (organisation) or 12 (individual) digits with correct check digits
+    (python-stdnum, through warehouse.identifiers: the rule ingest applies)."""
+    return identifiers.normalise_inn(value)
 
 
 def inn_kind(inn: str | None) -> str | None:
@@ -275,19 +263,10 @@ def is_branch_kpp(kpp: str | None) -> bool:
 
 # ---------------------------------------------------------------------------- phones
 def normalise_phone(value: str | None) -> str | None:
-    """A Russian phone as 11 digits starting with 7; None when it is not a whole phone number.
-
-    Extensions ("доб. 123") are dropped: the switchboard number identifies the organisation.
-    """
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return None
-    text = re.split(r"доб|ext|вн\.", str(value).lower())[0]
-    digits = re.sub(r"\D", "", text)
-    if len(digits) == 11 and digits[0] in "78":
-        return "7" + digits[1:]
-    if len(digits) == 10 and digits[0] in "3489":
-        return "7" + digits
-    return None
+    """A phone in E.164 ('+74951234567'), or None when it is not a whole phone number: the one
+    normaliser ingest uses too (phonenumbers, through warehouse.identifiers), so the values
+    loaded from exports are already in this form."""
+    return identifiers.normalise_phone(value)
 
 
 # Geographic (ABC) codes of landlines in the regions `REGION_ALIASES` knows; a mobile number (9xx)
@@ -308,10 +287,12 @@ PHONE_AREA_CODES: dict[str, str] = {
 
 
 def phone_region(phone: str | None) -> str | None:
-    """The region of a normalised landline number by its area code; None for mobiles and unknown codes."""
-    if not phone or len(phone) != 11:
+    """The region of a normalised Russian landline number (+7 and its area code) by its area code;
+    None for mobiles, other countries and unknown codes. phonenumbers' geocoder names cities in
+    its own spelling; REGION_ALIASES' official names are what the records carry."""
+    if not phone or len(phone) != 12 or not phone.startswith("+7"):
         return None
-    return PHONE_AREA_CODES.get(phone[1:4])
+    return PHONE_AREA_CODES.get(phone[2:5])
 
 
 # ---------------------------------------------------------------------------- domains
@@ -388,15 +369,27 @@ def main_email_domain(emails: str | None, excluded: frozenset[str] = frozenset()
     return min(counts, key=lambda d: (-counts[d], d))
 
 
+@functools.cache
+def _host_parser():
+    import tldextract
+
+    # the public-suffix list bundled with the package: never fetched, never cached on disk
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
 def website_domain(url: str | None) -> str | None:
-    """The host of a website, without scheme, 'www.', port or path: 'https://www.x.ru/a' -> 'x.ru'."""
+    """The host of a website, without scheme, 'www.', port or path: 'https://www.x.ru/a' -> 'x.ru'.
+    None unless the host ends in a public suffix (tldextract: 'x.ru', 'x.co.uk', 'пример.рф')."""
     if url is None or (isinstance(url, float) and pd.isna(url)):
         return None
     text = str(url).strip().lower()
-    text = re.sub(r"^[a-z]+://", "", text)
-    host = re.split(r"[/:?#]", text, maxsplit=1)[0].strip(".")
-    host = host.removeprefix("www.")
-    return host if re.fullmatch(r"[\w-]+(\.[\w-]+)*\.[a-zа-я]{2,}", host) else None
+    if not text or any(c.isspace() for c in text):
+        return None
+    parts = _host_parser()(text)
+    if not parts.domain or not parts.suffix:
+        return None
+    host = ".".join(p for p in (parts.subdomain, parts.domain, parts.suffix) if p)
+    return host.removeprefix("www.")
 
 
 def corporate_domain(domain: str | None, excluded: frozenset[str] = frozenset()) -> str | None:

@@ -1,8 +1,8 @@
 """Russian taxpayer numbers (INN) and registration reason codes (KPP).
 
 INN of an organisation: 10 digits, the last a check digit; of an individual (ИП): 12 digits, the last
-two check digits. Each check digit is the weighted sum of the digits before it, mod 11, mod 10.
-The first two digits are the region code, the next two the tax office within it.
+two check digits (python-stdnum computes and checks them, through warehouse.identifiers: the rule
+ingest applies). The first two digits are the region code, the next two the tax office within it.
 KPP: 4 digits of the tax office, 2 of the reason ("01" head office, "43" branch), 3 of a sequence.
 """
 
@@ -10,32 +10,17 @@ from __future__ import annotations
 
 import numpy as np
 
-W10 = np.array([2, 4, 10, 3, 5, 9, 4, 6, 8], dtype=np.int64)
-W11 = np.array([7, 2, 4, 10, 3, 5, 9, 4, 6, 8], dtype=np.int64)
-W12 = np.array([3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8], dtype=np.int64)
-
-
-def _check(digits: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    return (digits @ weights) % 11 % 10
+from warehouse.identifiers import inn_check_digits, normalise_inn
 
 
 def check_digits(body: str) -> str:
     """The check digit(s) that complete a 9-digit (organisation) or 10-digit (individual) INN body."""
-    if not body.isascii() or not body.isdigit() or len(body) not in (9, 10):
-        raise ValueError(f"an INN body is 9 or 10 digits, got {body!r}")
-    d = np.array([int(c) for c in body], dtype=np.int64)
-    if len(body) == 9:
-        return str(int(_check(d, W10)))
-    c11 = int(_check(d, W11))
-    c12 = int(_check(np.append(d, c11), W12))
-    return f"{c11}{c12}"
+    return inn_check_digits(body)
 
 
 def is_valid_inn(inn: str | None) -> bool:
     """True when `inn` is 10 or 12 ASCII digits with correct check digits."""
-    if not inn or len(inn) not in (10, 12) or not inn.isascii() or not inn.isdigit():
-        return False
-    return inn[len(inn) - (1 if len(inn) == 10 else 2) :] == check_digits(inn[: 9 if len(inn) == 10 else 10])
+    return normalise_inn(inn) == inn if inn else False
 
 
 def _digits_to_str(digits: np.ndarray) -> np.ndarray:
@@ -62,14 +47,13 @@ def generate_inns(rng: np.random.Generator, region_codes: np.ndarray, individual
         body[:, 1] = region_codes[todo] % 10
         body[:, 2] = rng.integers(0, 5, size=k)  # tax office 01..49
         body[:, 3] = rng.integers(1, 10, size=k)
-        c10 = _check(body[:, :9], W10)
-        c11 = _check(body, W11)
-        c12 = _check(np.column_stack([body, c11]), W12)
-        org = _digits_to_str(np.column_stack([body[:, :9], c10]))
-        ind = _digits_to_str(np.column_stack([body, c11, c12]))
-        cand = np.where(individual[todo], ind, org)
+        bodies = _digits_to_str(body).tolist()
+        cand = [
+            b + inn_check_digits(b) if ind else b[:9] + inn_check_digits(b[:9])
+            for b, ind in zip(bodies, individual[todo].tolist(), strict=True)
+        ]
         retry = []
-        for i, value in zip(todo.tolist(), cand.tolist(), strict=True):
+        for i, value in zip(todo.tolist(), cand, strict=True):
             if value in seen:
                 retry.append(i)
             else:

@@ -8,7 +8,9 @@ models run (the project's on-run-start hook creates the missing ones empty, from
 contracts): every source is optional, a company with accounting only still gets
 every mart.
 
-dbt's target/ and logs/ go under CRMW_HOME/dbt/, so two homes never share them.
+dbt's target/ and logs/ go under CRMW_HOME/dbt/, so two homes never share them (partial
+parsing included: each home parses with its own settings), and the home's ground truth, when
+it has one, reaches dbt as the var `resolution_ground_truth_path`.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -111,7 +113,7 @@ def dbt_args(
     dbt.log gets `log_level_file` (info: each node's start, result and errors); dbt's default, debug,
     also writes every statement (some 100,000 lines a build; about 1 s of a 13 s daily build at scale
     0.1, within the noise of a shared machine)."""
-    dbt_home = settings.home / "dbt"
+    dbt_home = settings.dbt_dir
     args = [
         command,
         "--project-dir",
@@ -132,11 +134,19 @@ def dbt_args(
             args += [flag, *([value] if isinstance(value, str) else list(value))]
     if skip_tests and command == "build":
         args += ["--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
+    vars = {**home_vars(settings), **(vars or {})}
     if vars:
         args += ["--vars", json.dumps(dict(vars), default=str)]
     if threads:
         args += ["--threads", str(threads)]
     return args
+
+
+def home_vars(settings: Settings) -> dict[str, str]:
+    """The dbt vars a home's settings decide (today: its ground truth, when it has one)."""
+    if settings.ground_truth is None:
+        return {}
+    return {"resolution_ground_truth_path": str(settings.ground_truth)}
 
 
 @contextlib.contextmanager
@@ -187,14 +197,21 @@ def _release_duckdb() -> None:
     DuckDBConnectionManager.close_all_connections()
 
 
-def run_dbt(args: Sequence[str], settings: Settings) -> tuple[bool, Any]:
-    """Run one dbt command in-process against the settings' warehouse; return (success, dbt's result)."""
+def run_dbt(
+    args: Sequence[str], settings: Settings, on_node: Callable[[str, str], None] | None = None
+) -> tuple[bool, Any]:
+    """Run one dbt command in-process against the settings' warehouse; return (success, dbt's result).
+
+    `on_node(name, status)` is called as each model, seed or test finishes (progress)."""
     from dbt.cli.main import dbtRunner
 
     def forward(event) -> None:
         # dbt's own progress lines, at debug level: `crmw -v` shows them
         if event.info.level in ("info", "warn", "error"):
             log.debug("dbt: %s", event.info.msg)
+        if on_node is not None and event.info.name == "NodeFinished":
+            result = event.data.run_result
+            on_node(event.data.node_info.node_name, str(result.status).lower())
 
     with _DBT_LOCK, _warehouse_env(settings):
         try:
@@ -233,6 +250,7 @@ def build_warehouse(
     skip_tests: bool = False,
     command: str = "build",
     raise_on_failure: bool = True,
+    on_node: Callable[[str, str], None] | None = None,
 ) -> BuildResult:
     """Build the warehouse: `dbt build` (seeds, models, snapshots, tests) over the settings' DuckDB file.
 
@@ -256,7 +274,7 @@ def build_warehouse(
         skip_tests=skip_tests,
     )
     started = time.perf_counter()
-    success, run_result = run_dbt(args, settings)
+    success, run_result = run_dbt(args, settings, on_node=on_node)
     result = BuildResult(
         command=command,
         success=success,
@@ -283,11 +301,12 @@ def build_warehouse(
 
 
 def generate_docs(settings: Settings | None = None) -> Path:
-    """`dbt docs generate`; returns the folder holding index.html, manifest.json and catalog.json."""
+    """`dbt docs generate --static`; returns the folder holding index.html, manifest.json and
+    catalog.json, and static_index.html (all three in one page that opens offline from the file)."""
     settings = settings or get_settings()
     prepare_for_dbt(settings)
     args = dbt_args("docs", settings)
-    args = [args[0], "generate", *args[1:]]
+    args = [args[0], "generate", "--static", "--no-compile", *args[1:]]
     success, _ = run_dbt(args, settings)
     if not success:
         raise WarehouseBuildError(f"dbt docs generate failed on {settings.warehouse_path}; see the dbt log")

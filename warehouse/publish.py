@@ -56,6 +56,7 @@ def publish(warehouse: Path, published: Path, schemas: tuple[str, ...] = PUBLISH
                     f'create table pub."{schema}"."{table}" as select {columns} from "{schema}"."{table}"'
                 )
                 tables += 1
+            _copy_comments(con, schema)
         con.execute("detach pub")
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -67,6 +68,30 @@ def publish(warehouse: Path, published: Path, schemas: tuple[str, ...] = PUBLISH
     seconds = time.perf_counter() - started
     log.info("published %d tables to %s in %.1fs", tables, published, seconds)
     return {"tables": tables, "seconds": round(seconds, 2), "path": str(published)}
+
+
+def _copy_comments(con: duckdb.DuckDBPyConnection, schema: str) -> None:
+    """The schema's table (or view) and column comments, onto its copy in the attached `pub`."""
+    relations = con.execute(
+        "select table_name, comment from duckdb_tables() where database_name = current_database() "
+        "and schema_name = ? and comment is not null "
+        "union all select view_name, comment from duckdb_views() where database_name = current_database() "
+        "and schema_name = ? and comment is not null",
+        [schema, schema],
+    ).fetchall()
+    for table, comment in relations:
+        con.execute(f'comment on table pub."{schema}"."{table}" is {_literal(comment)}')
+    columns = con.execute(
+        "select table_name, column_name, comment from duckdb_columns() where database_name = current_database() "
+        "and schema_name = ? and comment is not null",
+        [schema],
+    ).fetchall()
+    for table, column, comment in columns:
+        con.execute(f'comment on column pub."{schema}"."{table}"."{column}" is {_literal(comment)}')
+
+
+def _literal(text: str) -> str:
+    return "'" + str(text).replace("'", "''") + "'"
 
 
 def connect_published(published: Path) -> duckdb.DuckDBPyConnection:

@@ -22,6 +22,9 @@ DEFAULT_LOCK_WAIT_SECONDS = 30.0
 @dataclass(frozen=True)
 class Settings:
     home: Path
+    # The sample generator's ground truth folder (CRMW_GROUND_TRUTH): when set, every dbt
+    # build of this home measures client resolution against it (int_entity_records__evaluated).
+    ground_truth: Path | None = None
     # how long a process waits for another that holds the warehouse file before giving up
     lock_wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS
 
@@ -52,6 +55,15 @@ class Settings:
     def artifacts_dir(self) -> Path:
         """Trained model artefacts (outside git)."""
         return self.home / "artifacts"
+
+    @property
+    def dbt_dir(self) -> Path:
+        """dbt's target/ (manifest, partial parse, run results, docs) and logs/ for this home."""
+        return self.home / "dbt"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home / "logs"
 
     @property
     def overrides_dir(self) -> Path:
@@ -86,9 +98,14 @@ class Settings:
 def get_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     home = env.get("CRMW_HOME") or str(DEFAULT_HOME)
+    truth = env.get("CRMW_GROUND_TRUTH")
     wait = env.get("CRMW_LOCK_WAIT")
     try:
         lock_wait = float(wait) if wait else DEFAULT_LOCK_WAIT_SECONDS
     except ValueError:
         raise WarehouseError(f"CRMW_LOCK_WAIT={wait!r} is not a number of seconds") from None
-    return Settings(home=Path(home).expanduser().resolve(), lock_wait_seconds=lock_wait)
+    return Settings(
+        home=Path(home).expanduser().resolve(),
+        ground_truth=Path(truth).expanduser().resolve() if truth else None,
+        lock_wait_seconds=lock_wait,
+    )

@@ -96,9 +96,9 @@ def ml_scores(context: dg.AssetExecutionContext, crmw: CrmwResource):
         )
 
 
-models_job = dg.define_asset_job(
-    "score_models", selection=dg.AssetSelection.assets(ml_scores), partitions_def=MONTHLY
+models_job = dg.define_asset_job("score_models", selection=dg.AssetSelection.assets(ml_scores))
+monthly_retraining = dg.build_schedule_from_partitioned_job(
+    models_job, hour_of_day=3, day_of_month=1, default_status=dg.DefaultScheduleStatus.RUNNING
 )
-monthly_retraining = dg.build_schedule_from_partitioned_job(models_job, hour_of_day=3, day_of_month=1)
 
 defs = dg.Definitions(assets=[ml_scores], jobs=[models_job], schedules=[monthly_retraining])

@@ -1,7 +1,16 @@
-"""Warehouse domain: the dbt project as assets (dagster-dbt), and the publish step."""
+"""Warehouse domain: the dbt project as assets (dagster-dbt), and the publish step.
 
+The asset graph is built from the project's structure, parsed once into dbt/target/graph/
+(no home's state is in it). Every run parses and builds again in its own home: dbt's
+target/ and logs/ under CRMW_HOME/dbt/, with the home's vars (warehouse.dbt.home_vars), so
+two homes never share a partial parse, a manifest or a setting.
+"""
+
+import json
 import os
+import shutil
 import sys
+import uuid
 from pathlib import Path
 
 import dagster as dg
@@ -14,10 +23,12 @@ from dagster_dbt import (
 )
 
 from dagster_project.resources import WRITER_POOL, CrmwResource
+from warehouse.dbt import home_vars
 from warehouse.publish import publish
+from warehouse.settings import Settings
 
 DBT_DIR = Path(__file__).resolve().parents[2] / "dbt"
-dbt_project = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
+dbt_project = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR, target_path=Path("target") / "graph")
 # The dbt next to this interpreter: the venv need not be on PATH.
 DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
 
@@ -34,9 +45,19 @@ def ensure_manifest(project: DbtProject = dbt_project) -> Path:
     project's files (so a checkout always loads the graph its dbt files describe)."""
     manifest = project.manifest_path
     if not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime(project.project_dir):
+        # parsed aside and moved into place: two processes starting at once never read half a file
+        scratch = manifest.parent.with_name(f"{manifest.parent.name}.{uuid.uuid4().hex[:8]}")
+        partial = manifest.parent / "partial_parse.msgpack"
+        if partial.exists():  # dbt parses again only the files that changed
+            scratch.mkdir(parents=True)
+            shutil.copy(partial, scratch / partial.name)
         DbtCliResource(project_dir=project, dbt_executable=DBT_EXECUTABLE).cli(
-            ["parse", "--quiet"], target_path=project.target_path
+            ["parse", "--quiet"], target_path=scratch
         ).wait()
+        manifest.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(scratch / partial.name, partial)
+        os.replace(scratch / "manifest.json", manifest)
+        shutil.rmtree(scratch, ignore_errors=True)
     return manifest
 
 
@@ -78,7 +99,7 @@ def _has_scores_models(manifest_path: Path) -> bool:
 HAS_SCORES = _has_scores_models(MANIFEST)
 
 
-def _prepare_warehouse(crmw: CrmwResource):
+def _prepare_warehouse(crmw: CrmwResource) -> Settings:
     from models.schema import ensure_ml_schema
     from warehouse.connection import connect
     from warehouse.dbt import prepare_for_dbt
@@ -92,13 +113,29 @@ def _prepare_warehouse(crmw: CrmwResource):
         ensure_ml_schema(con)
     finally:
         con.close()
+    # dbt's profile reads the warehouse path from the environment; dagster-dbt seeds a new
+    # target folder with the partial parse found at DBT_TARGET_PATH: the home's own, never
+    # the checkout's (which holds whatever settings the last dbt run there had)
     os.environ["CRMW_WAREHOUSE_PATH"] = str(settings.warehouse_path)
-    os.environ.setdefault("CRMW_HOME", str(settings.home))
+    os.environ["CRMW_HOME"] = str(settings.home)
+    os.environ["DBT_TARGET_PATH"] = str(home_target(settings))
     return settings
+
+
+def home_target(settings: Settings) -> Path:
+    return settings.dbt_dir / "target"
+
+
+def home_dbt_args(settings: Settings) -> list[str]:
+    """What each dbt command of a run gets from its home: the log folder and the home's vars."""
+    args = ["--log-path", str(settings.dbt_dir / "logs")]
+    variables = home_vars(settings)
+    return args + (["--vars", json.dumps(variables)] if variables else [])
 
 
 @dbt_assets(
     manifest=MANIFEST,
+    project=dbt_project,  # path selectors are relative to the project, not the working directory
     dagster_dbt_translator=translator,
     pool=WRITER_POOL,
     exclude=SCORES_SELECTION if HAS_SCORES else "",
@@ -106,11 +143,12 @@ def _prepare_warehouse(crmw: CrmwResource):
 def dbt_warehouse(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, crmw: CrmwResource, config: DbtBuildConfig
 ):
-    _prepare_warehouse(crmw)
+    settings = _prepare_warehouse(crmw)
     # cautious: a test runs only when all the models it reads are built here, so tests of the
     # scores models (built after the ML run) wait for dbt_scores.
     args = ["build", "--indirect-selection", "cautious", *(["--full-refresh"] if config.full_refresh else [])]
-    yield from dbt.cli(args, context=context).stream()
+    args += home_dbt_args(settings)
+    yield from dbt.cli(args, context=context, target_path=home_target(settings)).stream()
 
 
 def _scores_assets() -> list:
@@ -119,14 +157,16 @@ def _scores_assets() -> list:
 
     @dbt_assets(
         manifest=MANIFEST,
+        project=dbt_project,
         dagster_dbt_translator=translator,
         pool=WRITER_POOL,
         select=SCORES_SELECTION,
         name="dbt_scores",
     )
     def dbt_scores(context: dg.AssetExecutionContext, dbt: DbtCliResource, crmw: CrmwResource):
-        _prepare_warehouse(crmw)
-        yield from dbt.cli(["build"], context=context).stream()
+        settings = _prepare_warehouse(crmw)
+        args = ["build", *home_dbt_args(settings)]
+        yield from dbt.cli(args, context=context, target_path=home_target(settings)).stream()
 
     return [dbt_scores]
 

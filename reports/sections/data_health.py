@@ -1,6 +1,7 @@
 """Data freshness and data quality: how far each export reaches (meta.load_manifest),
-what ingest refused or quarantined, and the data-quality checks' verdict
-(quality, meta.dq_results)."""
+what ingest refused or quarantined, and the latest verdict of every check (suites and dbt
+tests). The rules are quality.health's, the same `crmw status` and the Dagster checks use:
+for the latest complete month the period end is the end of the data's calendar."""
 
 from __future__ import annotations
 
@@ -9,41 +10,13 @@ from datetime import timedelta
 import matplotlib.dates as mdates
 import pandas as pd
 
+from quality.health import FRESH_SLACK_DAYS, export_reach, judge_freshness, latest_checks
 from reports import charts
 from reports.formatting import fmt_date, fmt_datetime, fmt_int
 from reports.model import Context, Metric, Section, Table, report_section
 
-# an export is fresh for a period when it reaches this close to the period's last day
-FRESH_SLACK_DAYS = 3
+# a few days short of the period end is still fresh (quality.health, shared with `crmw status`)
 STALE_DAYS = 10
-
-# How far a file reaches: its snapshot date, the last event in it, or, for a monthly or
-# daily export (<entity>__2025-03.csv, <entity>__2025-03-31.csv), the end of the month
-# or day its name says (a sparse export may have no event on the last days).
-FILE_REACHES = """
-greatest(
-    coalesce(snapshot_date, period_end),
-    case
-        when regexp_matches(file_name, '__\\d{4}-\\d{2}-\\d{2}[._]')
-            then try_strptime(regexp_extract(file_name, '__(\\d{4}-\\d{2}-\\d{2})', 1), '%Y-%m-%d')::date
-        when regexp_matches(file_name, '__\\d{4}-\\d{2}[._]')
-            then last_day(try_strptime(regexp_extract(file_name, '__(\\d{4}-\\d{2})', 1), '%Y-%m')::date)
-    end
-)
-"""
-
-FRESHNESS_SQL = f"""
-select
-    source,
-    entity,
-    count(*) as files,
-    max({FILE_REACHES}) as data_through,
-    max(loaded_at) as last_loaded_at
-from meta.load_manifest
-where status = 'loaded' and coalesce(period_start, snapshot_date, period_end) <= $last
-group by 1, 2
-order by 1, 2
-"""
 
 LOADED_SQL = """
 select
@@ -68,12 +41,8 @@ def _loaded(ctx: Context, period) -> dict:
 @report_section("data", "Data freshness and data quality")
 def data_health(ctx: Context, section: Section) -> None:
     ctx.source.require("meta.load_manifest")
-    fresh = ctx.source.df(FRESHNESS_SQL, {"last": ctx.period.last_day})
-    fresh["data_through"] = pd.to_datetime(fresh["data_through"]).dt.date
-    fresh["lag_days"] = [
-        max(0, (ctx.period.last_day - d).days) if pd.notna(d) else None for d in fresh["data_through"]
-    ]
-    stale = fresh[fresh["lag_days"] > FRESH_SLACK_DAYS]
+    fresh = judge_freshness(export_reach(ctx.source.con, until=ctx.period.last_day), ctx.period.last_day)
+    stale = fresh[~fresh["is_fresh"]]
     cur, prev, year = (_loaded(ctx, p) for p in ctx.comparisons)
 
     section.metrics = [
@@ -115,7 +84,7 @@ def data_health(ctx: Context, section: Section) -> None:
                     fmt_int(r["files"]),
                     fmt_date(r["data_through"]),
                     fmt_datetime(r["last_loaded_at"]),
-                    fmt_int(r["lag_days"]),
+                    fmt_int(r["days_short"]),
                 ]
                 for r in stale.to_dict("records")
             ],
@@ -140,12 +109,12 @@ def data_health(ctx: Context, section: Section) -> None:
 
 
 def _quality_status(ctx: Context, section: Section) -> str:
-    """The data-quality checks' one-line verdict (quality.status_line) and the suites
+    """The checks' one-line verdict (quality.status_line) and the checks, suites and dbt tests,
     whose latest run did not pass."""
-    from quality import latest_suite_runs, status_line
+    from quality import status_line
 
     line = status_line(ctx.source.con)
-    latest = latest_suite_runs(ctx.source.con)
+    latest = latest_checks(ctx.source.con)
     if latest.empty:
         section.metrics.insert(
             0,
@@ -159,8 +128,8 @@ def _quality_status(ctx: Context, section: Section) -> str:
             ),
         )
         return line
-    failed = latest[latest["status"] != "passed"]
-    blocking = failed[failed["severity"] == "error"]
+    failed = latest[latest["verdict"] != "passed"]
+    blocking = failed[failed["verdict"] == "failed"]
     verdict = (
         f"FAILED: {len(blocking)} blocking"
         if len(blocking)
@@ -177,23 +146,31 @@ def _quality_status(ctx: Context, section: Section) -> str:
             unit="text",
             better=None,
             headline=True,
-            note=f"{len(latest)} suites, checked {checked:%d %b %Y %H:%M} UTC",
+            note=f"{_counted(latest)}, checked {checked:%d %b %Y %H:%M} UTC",
         ),
     )
     section.tables.append(
         Table(
-            title="Data-quality suites whose latest run did not pass",
-            columns=["Asset", "Check", "Severity", "Status", "What failed"],
+            title="Checks whose latest run did not pass",
+            columns=["Asset", "Check", "Kind", "Verdict", "What failed"],
             rows=[
-                [r["asset"], r["check_name"], r["severity"], r["status"], r["message"] or "–"]
-                for r in failed.sort_values(["severity", "asset"]).head(8).to_dict("records")
+                [r["asset"], r["check_name"], r["kind"], r["verdict"], r["message"] or "–"]
+                for r in failed.sort_values(["verdict", "asset"]).head(8).to_dict("records")
             ],
             align=["l", "l", "l", "l", "l"],
             clip={0: "20%", 1: "22%", 4: "40%"},
-            empty_text=f"none: all {len(latest)} suites passed",
+            empty_text=f"none: all {_counted(latest)} passed",
         )
     )
     return line
+
+
+def _counted(checks: pd.DataFrame) -> str:
+    """'210 suites and 312 dbt tests'."""
+    counts = checks["kind"].value_counts()
+    return " and ".join(
+        f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in sorted(counts.items(), reverse=True)
+    )
 
 
 @charts.styled
@@ -203,7 +180,7 @@ def _chart(ctx: Context, fresh: pd.DataFrame) -> str:
     y = list(range(len(fresh)))
     start = ctx.period.start - timedelta(days=ctx.period.days * 2)
     colors = []
-    for lag in fresh["lag_days"]:
+    for lag in fresh["days_short"]:
         if lag is None or pd.isna(lag) or lag > STALE_DAYS:
             colors.append(charts.COLORS["bad"])
         elif lag > FRESH_SLACK_DAYS:

@@ -32,7 +32,7 @@ def invoices(path: Path, n: int, first: int = 1) -> Path:
 
 def one_line_error(output: str, *fragments: str) -> None:
     assert "Traceback" not in output
-    errors = [line for line in output.splitlines() if line.startswith("Error:")]
+    errors = [line for line in output.splitlines() if line.startswith("error:")]
     assert len(errors) == 1, output
     for fragment in fragments:
         assert fragment in errors[0], output
@@ -125,9 +125,9 @@ def test_a_home_that_is_a_file_is_one_line(tmp_path):
 def test_an_unknown_entity_or_period_is_a_usage_error(home, tmp_path):
     runner = CliRunner(env={"CRMW_HOME": str(home)})
     result = runner.invoke(cli, ["ingest", str(tmp_path), "--entity", "nosuch"])
-    assert result.exit_code == 2 and "Invalid value for '--entity'" in result.output
+    assert result.exit_code == 2 and "invalid value for '--entity'" in result.output
     result = runner.invoke(cli, ["report", "--period", "../..", "--no-pdf"])
-    assert result.exit_code == 2 and "Invalid value for --period" in result.output
+    assert result.exit_code == 2 and "invalid value for '--period'" in result.output
     assert "Traceback" not in result.output
 
 

@@ -95,9 +95,19 @@ def test_the_landing_sensor_requests_the_month_of_a_dropped_file_once(home):
     first = list(landing_sensor(context))
     assert [r.job_name for r in first] == ["ingest_snapshots"]
     invoice_file(home.landing_dir, "2024-05")
+    invoice_file(home.landing_dir, "2024-07")
     context2 = dg.build_sensor_context(cursor=context.cursor, resources={"crmw": resource})
     second = list(landing_sensor(context2))
-    assert [(r.job_name, r.partition_key) for r in second] == [("ingest_events", "2024-05")]
+    # one run for the new months, loading only what was not loaded before
+    assert [r.job_name for r in second] == ["ingest_events"]
+    assert (
+        second[0].tags["dagster/asset_partition_range_start"],
+        second[0].tags["dagster/asset_partition_range_end"],
+    ) == (
+        "2024-05",
+        "2024-07",
+    )
+    assert second[0].run_config["ops"]["raw_events"]["config"] == {"reload": False}
     context3 = dg.build_sensor_context(cursor=context2.cursor, resources={"crmw": resource})
     assert list(landing_sensor(context3)) == []
 

@@ -1,12 +1,11 @@
 """The whole graph, materialised in process over scale-0.01 exports, with the default
 configuration: every step succeeds (no DuckDB lock errors), scores and the report land,
-and readers get a published copy. The home it leaves is the one a user has: its logs hold
-no personal value, its databases and secret are the owner's only, and `crmw forget` leaves
-no trace of a person in any of its files."""
+readers get a published copy, and everything dbt writes and reads is the home's own. The
+home it leaves is the one a user has: its logs hold no personal value, its databases and
+secret are the owner's only, and `crmw forget` leaves no trace of a person in any of its files."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from pathlib import Path
@@ -19,31 +18,29 @@ from crmw.cli import cli
 from sample_exports import generate
 from tests.support.traces import traces
 from warehouse.pseudonyms import key_path
-from warehouse.settings import Settings
+from warehouse.settings import Settings, get_settings
 
 
 @pytest.fixture(scope="module")
-def full_run(tmp_path_factory) -> tuple[Settings, dict]:
+def full_run(tmp_path_factory) -> tuple[Settings, dict, set[Path]]:
     from crmw.orchestrate import run_everything
+    from dagster_project.defs.warehouse import DBT_DIR
 
-    home = tmp_path_factory.mktemp("full-run") / "home"
-    saved = os.environ.get("CRMW_HOME")
-    os.environ["CRMW_HOME"] = str(home)
-    try:
-        settings = Settings(home=home).ensure()
+    home = tmp_path_factory.mktemp("full-run")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("CRMW_HOME", str(home))
+        # this home's ground truth, and no other's: it must reach dbt
+        env.setenv("CRMW_GROUND_TRUTH", str(home / "landing" / "sample" / "ground_truth"))
+        settings = get_settings().ensure()
         generate(out_dir=settings.landing_dir / "sample", scale=0.01, seed=11)
+        checkout_runs = set((DBT_DIR / "target").glob("dbt_*"))
         result = run_everything(settings)
-    finally:
-        if saved is None:
-            os.environ.pop("CRMW_HOME", None)
-        else:
-            os.environ["CRMW_HOME"] = saved
-    return settings, result
+    return settings, result, checkout_runs
 
 
 @pytest.mark.slow
 def test_a_full_materialisation_over_sample_exports_succeeds_end_to_end(full_run):
-    settings, result = full_run
+    settings, result, _ = full_run
     assert result["success"], result["errors"]
     log = (settings.home / "logs" / "last-run.log").read_text()
     assert "database is locked" not in log.lower() and "could not set lock" not in log.lower()
@@ -56,6 +53,32 @@ def test_a_full_materialisation_over_sample_exports_succeeds_end_to_end(full_run
         con.close()
     reports = list(settings.reports_dir.glob("*/report.html"))
     assert reports, "the monthly report of the last month should be rendered"
+    assert reports[0].with_suffix(".pdf").exists()
+
+
+@pytest.mark.slow
+def test_dbt_runs_through_dagster_parse_and_write_in_their_own_home(full_run):
+    from dagster_project.defs.warehouse import DBT_DIR
+
+    settings, result, checkout_runs = full_run
+    assert result["success"], result["errors"]
+    assert set((DBT_DIR / "target").glob("dbt_*")) == checkout_runs  # nothing new in the checkout
+    assert (settings.home / "dbt" / "target" / "run_results.json").exists()
+    assert (settings.home / "dbt" / "logs" / "dbt.log").exists()
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        quality = con.execute(
+            "select level, ground_truth_path from intermediate.int_entity_records__evaluated"
+        ).fetchall()
+        tests = con.execute(
+            "select count(*), count(*) filter (where status = 'pass') from meta.dbt_test_results"
+        ).fetchone()
+    finally:
+        con.close()
+    # CRMW_GROUND_TRUTH reached dbt: client resolution was measured against this home's truth
+    assert {row[0] for row in quality} == {"client", "legal_entity"}
+    assert {row[1] for row in quality} == {str(settings.ground_truth)}
+    assert tests[0] > 100 and tests[0] == tests[1]  # every dbt test's verdict, for `crmw status`
 
 
 def personal_values(settings: Settings) -> set[str]:
@@ -82,7 +105,7 @@ def personal_values(settings: Settings) -> set[str]:
 
 @pytest.mark.slow
 def test_no_log_of_a_full_run_holds_a_personal_value(full_run):
-    settings, _ = full_run
+    settings, _, _ = full_run
     values = personal_values(settings)
     assert len(values) > 100
     logs = [
@@ -123,7 +146,7 @@ def candidates(text: str) -> set[str]:
 
 @pytest.mark.slow
 def test_the_databases_and_the_secret_of_a_home_are_the_owners_only(full_run):
-    settings, _ = full_run
+    settings, _, _ = full_run
     for path in (settings.warehouse_path, settings.published_path, key_path(settings)):
         assert path.stat().st_mode & 0o077 == 0, f"{path} is readable by others"
     for folder in (settings.warehouse_dir, settings.secrets_dir):
@@ -132,7 +155,7 @@ def test_the_databases_and_the_secret_of_a_home_are_the_owners_only(full_run):
 
 @pytest.mark.slow
 def test_forget_leaves_no_trace_of_a_person_in_any_file_of_a_full_runs_home(full_run, tmp_path):
-    source, _ = full_run
+    source, _, _ = full_run
     settings = Settings(home=tmp_path / "home")
     shutil.copytree(source.home, settings.home, symlinks=True)
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)

@@ -1,4 +1,5 @@
-"""The Dagster UI serves the whole asset graph (headless Chromium, Debian's package)."""
+"""The Dagster UI serves the whole asset graph (headless Chromium, Debian's package: optional,
+this test is skipped without it; CI installs none)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,10 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)"),
+    pytest.mark.skipif(
+        CHROMIUM is None,
+        reason="no chromium installed (optional: apt-get install chromium); CI installs none",
+    ),
 ]
 
 

@@ -342,4 +342,4 @@ def test_links_out_of_the_folder_are_not_followed_and_broken_links_are_reported(
 def test_quarantine_accepts_only_entity_names(db, tmp_path):
     ingest_paths([write_rows(tmp_path / "invoices__2024-01.csv", invoice_rows(1))], db)
     result = CliRunner().invoke(cli, ["quarantine", "--db", str(db), "--entity", "invoices; drop table x"])
-    assert result.exit_code == 2 and "Invalid value for '--entity'" in result.output
+    assert result.exit_code == 2 and "invalid value for '--entity'" in result.output

@@ -1,5 +1,7 @@
 """Property tests: each value parser's SQL form (what the loader runs) agrees with
-its Python reference on arbitrary text, and known-good values round-trip."""
+its Python reference on arbitrary text, and known-good values round-trip. For INNs and
+phones the Python reference is a library (python-stdnum, phonenumbers), so these tests
+hold the SQL fast path to the library's answers."""
 
 from __future__ import annotations
 
@@ -8,10 +10,12 @@ from decimal import Decimal
 
 import duckdb
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from ingest import parsing as p
+from ingest.staging import register_udfs
+from warehouse.identifiers import inn_check_digits
 
 SETTINGS = settings(
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -21,6 +25,7 @@ SETTINGS = settings(
 @pytest.fixture(scope="module")
 def con():
     connection = duckdb.connect()
+    register_udfs(connection)  # as the loader's connection has them
     yield connection
     connection.close()
 
@@ -35,10 +40,7 @@ def sql_eval(con, expr_builder, value):
 
 def inn_digits(draw_digits: list[int], length: int) -> str:
     body = "".join(str(d) for d in draw_digits[: length - (1 if length == 10 else 2)])
-    if length == 10:
-        return body + str(p.inn_check_digit(body, p.INN10_WEIGHTS))
-    first = body + str(p.inn_check_digit(body, p.INN11_WEIGHTS))
-    return first + str(p.inn_check_digit(first, p.INN12_WEIGHTS))
+    return body + inn_check_digits(body)
 
 
 valid_inns = st.builds(
@@ -73,6 +75,14 @@ def test_inn_sql_and_python_agree(con, text):
 
 
 @SETTINGS
+@given(st.from_regex(r"[0-9]{10}|[0-9]{12}", fullmatch=True))
+def test_the_sql_inn_check_agrees_with_python_stdnum_on_any_digits(con, digits):
+    from stdnum.ru import inn
+
+    assert (sql_eval(con, p.sql_inn, digits) is not None) == inn.is_valid(digits)
+
+
+@SETTINGS
 @given(st.one_of(st.from_regex(r"[0-9]{4}[0-9A-Za-z]{2}[0-9]{3}", fullmatch=True), texty))
 def test_kpp_sql_and_python_agree(con, text):
     assert sql_eval(con, p.sql_kpp, text) == p.parse_kpp(text)
@@ -90,14 +100,49 @@ def test_email_sql_and_python_agree(con, text):
     assert sql_eval(con, p.sql_email, text) == p.parse_email(text)
 
 
-@SETTINGS
-@given(
-    st.one_of(
-        digity, st.from_regex(r"(\+7|8)[ (]?9[0-9]{2}[) ]?[0-9]{3}[- ]?[0-9]{2}[- ]?[0-9]{2}", fullmatch=True)
-    )
+# how Russian numbers are written: +7, 8, 7 or nothing in front, any grouping
+russian_phones = st.from_regex(
+    r"(\+7|8|7|)[ (-]?[0-9]{3}[) -]?[0-9]{3}[- .]?[0-9]{2}[- .]?[0-9]{2}", fullmatch=True
 )
-def test_phone_sql_and_python_agree(con, text):
+any_phone_digits = st.from_regex(r"\+?[0-9][0-9 ()-]{0,17}", fullmatch=True)
+
+
+@SETTINGS
+@given(st.one_of(digity, russian_phones, any_phone_digits, texty))
+@example("+44 (0) 20 7946 0958")
+@example("810 44 20 7946 0958")
+@example("71234567890")
+@example("+7 8 916 123 45 67")
+@example("8 (916) 123-45-67 доб. 12")
+def test_phone_sql_and_phonenumbers_agree(con, text):
     assert sql_eval(con, p.sql_phone, text) == p.parse_phone(text)
+
+
+@pytest.fixture(scope="module")
+def sql_only():
+    """A connection whose phone function only says it was called."""
+    connection = duckdb.connect()
+    connection.create_function("crmw_normalise_phone", lambda v: "PYTHON", ["VARCHAR"], "VARCHAR")
+    yield connection
+    connection.close()
+
+
+@SETTINGS
+@given(russian_phones)
+def test_russian_numbers_are_decided_in_sql_without_calling_phonenumbers(sql_only, text):
+    """The fast path: the usual Russian shapes never reach the Python function."""
+    import phonenumbers
+
+    digits = "".join(c for c in text if c.isdigit())
+    # 810 is the international prefix, and a 7 before a number not starting like a Russian one may
+    # not be the country code: phonenumbers decides those
+    library_decides = not text.startswith("+") and (
+        digits.startswith("810") or (len(digits) == 11 and digits[0] == "7" and digits[1] not in "34789")
+    )
+    assume(not library_decides)
+    result = sql_eval(sql_only, p.sql_phone, text)
+    expected = phonenumbers.format_number(phonenumbers.parse(text, "RU"), phonenumbers.PhoneNumberFormat.E164)
+    assert result == expected
 
 
 @SETTINGS

@@ -129,15 +129,25 @@ def test_kpp_reason_43_is_a_branch():
 @pytest.mark.parametrize(
     "written",
     ["+7 (495) 123-45-67", "8 (495) 123-45-67", "84951234567", "+7 495 123 45 67", "8-495-123-45-67",
-     "74951234567", "(495) 123-4567", "+7 (495) 123-45-67 доб. 123"],
+     "74951234567", "(495) 123-4567", "+74951234567"],
 )  # fmt: skip
-def test_phone_formats_give_eleven_digits_starting_with_7(written):
-    assert normalise_phone(written) == "74951234567"
+def test_phone_formats_give_the_e164_number_ingest_loads(written):
+    from ingest.parsing import parse_phone
+
+    assert normalise_phone(written) == "+74951234567" == parse_phone(written)
 
 
-@pytest.mark.parametrize("written", ["нет", "12345", "", None])
+@pytest.mark.parametrize("written", ["нет", "12345", "", None, "+7 (495) 123-45-67 доб. 123"])
 def test_text_that_is_not_a_phone_gives_none(written):
     assert normalise_phone(written) is None
+
+
+def test_a_website_host_must_end_in_a_public_suffix():
+    assert website_domain("http://shop.example.co.uk:8080/a?b") == "shop.example.co.uk"
+    assert website_domain("https://www.пример.рф/") == "пример.рф"
+    assert website_domain("localhost") is None
+    assert website_domain("http://192.168.0.1/") is None
+    assert website_domain("nord group.ru") is None
 
 
 def test_domains_of_websites_and_addresses():
@@ -211,7 +221,7 @@ def test_normalise_records_adds_comparable_columns():
     a1 = out.loc["accounts:A1"]
     assert (a1.name_norm, a1.legal_form, a1.name_stem) == ("техносервис", "ООО", "техносервис")
     assert (a1.inn_norm, a1.inn_kind, a1.kpp_norm) == ("7707083893", "organisation", "770143001")
-    assert (a1.domain, a1.phone_norm, a1.region_norm) == ("tekhnoservis.ru", "74951234567", "Москва")
+    assert (a1.domain, a1.phone_norm, a1.region_norm) == ("tekhnoservis.ru", "+74951234567", "Москва")
     assert a1.region_key == "Москва"
     l1 = out.loc["leads:L1"]
     # an individual has no KPP and no stem; a free mailbox gives no domain
@@ -220,10 +230,11 @@ def test_normalise_records_adds_comparable_columns():
 
 
 def test_a_landline_says_where_a_record_without_a_region_is():
-    assert phone_region("78612516532") == "Краснодарский край"
-    assert phone_region("74951234567") == "Москва"
-    assert phone_region("79161234567") is None  # a mobile is anywhere
-    assert phone_region("78001234567") is None  # toll-free
+    assert phone_region("+78612516532") == "Краснодарский край"
+    assert phone_region("+74951234567") == "Москва"
+    assert phone_region("+79161234567") is None  # a mobile is anywhere
+    assert phone_region("+78001234567") is None  # toll-free
+    assert phone_region("+442079460958") is None  # another country
     records = pd.DataFrame(
         [
             _record(record_key="leads:L1", name="Газоальянс", phone="+7 (861) 251-65-32"),

@@ -25,7 +25,7 @@ churn as (
     {{ ml_source('churn_scores', [
         ('as_of_date', 'date'), ('client_id', 'varchar'), ('churn_probability', 'double'),
         ('risk_band', 'varchar'), ('drivers', 'varchar'), ('horizon_days', 'integer'),
-        ('model_run_id', 'varchar'),
+        ('model_run_id', 'varchar'), ('revenue_12m_rub', 'double'),
     ]) }}
 
 ),
@@ -105,6 +105,8 @@ final as (
         cast(latest_churn.horizon_days as integer) as churn_horizon_days,
         latest_churn.model_run_id as churn_model_run_id,
         latest_churn.as_of_date as churn_as_of_date,
+        cast(latest_churn.revenue_12m_rub as double) as churn_revenue_12m_rub,
+        cast(latest_churn.churn_probability * latest_churn.revenue_12m_rub as double) as revenue_at_risk_rub,
         latest_actions.action as next_action,
         latest_actions.product_line as next_action_product_line,
         latest_actions.reason as next_action_reason,
