@@ -6,6 +6,10 @@ every reason, one row in meta.load_manifest. Either all of it is committed or
 none of it is: a failed or killed load leaves no trace.
 
 Rows read = rows loaded + rows quarantined, per file, always.
+
+With `lake=`, the same loader writes a lake instead of the warehouse file: Parquet files
+under a folder or object-store URL that DuckDB and Spark both read, with the same
+guarantees (ingest/lake.py).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import duckdb
 
 from ingest.errors import FileRefused, IngestError
 from ingest.group import Pending, load_group, pending_file
+from ingest.lake import Lake, LakeSink
 from ingest.manifest import file_identity
 from ingest.results import BatchResult, FileResult
 from ingest.staging import register_udfs
@@ -55,8 +60,9 @@ GROUP_FILES = 64
 
 def ingest_paths(
     paths: Iterable[Path],
-    db_path: Path,
+    db_path: Path | None = None,
     *,
+    lake: str | Path | None = None,
     force: bool = False,
     dialect: str | None = None,
     entity: str | None = None,
@@ -67,13 +73,28 @@ def ingest_paths(
 
     Consecutive files of one kind (see Pending.joins) load together, in one transaction;
     when that fails, they load one by one, so a bad file is refused alone and the rest load.
+    The rows go to the warehouse file `db_path`, or to the lake at `lake` (a folder or URL).
     """
+    if (db_path is None) == (lake is None):
+        raise ValueError(
+            "ingest_paths writes either a warehouse file (db_path) or a lake (lake=), one of them"
+        )
     batch = BatchResult(batch_id=uuid.uuid4().hex[:12])
     files = list(iter_export_files(paths))
     results: dict[int, FileResult] = {}
     group: list[tuple[int, Pending]] = []
-    con = connect(db_path)
-    workdir = Path(tempfile.mkdtemp(prefix="crmw-ingest-", dir=db_path.parent))
+    if lake is not None:
+        workdir = Path(tempfile.mkdtemp(prefix="crmw-ingest-"))
+        sink = LakeSink(Lake(str(lake)), workdir)
+        try:
+            con = sink.connect()
+        except BaseException:
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise
+    else:
+        sink = None
+        con = connect(db_path)
+        workdir = Path(tempfile.mkdtemp(prefix="crmw-ingest-", dir=db_path.parent))
     options = {"workdir": workdir, "force": force, "dialect": dialect, "entity": entity}
 
     def refuse(i: int, path: Path, exc: Exception) -> None:
@@ -112,9 +133,17 @@ def ingest_paths(
         try:
             try:
                 done = load_group(
-                    con, items, batch_id=batch.batch_id, force=force, loaded_at=loaded_at, started=started
+                    con,
+                    items,
+                    batch_id=batch.batch_id,
+                    force=force,
+                    loaded_at=loaded_at,
+                    started=started,
+                    sink=sink,
                 )
                 results.update({i: r for (i, _), r in zip(group, done, strict=True)})
+                if sink is not None:
+                    sink.after_commit()
             except (duckdb.Error, IngestError):
                 if len(group) == 1:
                     raise
@@ -128,7 +157,10 @@ def ingest_paths(
                             force=force,
                             loaded_at=loaded_at,
                             started=time.perf_counter(),
+                            sink=sink,
                         )[0]
+                        if sink is not None:
+                            sink.after_commit()
                     except (FileRefused, duckdb.Error) as exc:
                         refuse(i, item.path, exc)
         except (FileRefused, duckdb.Error) as exc:
@@ -139,7 +171,8 @@ def ingest_paths(
             group.clear()
 
     try:
-        ensure_ingest_tables(con)
+        if sink is None:
+            ensure_ingest_tables(con)
         register_udfs(con)
         for i, path in enumerate(files):
             if progress:
@@ -179,8 +212,12 @@ def ingest_paths(
     finally:
         for _, item in group:
             item.cleanup()
-        con.close()
-        shutil.rmtree(workdir, ignore_errors=True)
+        try:
+            if sink is not None:
+                sink.close(con)
+        finally:
+            con.close()
+            shutil.rmtree(workdir, ignore_errors=True)
     batch.files = [results[i] for i in sorted(results)]
     for result in batch.files:
         log.debug("%s %s: %s", result.status, result.path.name, result.message or describe_counts(result))

@@ -1,5 +1,10 @@
 """Where things live. One setting, CRMW_HOME, decides it all (default: var/ in the checkout).
 
+Two more pick the engine when one machine is outgrown (docs/scale-out.md): CRMW_ENGINE (duckdb, the
+default, or spark) and CRMW_LAKE (where ingest writes raw and quarantine as Parquet; the spark
+engine always reads the lake, by default CRMW_HOME/lake; unset on duckdb, raw lives in the DuckDB
+file).
+
 Nothing here reads the environment at import time: call `get_settings()`.
 """
 
@@ -13,11 +18,26 @@ from pathlib import Path
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 # What a run writes stays out of the code: a checkout's default home is var/ (ignored by git).
 DEFAULT_HOME = PROJECT_DIR / "var"
+ENGINES = ("duckdb", "spark")
 
 
 @dataclass(frozen=True)
 class Settings:
     home: Path
+    engine: str = "duckdb"
+    lake: str | None = None  # a folder or an object-store URL; None: no lake unless the engine needs one
+
+    def __post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise ValueError(f"unknown engine {self.engine!r} (CRMW_ENGINE): use one of {', '.join(ENGINES)}")
+
+    @property
+    def lake_url(self) -> str | None:
+        """Where raw, quarantine and the load manifest live as Parquet: the lake setting, else
+        home/lake on the spark engine (it reads only the lake), else None (raw in the DuckDB file)."""
+        if self.lake:
+            return self.lake
+        return str(self.home / "lake") if self.engine == "spark" else None
 
     @property
     def landing_dir(self) -> Path:
@@ -61,4 +81,11 @@ class Settings:
 def get_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     home = env.get("CRMW_HOME") or str(DEFAULT_HOME)
-    return Settings(home=Path(home).expanduser().resolve())
+    lake = env.get("CRMW_LAKE") or None
+    if lake and "://" not in lake:
+        lake = str(Path(lake).expanduser().resolve())
+    return Settings(
+        home=Path(home).expanduser().resolve(),
+        engine=(env.get("CRMW_ENGINE") or "duckdb").strip().lower(),
+        lake=lake,
+    )
