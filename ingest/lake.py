@@ -82,10 +82,10 @@ LOAD_KEY = (("_content_hash", "content_hash"), ("_source_file", "file_path"), ("
 
 
 class LakeError(Exception):
-    """The lake could not be read or written (path, permissions, a broken file). Retrying helps only
-    when the cause was passing (a network store); nothing of the failed commit is visible."""
+    """The lake could not be read or written (path, permissions, space, the network). Nothing of a
+    failed commit is visible; retrying helps once the cause has passed."""
 
-    retryable = False
+    retryable = True
 
 
 def raw_columns(contract: Contract) -> list[str]:
@@ -359,8 +359,14 @@ class LakeSink:
                 [recorded_at, recorded_at],
             )
             self.lake.put(manifest, self.lake.path("meta", "load_manifest", f"{stamp}.parquet"))
-        except BaseException:
+        except OSError as exc:
             self.lake.delete(placed)  # never referenced: nothing of this commit is visible
+            raise LakeError(
+                f"could not write the lake at {self.lake.url}: {exc}; nothing of the files being loaded "
+                "is visible (those loaded before are): run ingest again once the lake is writable"
+            ) from exc
+        except BaseException:
+            self.lake.delete(placed)
             raise
         finally:
             if self.workdir is None:  # else it goes with the work folder, at the end
@@ -463,3 +469,19 @@ def vacuum(lake: Lake) -> list[str]:
                 orphans.append(path)
     lake.delete(orphans)
     return orphans
+
+
+def connect_lake(url: str) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection whose raw.*, quarantine.* and meta.* are views over the lake
+    (what a build on DuckDB reads; `crmw quarantine` and the tests read it so too)."""
+    lake = Lake(url)
+    if not is_lake(lake):
+        raise LakeError(f"no lake at {lake.url}: ingest into it first (crmw ingest with CRMW_LAKE set)")
+    con = duckdb.connect()
+    con.execute("set enable_progress_bar = false")
+    lake.attach(con)
+    for schema in ("raw", "quarantine", "meta"):
+        con.execute(f"create schema {schema}")
+    for statement in view_statements(lake.uri()):
+        con.execute(statement)
+    return con

@@ -1,0 +1,86 @@
+{#- What differs between the engines the project runs on (DuckDB, Spark): each difference is one
+    macro dispatched per adapter, so the models stay the same SQL everywhere (docs/scale-out.md). -#}
+
+{#- The materialisation of the large event tables: incremental where the engine deletes rows by key
+    (DuckDB's delete+insert); on Spark's Parquet tables, which cannot delete rows, the table is
+    rebuilt whole (with Delta or Iceberg tables, use incremental_strategy='merge' instead). -#}
+{% macro incremental_or_table() -%}
+    {{ return(adapter.dispatch('incremental_or_table', 'crm_warehouse')()) }}
+{%- endmacro %}
+
+{% macro default__incremental_or_table() -%}
+    {{ return('incremental') }}
+{%- endmacro %}
+
+{% macro spark__incremental_or_table() -%}
+    {{ return('table') }}
+{%- endmacro %}
+
+{% macro spark__day_of_week_iso(date_expr) -%}
+    ((dayofweek({{ date_expr }}) + 5) % 7 + 1)
+{%- endmacro %}
+
+{#- dbt-spark's listagg ignores the order; every listagg here orders by the value it joins, which
+    array_sort does (byte order, as DuckDB's default collation). The project's dispatch search order
+    (dbt_project.yml) puts this before dbt-spark's own. -#}
+{% macro spark__listagg(measure, delimiter_text, order_by_clause, limit_num) -%}
+    {%- if order_by_clause and order_by_clause | trim | lower not in ['order by ' ~ measure | lower, 'order by ' ~ measure | lower ~ ' asc'] -%}
+        {{ exceptions.raise_compiler_error(
+            "listagg on Spark orders only by the value it joins; got '" ~ order_by_clause ~ "' for " ~ measure
+        ) }}
+    {%- endif -%}
+    {%- set collected = 'array_sort(collect_list(' ~ measure ~ '))' if order_by_clause else 'collect_list(' ~ measure ~ ')' -%}
+    {%- if limit_num -%}
+        {%- set collected = 'slice(' ~ collected ~ ', 1, ' ~ limit_num ~ ')' -%}
+    {%- endif -%}
+    array_join({{ collected }}, {{ delimiter_text }})
+{%- endmacro %}
+
+{#- A table some Python step writes before dbt reads it: on engines that run no dbt Python models
+    (Spark), client resolution runs outside dbt (resolution/runner.py) and writes the resolution
+    tables under the models' own names; this materialisation only checks the table is there, so the
+    models downstream, the tests and the docs see it as any other model. -#}
+{% materialization outside_dbt, default %}
+    {%- set existing = adapter.get_relation(database=this.database, schema=this.schema, identifier=this.identifier) -%}
+    {%- if existing is none -%}
+        {{ exceptions.raise_compiler_error(
+            this ~ " is written outside dbt on " ~ target.type ~ " (" ~ config.get('written_by', 'a Python step')
+            ~ "), and it is not there: run that step first (crmw build does it in order)"
+        ) }}
+    {%- endif -%}
+    {%- call statement('main') -%}
+        select count(*) from {{ existing }}
+    {%- endcall -%}
+    {{ return({'relations': [existing]}) }}
+{% endmaterialization %}
+
+{#- The models' YAML types are DuckDB's names (their contracts are checked by casting null to each);
+    Spark spells unbounded text `string` (its varchar needs a length). -#}
+{% macro spark__cast(field, type) -%}
+    cast({{ field }} as {{ 'string' if type | trim | lower in ('varchar', 'text') else type }})
+{%- endmacro %}
+
+{#- Model contracts on Spark. Spark sizes numbers by its own rules (sum of a decimal(18,2) is a
+    decimal(28,2) where DuckDB gives decimal(38,2); datediff is an int), so its check compares the
+    type family (whole numbers; decimals of the same scale) and the table is written with the
+    contract's exact types: each column is cast to its YAML type. Names, counts and every other type
+    are checked as on any engine. -#}
+{% macro spark__format_column(column) -%}
+    {%- set data_type = column.dtype | lower -%}
+    {%- if data_type in ('tinyint', 'smallint', 'int', 'integer', 'bigint') -%}
+        {%- set family = 'whole number' -%}
+    {%- elif data_type.startswith('decimal(') and ',' in data_type -%}
+        {%- set family = 'decimal(*,' ~ data_type.split(',')[1] -%}
+    {%- else -%}
+        {%- set family = data_type -%}
+    {%- endif -%}
+    {{ return({'name': column.name, 'data_type': data_type, 'formatted': column.column.lower() ~ ' ' ~ family}) }}
+{%- endmacro %}
+
+{% macro spark__get_select_subquery(sql) -%}
+    select
+    {%- for column in model['columns'].values() %}
+        {{ spark__cast(adapter.quote(column['name']), column['data_type']) }} as {{ adapter.quote(column['name']) }}{{ ',' if not loop.last }}
+    {%- endfor %}
+    from ({{ sql }}) as model_subq
+{%- endmacro %}
