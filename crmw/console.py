@@ -79,8 +79,14 @@ def print_batch(batch: BatchResult) -> None:
             console.print(f"[{'red' if f.status == 'refused' else 'yellow'}]{f.status}[/]: {f.message}")
 
 
-def print_quarantine(db_path: Path, entity: str | None, file_filter: str | None, limit: int) -> None:
-    con = connect(db_path, read_only=True)
+def print_quarantine(db_path: Path | str, entity: str | None, file_filter: str | None, limit: int) -> None:
+    """`db_path` is a warehouse file, or a lake (a folder with _crmw_lake.json, or a URL)."""
+    if "://" in str(db_path) or (Path(db_path) / "_crmw_lake.json").exists():
+        from ingest.lake import connect_lake
+
+        con = connect_lake(str(db_path))
+    else:
+        con = connect(Path(db_path), read_only=True)
     try:
         entities = [entity] if entity else sorted(CONTRACTS)
         summary = Table(title="quarantined rows by reason")

@@ -27,12 +27,13 @@ import duckdb
 
 from ingest.errors import FileRefused, IngestError
 from ingest.group import Pending, load_group, pending_file
-from ingest.lake import Lake, LakeSink
+from ingest.lake import Lake, LakeSink, connect_lake
 from ingest.manifest import file_identity
 from ingest.results import BatchResult, FileResult
 from ingest.staging import register_udfs
 from ingest.tables import ensure_ingest_tables, record_refusal
 from warehouse.connection import connect
+from warehouse.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -229,3 +230,19 @@ def describe_counts(result: FileResult) -> str:
         f"{result.entity} via {result.dialect}: {result.rows_loaded} loaded, "
         f"{result.rows_quarantined} quarantined, {result.rows_flagged} flagged"
     )
+
+
+def ingest_into(settings: Settings, paths: Iterable[Path], **options) -> BatchResult:
+    """`ingest_paths` into where the settings keep raw: their lake when they have one (CRMW_LAKE, or
+    the spark engine's), else the warehouse file."""
+    if settings.lake_url:
+        return ingest_paths(paths, lake=settings.lake_url, **options)
+    return ingest_paths(paths, settings.warehouse_path, **options)
+
+
+def open_loaded(settings: Settings) -> duckdb.DuckDBPyConnection:
+    """A read-only view of what ingest wrote (raw.*, quarantine.*, meta.load_manifest,
+    meta.refused_files): the lake's Parquet files, or the warehouse file. Close it when done."""
+    if settings.lake_url:
+        return connect_lake(settings.lake_url)
+    return connect(settings.warehouse_path, read_only=True)

@@ -39,6 +39,8 @@ class Tables(Protocol):
 
     def exists(self, schema: str, table: str) -> bool: ...
 
+    def table_names(self, schema: str) -> list[str]: ...
+
     def columns(self, schema: str, table: str) -> list[str]: ...
 
     def read_arrow(self, schema: str, table: str, columns: Sequence[str] | None = None) -> pa.Table: ...
@@ -54,6 +56,15 @@ def _as_arrow(data: pd.DataFrame | pa.Table) -> pa.Table:
     """Arrow, with columns of no type (all empty) as text: no engine stores a column of type null."""
     table = data if isinstance(data, pa.Table) else pa.Table.from_pandas(data, preserve_index=False)
     fields = [pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in table.schema]
+    return table.cast(pa.schema(fields)) if fields != list(table.schema) else table
+
+
+def _naive_utc(table: pa.Table) -> pa.Table:
+    """Spark hands timestamps over in UTC with the zone attached; the warehouse's are naive UTC."""
+    fields = [
+        pa.field(f.name, pa.timestamp(f.type.unit)) if pa.types.is_timestamp(f.type) and f.type.tz else f
+        for f in table.schema
+    ]
     return table.cast(pa.schema(fields)) if fields != list(table.schema) else table
 
 
@@ -75,6 +86,16 @@ class DuckDBTables:
             [schema, table],
         ).fetchone()
         return bool(row and row[0])
+
+    def table_names(self, schema: str) -> list[str]:
+        return [
+            r[0]
+            for r in self.con.execute(
+                "select table_name from information_schema.tables "
+                "where table_catalog = current_database() and table_schema = ? order by 1",
+                [schema],
+            ).fetchall()
+        ]
 
     def columns(self, schema: str, table: str) -> list[str]:
         return [
@@ -125,6 +146,11 @@ class SparkTables:
     def exists(self, schema: str, table: str) -> bool:
         return bool(self.spark.catalog.tableExists(f"{schema}.{table}"))
 
+    def table_names(self, schema: str) -> list[str]:
+        if not self.spark.catalog.databaseExists(schema):
+            return []
+        return sorted(t.name for t in self.spark.catalog.listTables(schema) if not t.isTemporary)
+
     def columns(self, schema: str, table: str) -> list[str]:
         return list(self.spark.table(f"`{schema}`.`{table}`").columns)
 
@@ -132,10 +158,25 @@ class SparkTables:
         frame = self.spark.table(f"`{schema}`.`{table}`")
         if columns:
             frame = frame.select(*columns)
-        return frame.toArrow()
+        return _naive_utc(frame.toArrow())
 
     def query_arrow(self, sql: str) -> pa.Table:
-        return self.spark.sql(sql).toArrow()
+        return _naive_utc(self.spark.sql(sql).toArrow())
+
+    def parquet_files(self, schema: str, table: str) -> str | None:
+        """A glob of the table's Parquet files when they sit on this machine (local mode), else None
+        (a view, another format, or a cluster's storage)."""
+        info = {
+            row.col_name: row.data_type
+            for row in self.spark.sql(f"describe table extended `{schema}`.`{table}`").collect()
+        }
+        location = info.get("Location") or ""
+        if (info.get("Provider") or "").lower() != "parquet" or not location.startswith("file:"):
+            return None
+        folder = location.removeprefix("file:").removeprefix("//")
+        if info.get("Partition Provider") or "# Partition Information" in info:
+            return f"{folder}/**/*.parquet"
+        return f"{folder}/*.parquet"
 
     def write(self, schema: str, table: str, data: pd.DataFrame | pa.Table, mode: str = "overwrite") -> int:
         if mode not in ("overwrite", "append"):
@@ -165,6 +206,29 @@ def open_tables(settings: Settings, read_only: bool = False) -> Iterator[Tables]
         yield DuckDBTables(con)
     finally:
         con.close()
+
+
+def mirror(tables: Tables, con: duckdb.DuckDBPyConnection, schemas: Sequence[str]) -> dict[str, str]:
+    """Make every table of `schemas` readable on `con` under its own name: a view over its Parquet
+    files where DuckDB can read them (Spark in local mode: nothing is copied), else a copy through
+    Arrow (views, which Spark computes; a cluster's tables). Returns how each one came."""
+    how = {}
+    for schema in schemas:
+        con.execute(f'create schema if not exists "{schema}"')
+        for table in tables.table_names(schema):
+            files = tables.parquet_files(schema, table) if isinstance(tables, SparkTables) else None
+            name = f'"{schema}"."{table}"'
+            if files:
+                con.execute(f"create or replace view {name} as select * from read_parquet('{files}')")
+                how[f"{schema}.{table}"] = "parquet"
+                continue
+            con.register("_mirrored_rows", tables.read_arrow(schema, table))
+            try:
+                con.execute(f"create or replace table {name} as select * from _mirrored_rows")
+            finally:
+                con.unregister("_mirrored_rows")
+            how[f"{schema}.{table}"] = "copied"
+    return how
 
 
 def read_frame(tables: Tables, schema: str, table: str, columns: Sequence[str] | None = None) -> pd.DataFrame:

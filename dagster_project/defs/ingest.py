@@ -8,7 +8,7 @@ import dagster as dg
 from dagster_project.resources import WRITER_POOL, CrmwResource
 from ingest.contracts import CONTRACTS
 from ingest.landing import event_files_for_months, landing_files, non_event_files
-from ingest.load import BatchResult, ingest_paths
+from ingest.load import BatchResult, ingest_into
 
 EVENT_ENTITIES = sorted(e for e, c in CONTRACTS.items() if c.kind == "event")
 SNAPSHOT_ENTITIES = sorted(e for e, c in CONTRACTS.items() if c.kind == "snapshot")
@@ -50,7 +50,7 @@ def _results(context: dg.AssetExecutionContext, batch: BatchResult):
 def raw_snapshots(context: dg.AssetExecutionContext, crmw: CrmwResource):
     """Every full-snapshot export in the landing folder not loaded before (load once, by content)."""
     settings = crmw.settings()
-    batch = ingest_paths(non_event_files(settings.landing_dir), settings.warehouse_path)
+    batch = ingest_into(settings, non_event_files(settings.landing_dir))
     yield from _results(context, batch)
 
 
@@ -70,16 +70,15 @@ def raw_events(context: dg.AssetExecutionContext, crmw: CrmwResource):
     months = set(context.partition_keys)
     files = event_files_for_months(settings.landing_dir, months)
     context.log.info(f"{len(files)} event files for {len(months)} month(s)")
-    batch = ingest_paths(files, settings.warehouse_path, force=True)
+    batch = ingest_into(settings, files, force=True)
     yield from _results(context, batch)
 
 
 @dg.asset_check(asset=raw_key("invoices"), blocking=False, description="Every landing file could be read.")
 def landing_files_are_all_readable(crmw: CrmwResource) -> dg.AssetCheckResult:
-    from warehouse.connection import connect
+    from ingest.load import open_loaded
 
-    settings = crmw.settings()
-    con = connect(settings.warehouse_path, read_only=True)
+    con = open_loaded(crmw.settings())
     try:
         refused = con.execute(
             "select file_path, reason from meta.refused_files r where not exists "

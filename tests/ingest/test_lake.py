@@ -27,7 +27,9 @@ def invoices_csv(tmp_path) -> Path:
         "I1,C1,2024-01-05,2024-02-05,MSK,cloud,100.50,20.10,RUB,D1",  # duplicate of row 1
         "I7,C3,2024-02-11,,spb,Cloud,7,,rub,",  # good, next month
     ]
-    return write(tmp_path / "exports" / "invoices__2024-01.csv", INVOICE_HEADER + "\n" + "\n".join(rows) + "\n")
+    return write(
+        tmp_path / "exports" / "invoices__2024-01.csv", INVOICE_HEADER + "\n" + "\n".join(rows) + "\n"
+    )
 
 
 def rows(lake: Path, sql: str) -> list[tuple]:
@@ -40,11 +42,15 @@ def rows(lake: Path, sql: str) -> list[tuple]:
 
 def data_files(lake: Path) -> list[str]:
     return sorted(
-        str(p.relative_to(lake)) for p in lake.rglob("*.parquet") if p.name != "schema.parquet" and "meta" not in p.parts
+        str(p.relative_to(lake))
+        for p in lake.rglob("*.parquet")
+        if p.name != "schema.parquet" and "meta" not in p.parts
     )
 
 
-def test_the_lake_holds_the_same_raw_and_quarantine_rows_as_the_warehouse(sample_exports, built_home, tmp_path):
+def test_the_lake_holds_the_same_raw_and_quarantine_rows_as_the_warehouse(
+    sample_exports, built_home, tmp_path
+):
     lake = tmp_path / "lake"
     batch = ingest_paths(export_files(sample_exports), lake=lake)
     assert batch.ok
@@ -52,15 +58,22 @@ def test_the_lake_holds_the_same_raw_and_quarantine_rows_as_the_warehouse(sample
     con.execute("attach ? as wh (read_only)", [str(built_home.warehouse_path)])
     try:
         for contract in CONTRACTS.values():
-            for schema, columns in (("raw", raw_columns(contract)), ("quarantine", quarantine_columns(contract))):
+            for schema, columns in (
+                ("raw", raw_columns(contract)),
+                ("quarantine", quarantine_columns(contract)),
+            ):
                 cols = ", ".join(f'"{c}"' for c in columns if c not in PER_LOAD)
                 table = f'{schema}."{contract.entity}"'
                 only_lake, only_warehouse = (
-                    con.execute(f"select count(*) from (select {cols} from {a} except all select {cols} from {b})").fetchone()[0]
+                    con.execute(
+                        f"select count(*) from (select {cols} from {a} except all select {cols} from {b})"
+                    ).fetchone()[0]
                     for a, b in ((table, f"wh.{table}"), (f"wh.{table}", table))
                 )
                 assert (only_lake, only_warehouse) == (0, 0), table
-        manifest = "select file_name, rows_read, rows_loaded, rows_quarantined, status from {}meta.load_manifest"
+        manifest = (
+            "select file_name, rows_read, rows_loaded, rows_quarantined, status from {}meta.load_manifest"
+        )
         assert sorted(con.execute(manifest.format("")).fetchall()) == sorted(
             con.execute(manifest.format("wh.")).fetchall()
         )
@@ -87,11 +100,13 @@ def test_quarantine_keeps_every_reason_and_rows_read_equal_loaded_plus_quarantin
         (2, ["bad_date:invoice_date"]),
         (3, ["duplicate_key"]),
     ]
-    ((read, loaded, quarantined),) = rows(lake, "select rows_read, rows_loaded, rows_quarantined from meta.load_manifest")
+    ((read, loaded, quarantined),) = rows(
+        lake, "select rows_read, rows_loaded, rows_quarantined from meta.load_manifest"
+    )
     assert (read, loaded, quarantined) == (4, 2, 2)
-    assert rows(lake, "select (select count(*) from raw.invoices), (select count(*) from quarantine.invoices)") == [
-        (loaded, quarantined)
-    ]
+    assert rows(
+        lake, "select (select count(*) from raw.invoices), (select count(*) from quarantine.invoices)"
+    ) == [(loaded, quarantined)]
 
 
 def test_a_file_is_loaded_once_and_force_replaces_its_rows_and_files(tmp_path, invoices_csv):
@@ -117,13 +132,19 @@ def test_a_new_version_of_a_file_supersedes_the_old_one(tmp_path, invoices_csv):
     ingest_paths([invoices_csv], lake=lake)
     assert rows(lake, "select invoice_id, amount::varchar from raw.invoices") == [("I1", "999.00")]
     assert rows(lake, "select count(*) from quarantine.invoices") == [(0,)]
-    assert sorted(r[0] for r in rows(lake, "select status from meta.load_manifest")) == ["loaded", "superseded"]
+    assert sorted(r[0] for r in rows(lake, "select status from meta.load_manifest")) == [
+        "loaded",
+        "superseded",
+    ]
 
 
 def test_an_event_key_loaded_from_another_file_is_quarantined_as_already_loaded(tmp_path, invoices_csv):
     lake = tmp_path / "lake"
     ingest_paths([invoices_csv], lake=lake)
-    other = write(tmp_path / "exports" / "invoices__2024-01-resent.csv", INVOICE_HEADER + "\nI1,C1,2024-01-05,,MSK,cloud,5,,RUB,\n")
+    other = write(
+        tmp_path / "exports" / "invoices__2024-01-resent.csv",
+        INVOICE_HEADER + "\nI1,C1,2024-01-05,,MSK,cloud,5,,RUB,\n",
+    )
     ingest_paths([other], lake=lake)
     assert rows(lake, "select _reasons from quarantine.invoices where _source_file like '%resent%'") == [
         (["duplicate_key:already_loaded"],)
