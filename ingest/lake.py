@@ -50,8 +50,10 @@ log = logging.getLogger(__name__)
 
 LAYOUT_VERSION = 1
 MARKER = "_crmw_lake.json"
-# a zero-row file in each table folder gives every engine the table's columns before anything is loaded
-# (Spark and Hadoop skip names starting with _ or .)
+# A zero-row file in each table folder gives every engine the table's columns before anything is
+# loaded, and the newest columns after a contract gains one: Spark takes a folder's schema from its
+# first file, and period=0000-00 sorts first (it reads a column an older file lacks as null; DuckDB
+# reads by name). Spark and Hadoop skip names starting with _ or ., hence no underscore.
 SCHEMA_PARTITION = "period=0000-00"
 SCHEMA_FILE = "schema.parquet"
 MANIFEST_COLUMNS = (

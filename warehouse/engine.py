@@ -109,10 +109,10 @@ class DuckDBTables:
 
     def read_arrow(self, schema: str, table: str, columns: Sequence[str] | None = None) -> pa.Table:
         cols = _quoted(columns, '"') if columns else "*"
-        return self.con.execute(f'select {cols} from "{schema}"."{table}"').to_arrow_table()
+        return self.con.sql(f'select {cols} from "{schema}"."{table}"').to_arrow_table()
 
     def query_arrow(self, sql: str) -> pa.Table:
-        return self.con.execute(sql).to_arrow_table()
+        return self.con.sql(sql).to_arrow_table()
 
     def write(self, schema: str, table: str, data: pd.DataFrame | pa.Table, mode: str = "overwrite") -> int:
         rows = _as_arrow(data)

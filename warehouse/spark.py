@@ -186,8 +186,6 @@ def local_conf(settings: Settings, env: dict[str, str] | None = None) -> dict[st
         "spark.sql.parquet.inferTimestampNTZ.enabled": "false",
         # the lake's partition folders (period=YYYY-MM) stay strings
         "spark.sql.sources.partitionColumnTypeInference.enabled": "false",
-        # a column a contract gained is in the newer lake files only: read the union of them all
-        "spark.sql.parquet.mergeSchema": "true",
         # client resolution's string similarities, shipped inside the splink wheel (no download)
         "spark.jars": _splink_jar(),
     }
