@@ -81,11 +81,11 @@ class DuckDBTables:
         self.con = con
 
     def exists(self, schema: str, table: str) -> bool:
-        row = self.con.execute(
+        rows = self.con.execute(
             "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
             [schema, table],
-        ).fetchone()
-        return bool(row and row[0])
+        ).fetchall()
+        return bool(rows[0][0])
 
     def table_names(self, schema: str) -> list[str]:
         return [
@@ -115,21 +115,22 @@ class DuckDBTables:
         return self.con.sql(sql).to_arrow_table()
 
     def write(self, schema: str, table: str, data: pd.DataFrame | pa.Table, mode: str = "overwrite") -> int:
+        if mode not in ("overwrite", "append"):
+            raise ValueError(f"unknown write mode {mode!r}: overwrite or append")
         rows = _as_arrow(data)
+        append = mode == "append" and self.exists(schema, table)
         if schema in SCHEMAS:
             ensure_schemas(self.con, schema)
         else:
             self.con.execute(f'create schema if not exists "{schema}"')
         self.con.register("_written_rows", rows)
         try:
-            if mode == "overwrite" or not self.exists(schema, table):
+            if append:
+                self.con.execute(f'insert into "{schema}"."{table}" by name select * from _written_rows')
+            else:
                 self.con.execute(
                     f'create or replace table "{schema}"."{table}" as select * from _written_rows'
                 )
-            elif mode == "append":
-                self.con.execute(f'insert into "{schema}"."{table}" by name select * from _written_rows')
-            else:
-                raise ValueError(f"unknown write mode {mode!r}: overwrite or append")
         finally:
             self.con.unregister("_written_rows")
         return rows.num_rows

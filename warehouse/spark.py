@@ -160,24 +160,34 @@ def spark_dir(settings: Settings) -> Path:
 
 
 def local_conf(settings: Settings, env: dict[str, str] | None = None) -> dict[str, str]:
-    """The settings of a local-mode session (the same as the dbt profile's `spark` target).
+    """The settings of the session (the same as the dbt profile's `spark` target).
 
-    CRMW_SPARK_MASTER (default local[2]) and CRMW_SPARK_DRIVER_MEMORY (default 4g) tune it; every
-    other Spark setting comes from spark-defaults.conf as Spark reads it."""
+    CRMW_SPARK_MASTER (default local[2]) and CRMW_SPARK_DRIVER_MEMORY (default 4g) tune it. In local
+    mode the tables and the metastore live under CRMW_HOME/spark; with a cluster's master (yarn,
+    spark://, k8s://) the table location and the metastore are the cluster's, from its
+    spark-defaults.conf (SPARK_CONF_DIR), and only what every build relies on is set here."""
     env = os.environ if env is None else env
+    master = env.get("CRMW_SPARK_MASTER", "local[2]")
     state = spark_dir(settings)
+    local = (
+        {
+            "spark.driver.memory": env.get("CRMW_SPARK_DRIVER_MEMORY", "4g"),
+            "spark.sql.warehouse.dir": str(state / "warehouse"),
+            "spark.hadoop.javax.jdo.option.ConnectionURL": (
+                f"jdbc:derby:;databaseName={state / 'metastore_db'};create=true"
+            ),
+            "spark.driver.extraJavaOptions": (
+                f"-Dderby.system.home={state} -Dderby.stream.error.file={state / 'derby.log'}"
+            ),
+            "spark.ui.enabled": "false",
+        }
+        if master.startswith("local")
+        else {}
+    )
     return {
-        "spark.master": env.get("CRMW_SPARK_MASTER", "local[2]"),
+        "spark.master": master,
         "spark.app.name": "crm-warehouse",
-        "spark.driver.memory": env.get("CRMW_SPARK_DRIVER_MEMORY", "4g"),
-        "spark.sql.warehouse.dir": str(state / "warehouse"),
-        "spark.hadoop.javax.jdo.option.ConnectionURL": (
-            f"jdbc:derby:;databaseName={state / 'metastore_db'};create=true"
-        ),
-        "spark.driver.extraJavaOptions": (
-            f"-Dderby.system.home={state} -Dderby.stream.error.file={state / 'derby.log'}"
-        ),
-        "spark.ui.enabled": "false",
+        **local,
         "spark.ui.showConsoleProgress": "false",
         # 2 cores: a few partitions per shuffle; adaptive execution merges the small ones
         "spark.sql.shuffle.partitions": env.get("CRMW_SPARK_SHUFFLE_PARTITIONS", "4"),
@@ -213,13 +223,15 @@ def spark_session(settings: Settings):
             return SparkSession.builder.getOrCreate()
         java = find_java()
         os.environ["JAVA_HOME"] = str(java.home)
-        # Spark's driver binds the machine's name by default; the loopback always resolves
-        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-        spark_dir(settings).mkdir(parents=True, exist_ok=True)
+        conf = local_conf(settings)
+        if conf["spark.master"].startswith("local"):
+            # the driver binds the machine's name by default; in local mode the loopback always resolves
+            os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+            spark_dir(settings).mkdir(parents=True, exist_ok=True)
         builder = SparkSession.builder.enableHiveSupport()
-        for key, value in local_conf(settings).items():
+        for key, value in conf.items():
             builder = builder.config(key, value)
-        log.info("starting Spark (%s) on %s", local_conf(settings)["spark.master"], java.describe())
+        log.info("starting Spark (%s) on %s", conf["spark.master"], java.describe())
         session = builder.getOrCreate()
         session.sparkContext.setLogLevel(os.environ.get("CRMW_SPARK_LOG_LEVEL", "ERROR"))
         return session

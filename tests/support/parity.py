@@ -55,7 +55,9 @@ def _normalised(table: pa.Table) -> pd.DataFrame:
         kind = _kind(field)
         if kind == "money":
             cent = decimal.Decimal("0.01")
-            values = [None if v is None else v.quantize(cent, rounding=decimal.ROUND_HALF_EVEN) for v in values]
+            values = [
+                None if v is None else v.quantize(cent, rounding=decimal.ROUND_HALF_EVEN) for v in values
+            ]
         elif kind == "float":
             values = [np.nan if v is None else float(v) for v in values]
         elif kind == "int":
@@ -68,9 +70,7 @@ def _sorted(frame: pd.DataFrame, floats: list[str]) -> pd.DataFrame:
     keys = pd.DataFrame(
         {c: frame[c].round(6).astype(str) if c in floats else frame[c].map(repr) for c in frame.columns}
     )
-    order = keys.sort_values(
-        [c for c in frame.columns if c not in floats] + floats, kind="stable"
-    ).index
+    order = keys.sort_values([c for c in frame.columns if c not in floats] + floats, kind="stable").index
     return frame.loc[order].reset_index(drop=True)
 
 
