@@ -14,7 +14,8 @@ well past that. `CRMW_RESOLUTION_BACKEND=spark` scores them with Splink's Spark 
 
 Options come from the dbt vars of the build (the names and defaults of the Python model's YAML):
 resolution_seed, resolution_match_threshold, resolution_excluded_domains, resolution_overrides_path,
-resolution_model_path, resolution_retrain, resolution_retrain_growth, resolution_ground_truth_path.
+resolution_model_path, resolution_retrain, resolution_retrain_growth, resolution_ground_truth_path,
+and resolution_backend (CRMW_RESOLUTION_BACKEND: duckdb or spark; only outside dbt).
 """
 
 from __future__ import annotations
@@ -80,8 +81,13 @@ class ResolutionOptions:
     @classmethod
     def from_values(cls, get: Callable[[str], Any], settings: Settings) -> ResolutionOptions:
         """`get(name)` gives a resolution_* setting or None (dbt.config.get in the Python model)."""
+        backend = str(setting(get("resolution_backend"), "duckdb")).lower()
+        if backend not in ("duckdb", "spark"):
+            raise ValueError(
+                f"resolution_backend (CRMW_RESOLUTION_BACKEND) is duckdb or spark, not {backend!r}"
+            )
         config = ResolutionConfig(
-            linkage=LinkageConfig(seed=int(setting(get("resolution_seed"), 42))),
+            linkage=LinkageConfig(seed=int(setting(get("resolution_seed"), 42)), backend=backend),
             clustering=ClusteringConfig(
                 match_threshold=float(setting(get("resolution_match_threshold"), 0.3))
             ),
@@ -112,6 +118,7 @@ class ResolutionOptions:
         """From a build's dbt vars; the ground truth defaults to CRMW_GROUND_TRUTH as in the YAML."""
         values = dict(variables or {})
         values.setdefault("resolution_ground_truth_path", os.environ.get("CRMW_GROUND_TRUTH", ""))
+        values.setdefault("resolution_backend", os.environ.get("CRMW_RESOLUTION_BACKEND", ""))
         return cls.from_values(values.get, settings)
 
 

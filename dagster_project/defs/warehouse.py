@@ -106,7 +106,10 @@ def _engine_build(context: dg.AssetExecutionContext, settings, **options):
         ):
             if isinstance(event, dg.Output) and event.output_name not in selected_outputs:
                 continue
-            if isinstance(event, dg.AssetCheckResult) and event.check_key not in selected_checks:
+            if (
+                isinstance(event, dg.AssetCheckResult)
+                and dg.AssetCheckKey(event.asset_key, event.check_name) not in selected_checks
+            ):
                 continue
             yield event
     if not result.success:
