@@ -43,6 +43,7 @@ from pathlib import Path
 import duckdb
 
 from ingest.contracts import CONTRACTS, LINEAGE_COLUMNS, Contract
+from ingest.manifest import MANIFEST_COLUMNS
 from ingest.parsing import sql_ident
 from ingest.tables import QUARANTINE_LINEAGE, ensure_ingest_tables
 
@@ -56,28 +57,6 @@ MARKER = "_crmw_lake.json"
 # reads by name). Spark and Hadoop skip names starting with _ or ., hence no underscore.
 SCHEMA_PARTITION = "period=0000-00"
 SCHEMA_FILE = "schema.parquet"
-MANIFEST_COLUMNS = (
-    "batch_id",
-    "file_path",
-    "file_name",
-    "content_hash",
-    "size_bytes",
-    "entity",
-    "source",
-    "dialect",
-    "format",
-    "encoding",
-    "rows_read",
-    "rows_loaded",
-    "rows_quarantined",
-    "rows_flagged",
-    "snapshot_date",
-    "period_start",
-    "period_end",
-    "status",
-    "loaded_at",
-    "seconds",
-)
 REFUSED_COLUMNS = ("batch_id", "file_path", "content_hash", "error_class", "reason", "refused_at")
 # a load of a file: its rows carry these lineage values, its manifest rows these columns
 LOAD_KEY = (("_content_hash", "content_hash"), ("_source_file", "file_path"), ("_loaded_at", "loaded_at"))

@@ -49,6 +49,10 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("value_class", "varchar"),
         ("behaviour", "varchar"),
         ("revenue_12m_rub", "double"),
+        ("gross_margin_12m_rub", "double"),
+        ("margin_class", "varchar"),
+        ("revenue_rank_12m", "integer"),
+        ("gross_margin_rank_12m", "integer"),
         ("days_since_last_invoice", "double"),
         ("invoice_days_12m", "double"),
         ("tenure_days", "double"),
@@ -157,11 +161,14 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
 
 
 def ensure_ml_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the ml schema and every ml table that is missing (empty); existing tables are left alone."""
+    """Create the ml schema and every ml table that is missing (empty); an existing table gets the
+    columns a newer version added (empty for its old rows), the rest is left alone."""
     ensure_schemas(con, ML_SCHEMA)
     for table, columns in TABLES.items():
         cols = ", ".join(f"{name} {dtype}" for name, dtype in columns)
         con.execute(f"create table if not exists {ML_SCHEMA}.{table} ({cols})")
+        for name, dtype in columns:
+            con.execute(f"alter table {ML_SCHEMA}.{table} add column if not exists {name} {dtype}")
 
 
 def _typed(table: str, frame: pd.DataFrame) -> pd.DataFrame:

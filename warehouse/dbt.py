@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from warehouse.connection import connect
 from warehouse.errors import WarehouseBusy, WarehouseError
 from warehouse.settings import PROJECT_DIR, Settings, get_settings
 
@@ -252,6 +253,25 @@ def run_dbt(
     return bool(outcome.success), outcome.result
 
 
+def prepare_for_dbt(settings: Settings) -> None:
+    """What every dbt build needs in the warehouse first: the pseudonym key (pii.pseudonym_key) the
+    person_key macro reads (on Spark, in its catalog). Waits for another writer (up to the lock wait setting) rather than have
+    dbt fail at once."""
+    from warehouse.pseudonyms import prepare_key, prepare_key_in_tables
+
+    if settings.engine == "spark":
+        from warehouse.engine import SparkTables
+        from warehouse.spark import spark_session
+
+        prepare_key_in_tables(SparkTables(spark_session(settings)), settings)
+        return
+    con = connect(settings.warehouse_path)
+    try:
+        prepare_key(con, settings)
+    finally:
+        con.close()
+
+
 def build_warehouse(
     settings: Settings | None = None,
     *,
@@ -277,6 +297,7 @@ def build_warehouse(
     """
     settings = settings or get_settings()
     settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
+    prepare_for_dbt(settings)
     options = dict(full_refresh=full_refresh, vars=vars, threads=threads, skip_tests=skip_tests)
     started = time.perf_counter()
     if settings.engine == "duckdb" or select or command != "build":
@@ -344,7 +365,7 @@ def build_warehouse(
 def generate_docs(settings: Settings | None = None) -> Path:
     """`dbt docs generate`; returns the folder holding index.html, manifest.json and catalog.json."""
     settings = settings or get_settings()
-    settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
+    prepare_for_dbt(settings)
     args = dbt_args("docs", settings)
     args = [args[0], "generate", *args[1:]]
     success, _ = run_dbt(args, settings)

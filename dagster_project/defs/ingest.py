@@ -50,7 +50,7 @@ def _results(context: dg.AssetExecutionContext, batch: BatchResult):
 def raw_snapshots(context: dg.AssetExecutionContext, crmw: CrmwResource):
     """Every full-snapshot export in the landing folder not loaded before (load once, by content)."""
     settings = crmw.settings()
-    batch = ingest_into(settings, non_event_files(settings.landing_dir))
+    batch = ingest_into(settings, non_event_files(settings.landing_dir), landing=settings.landing_dir)
     yield from _results(context, batch)
 
 
@@ -70,7 +70,7 @@ def raw_events(context: dg.AssetExecutionContext, crmw: CrmwResource):
     months = set(context.partition_keys)
     files = event_files_for_months(settings.landing_dir, months)
     context.log.info(f"{len(files)} event files for {len(months)} month(s)")
-    batch = ingest_into(settings, files, force=True)
+    batch = ingest_into(settings, files, force=True, landing=settings.landing_dir)
     yield from _results(context, batch)
 
 

@@ -122,8 +122,10 @@ def _engine_build(context: dg.AssetExecutionContext, settings, **options):
 def _prepare_warehouse(crmw: CrmwResource):
     from models.schema import ensure_ml_schema
     from warehouse.connection import connect
+    from warehouse.dbt import prepare_for_dbt
 
     settings = crmw.settings()
+    prepare_for_dbt(settings)
     con = connect(settings.warehouse_path)
     try:
         # raw tables are created by the dbt project's on-run-start hook; the ml tables here, so

@@ -84,3 +84,48 @@
     {%- endfor %}
     from ({{ sql }}) as model_subq
 {%- endmacro %}
+
+{#- Every match of a regular expression replaced (DuckDB needs the 'g' option; Spark replaces all).
+    The pattern and the replacement are SQL string literals written for DuckDB (RE2: \1 refers to a
+    group, (?i) folds case in any script). -#}
+{% macro regexp_replace_all(expr, pattern, replacement) -%}
+    {{ return(adapter.dispatch('regexp_replace_all', 'crm_warehouse')(expr, pattern, replacement)) }}
+{%- endmacro %}
+
+{% macro default__regexp_replace_all(expr, pattern, replacement) -%}
+    regexp_replace({{ expr }}, {{ pattern }}, {{ replacement }}, 'g')
+{%- endmacro %}
+
+{% macro spark__regexp_replace_all(expr, pattern, replacement) -%}
+    regexp_replace({{ expr }}, {{ spark_regex_literal(pattern) }}, {{ spark_regex_literal(replacement) | replace('\\\\1', '$1') | replace('\\\\2', '$2') }})
+{%- endmacro %}
+
+{#- Whether a text matches a regular expression anywhere (a SQL string literal written for DuckDB). -#}
+{% macro regexp_test(expr, pattern) -%}
+    {{ return(adapter.dispatch('regexp_test', 'crm_warehouse')(expr, pattern)) }}
+{%- endmacro %}
+
+{% macro default__regexp_test(expr, pattern) -%}
+    regexp_matches({{ expr }}, {{ pattern }})
+{%- endmacro %}
+
+{% macro spark__regexp_test(expr, pattern) -%}
+    ({{ expr }} rlike {{ spark_regex_literal(pattern) }})
+{%- endmacro %}
+
+{#- A DuckDB regular-expression literal as Spark reads it: Spark's string literals take a backslash
+    as an escape (so each is doubled), and Java folds case beyond ASCII only with the u flag. -#}
+{% macro spark_regex_literal(literal) -%}
+    {{- literal | replace('\\', '\\\\') | replace('(?i)', '(?iu)') -}}
+{%- endmacro %}
+
+{#- HMAC-SHA256 of a text under the installation's secret (see personal_data.sql's keyed_hash): the
+    same 32 hex characters as DuckDB's, from the pads in pii.pseudonym_key. -#}
+{% macro spark__keyed_hash(text_expr) -%}
+    left(sha2(concat(
+        (select pseudonym_key.outer_pad from pii.pseudonym_key as pseudonym_key),
+        unhex(sha2(concat(
+            (select pseudonym_key.inner_pad from pii.pseudonym_key as pseudonym_key), encode({{ text_expr }}, 'UTF-8')
+        ), 256))
+    ), 256), 32)
+{%- endmacro %}

@@ -88,6 +88,18 @@ def test_no_model_uses_duckdb_only_syntax():
     assert offenders == []
 
 
+def test_seed_column_types_are_spelled_for_both_engines():
+    """Seeds are created by each adapter from these types: Spark's varchar needs a length, and
+    `string` is text on both engines."""
+    seeds = yaml.safe_load((DBT_DIR / "seeds" / "_seeds.yml").read_text())["seeds"]
+    typed = {s["name"]: s.get("config", {}).get("column_types", {}) for s in seeds}
+    assert any(typed.values())
+    varchar = [
+        f"{seed}.{column}" for seed, types in typed.items() for column, t in types.items() if "varchar" in t
+    ]
+    assert varchar == []
+
+
 def _macros() -> dict[str, str]:
     found = {}
     for path in (DBT_DIR / "macros").glob("*.sql"):

