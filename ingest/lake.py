@@ -304,6 +304,8 @@ class LakeSink:
         root = self.lake.uri()
         cols = ", ".join(MANIFEST_COLUMNS)
         con.execute(f"insert into meta.load_manifest ({cols}) {manifest_select(root)}")
+        # loads logged before file keys existed were known by their name (as in ingest.tables)
+        con.execute("update meta.load_manifest set file_key = file_name where file_key is null")
         con.execute("create temp table _manifest_committed as select * from meta.load_manifest")
         con.execute("create schema lake")
         for contract in CONTRACTS.values():
