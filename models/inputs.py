@@ -36,8 +36,16 @@ def input_columns() -> dict[tuple[str, str], set[str]]:
     import sqlglot
     from sqlglot import exp
 
+    from models import rules
+
+    # the business rules' own queries (receivables ageing, the offer block) read marts too
+    rule_queries = [
+        rules.AGED_INVOICES_SQL.replace("{credit_notes}", rules.CREDIT_NOTES_SQL),
+        rules.BLOCKING_TICKETS_SQL,
+        f"select rule_name, value from {rules.RULES_TABLE}",
+    ]
     out: dict[tuple[str, str], set[str]] = {}
-    for sql in [template for _, template in QUERIES.values()] + [WEB_WITHOUT_LEADS]:
+    for sql in [template for _, template in QUERIES.values()] + [WEB_WITHOUT_LEADS] + rule_queries:
         tree = sqlglot.parse_one(sql.replace("{s}", MARTS), read="duckdb")
         names = {column.name for column in tree.find_all(exp.Column)}
         for table in tree.find_all(exp.Table):

@@ -32,6 +32,7 @@ RUN_COLUMNS = {
     "model_saved_at": "when the Splink model file was written",
     "model_path": "where the Splink model file is (under its own home)",
     "input_fingerprint": "a hash of the records as each engine hands them over (types included)",
+    "loaded_at": "when ingest loaded the row (each engine's home ingests the exports at its own time)",
 }
 
 
