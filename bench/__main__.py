@@ -1,9 +1,12 @@
-"""python -m bench --scale 1 [--scale 0.1 ...] [--reuse] [--stages ...]
+"""python -m bench --scale 1 [--scale 0.1 ...] [--reuse] [--stages ...] [--engine spark]
 
 Runs each stage in a child process and records its wall time and peak memory
-(max RSS of that process); compares ingest with DuckDB's own CSV load of the same
-files in the same run; replays one day of exports after a full build to measure
-the incremental cost. Results go to bench/results/ as JSON and markdown.
+(max RSS of that process and of the children it waited for: Spark's JVM); compares
+ingest with DuckDB's own CSV load of the same files in the same run; replays one day
+of exports after a full build to measure the incremental cost. With `--engine spark`
+the pipeline stages (ingest into the lake, dbt build, models, publish and report) run
+again on local Spark, on the same exports and machine, next to DuckDB's. Results go to
+bench/results/ as JSON and markdown.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import psutil
@@ -53,7 +56,9 @@ def run_stage(name: str, work: Path, scale: float, seed: int, extra: dict | None
     return {"seconds": round(wall, 3), "peak_mb": round(peak_mb, 1), "result": result}
 
 
-def bench_scale(scale: float, seed: int, reuse: bool, stages: list[str]) -> dict:
+def bench_scale(
+    scale: float, seed: int, reuse: bool, stages: list[str], engines: tuple[str, ...] = ("duckdb",)
+) -> dict:
     work = RESULTS / "work" / f"scale-{scale:g}"
     work.mkdir(parents=True, exist_ok=True)
     out: dict = {"scale": scale, "seed": seed, "stages": {}}
@@ -79,6 +84,30 @@ def bench_scale(scale: float, seed: int, reuse: bool, stages: list[str]) -> dict
         out["stages"]["run"] = run_stage("run", work, scale, seed)
     if "incremental" in stages:
         out["incremental"] = bench_incremental(work, scale, seed)
+    if "spark" in engines:
+        out["spark"] = bench_spark(work, scale, seed, stages)
+    return out
+
+
+def bench_spark(work: Path, scale: float, seed: int, stages: list[str]) -> dict:
+    """The pipeline stages on local Spark in a home of their own (ingest writes its lake)."""
+    out: dict = {"stages": {}}
+    extra = {"home_name": "spark-home", "engine": "spark"}
+    for name in PIPELINE_STAGES:
+        if name in stages:
+            out["stages"][name] = run_stage(name, work, scale, seed, extra)
+    ran = list(out["stages"])
+    out["pipeline"] = {
+        "stages": ran,
+        "seconds": round(sum(out["stages"][s]["seconds"] for s in ran), 3),
+        "peak_mb": max((out["stages"][s]["peak_mb"] for s in ran), default=0),
+    }
+    lake = work / "spark-home" / "lake"
+    if lake.exists():
+        out["lake"] = {
+            "files": sum(1 for p in lake.rglob("*.parquet")),
+            "bytes": sum(p.stat().st_size for p in lake.rglob("*.parquet")),
+        }
     return out
 
 
@@ -113,14 +142,35 @@ def bench_incremental(work: Path, scale: float, seed: int) -> dict:
     }
 
 
+def _installed(package: str) -> bool:
+    try:
+        version(package)
+    except PackageNotFoundError:
+        return False
+    return True
+
+
 def machine() -> dict:
     return {
         "cores": os.cpu_count(),
         "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
         "platform": platform.platform(),
         "python": platform.python_version(),
+        # other work on a shared machine shows in every figure
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
         "versions": {
-            p: version(p) for p in ("duckdb", "dbt-core", "dbt-duckdb", "dagster", "scikit-learn", "pyarrow")
+            p: version(p)
+            for p in (
+                "duckdb",
+                "dbt-core",
+                "dbt-duckdb",
+                "dagster",
+                "scikit-learn",
+                "pyarrow",
+                "pyspark",
+                "dbt-spark",
+            )
+            if _installed(p)
         },
     }
 
@@ -137,13 +187,22 @@ def main(argv: list[str] | None = None) -> int:
         "(the whole `crmw run` through Dagster, quality checks included), incremental",
     )
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the JSON and markdown results")
+    parser.add_argument(
+        "--engine",
+        choices=("duckdb", "spark"),
+        default="duckdb",
+        help="spark: also run the pipeline stages on local Spark, next to DuckDB (docs/scale-out.md)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     stages = args.stages.split(",")
     results = {
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),
-        "scales": [bench_scale(s, args.seed, args.reuse, stages) for s in (args.scale or [0.1])],
+        "scales": [
+            bench_scale(s, args.seed, args.reuse, stages, engines=("duckdb", args.engine))
+            for s in (args.scale or [0.1])
+        ],
     }
     json_path, md_path = write_results(results, args.out)
     print(md_path.read_text())

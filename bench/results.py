@@ -27,7 +27,8 @@ def render_markdown(results: dict) -> str:
         f"# Benchmark {results['started_at']}",
         "",
         f"Machine: {m['cores']} cores, {m['memory_gb']} GB, {m['platform']}, Python {m['python']}; "
-        + ", ".join(f"{k} {v}" for k, v in m["versions"].items()),
+        + ", ".join(f"{k} {v}" for k, v in m["versions"].items())
+        + (f"; load average at start {m['load_average_at_start']}" if m.get("load_average_at_start") else ""),
         "",
         "| scale | stage | seconds | peak MB | result |",
         "|---|---|---:|---:|---|",
@@ -56,6 +57,29 @@ def render_markdown(results: dict) -> str:
             f"| ingest <= {GOALS['ingest_vs_baseline']}x, daily <= {GOALS['daily_share_of_full']:.0%}, "
             f"run at scale 1 <= {GOALS['pipeline_seconds_scale_1']} s |"
         )
+    spark = [s for s in results["scales"] if s.get("spark")]
+    if spark:
+        lines += [
+            "",
+            "The pipeline stages on local Spark next to DuckDB, same exports, same machine (seconds, peak MB):",
+            "",
+            "| scale | stage | DuckDB s | Spark s | Spark / DuckDB | DuckDB MB | Spark MB |",
+            "|---|---|---:|---:|---:|---:|---:|",
+        ]
+        for s in spark:
+            for name, stage in s["spark"]["stages"].items():
+                duck = s["stages"].get(name) or {}
+                ratio = stage["seconds"] / duck["seconds"] if duck.get("seconds") else None
+                lines.append(
+                    f"| {s['scale']:g} | {name} | {_fmt(duck.get('seconds'))} | {_fmt(stage['seconds'])} "
+                    f"| {_fmt(ratio, 'x')} | {_fmt(duck.get('peak_mb'))} | {_fmt(stage['peak_mb'])} |"
+                )
+            p, d = s["spark"]["pipeline"], s["pipeline"]
+            lines.append(
+                f"| {s['scale']:g} | **pipeline** | {_fmt(d['seconds'])} | {_fmt(p['seconds'])} "
+                f"| {_fmt(p['seconds'] / d['seconds'] if d['seconds'] else None, 'x')} "
+                f"| {_fmt(d['peak_mb'])} | {_fmt(p['peak_mb'])} |"
+            )
     return "\n".join(lines) + "\n"
 
 

@@ -3,6 +3,7 @@ bench/__main__.py), so its wall time and peak memory are its own."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -59,50 +60,77 @@ def _fresh_home(work: Path, name: str) -> Path:
 
 
 def stage_ingest(
-    work: Path, scale: float, seed: int, files: list[Path] | None = None, home_name="home"
+    work: Path,
+    scale: float,
+    seed: int,
+    files: list[Path] | None = None,
+    home_name="home",
+    engine: str = "duckdb",
 ) -> dict:
-    from ingest.load import ingest_paths
+    """Ingest into the warehouse file, or (spark) into the home's lake."""
+    from ingest.load import ingest_into
 
-    home = work / home_name
     if files is None:
-        home = _fresh_home(work, home_name)
-    db = home / "warehouse" / "warehouse.duckdb"
-    batch = ingest_paths(files or [_exports(work)], db)
+        _fresh_home(work, home_name)
+    batch = ingest_into(_settings(work, home_name, engine), files or [_exports(work)])
     totals = batch.totals()
     if not batch.ok:
         raise SystemExit(f"ingest refused files: {[f.message for f in batch.refused]}")
     return totals
 
 
-def _settings(work: Path, home_name: str = "home"):
+def _settings(work: Path, home_name: str = "home", engine: str = "duckdb"):
     from warehouse.settings import Settings
 
-    return Settings(home=work / home_name)
+    return Settings(home=work / home_name, engine=engine)
 
 
-def stage_dbt(work: Path, scale: float, seed: int, full_refresh: bool = True, home_name="home") -> dict:
-    from warehouse.dbt import build_warehouse
+@contextlib.contextmanager
+def _engine_stage(engine: str):
+    """A stage on Spark ends its JVM before the process does, so the stage's peak memory counts the
+    JVM (a child the process waits for) and the next stage can open the metastore."""
+    try:
+        yield
+    finally:
+        if engine == "spark":
+            from warehouse.spark import stop_spark
 
-    build_warehouse(_settings(work, home_name), full_refresh=full_refresh)
-    return {}
+            stop_spark()
 
 
-def stage_models(work: Path, scale: float, seed: int, home_name="home") -> dict:
+def stage_dbt(
+    work: Path, scale: float, seed: int, full_refresh: bool = True, home_name="home", engine: str = "duckdb"
+) -> dict:
+    from resolution.runner import build_warehouse
+
+    with _engine_stage(engine):
+        result = build_warehouse(_settings(work, home_name, engine), full_refresh=full_refresh)
+    return {"nodes": len(result.nodes), "dbt_seconds": round(result.seconds, 1)}
+
+
+def stage_models(work: Path, scale: float, seed: int, home_name="home", engine: str = "duckdb") -> dict:
     from models.jobs import run_all
     from warehouse.dbt import build_warehouse
 
-    settings = _settings(work, home_name)
-    summary = run_all(settings)
-    build_warehouse(settings, select="mart_client_scores")  # the scores joined back, as `crmw models run`
+    settings = _settings(work, home_name, engine)
+    with _engine_stage(engine):
+        summary = run_all(settings)
+        build_warehouse(settings, select="mart_client_scores")  # the scores joined back, as `crmw models run`
     return {"as_of": str(summary.get("as_of")), "seconds_in_models": summary.get("seconds")}
 
 
-def stage_reports(work: Path, scale: float, seed: int, home_name="home") -> dict:
+def stage_reports(work: Path, scale: float, seed: int, home_name="home", engine: str = "duckdb") -> dict:
     from reports import render_latest
-    from warehouse.publish import publish
+    from warehouse.engine import open_tables
+    from warehouse.publish import publish, publish_tables
 
-    settings = _settings(work, home_name)
-    published = publish(settings.warehouse_path, settings.published_path)
+    settings = _settings(work, home_name, engine)
+    with _engine_stage(engine):
+        if engine == "duckdb":
+            published = publish(settings.warehouse_path, settings.published_path)
+        else:
+            with open_tables(settings) as tables:
+                published = publish_tables(tables, settings.published_path)
     result = render_latest(settings)
     return {"published_tables": published["tables"], "period": result.get("period")}
 

@@ -159,8 +159,15 @@ def generate(
     default=None,
     help="Warehouse file [default: CRMW_HOME/warehouse/warehouse.duckdb].",
 )
-def ingest(paths, force, dialect, entity, snapshot_date, db_path) -> None:
-    """Load export files (or folders of them) into the warehouse.
+@click.option(
+    "--lake",
+    default=None,
+    metavar="PATH|URL",
+    help="Write raw and quarantine as Parquet under this lake instead "
+    "[default: CRMW_LAKE, or CRMW_HOME/lake when CRMW_ENGINE=spark].",
+)
+def ingest(paths, force, dialect, entity, snapshot_date, db_path, lake) -> None:
+    """Load export files (or folders of them) into the warehouse, or into a lake.
 
     Good rows go to raw.<entity>, rejected rows to quarantine.<entity> with every
     reason; a file whose content was loaded before is skipped. Exits 1 when any
@@ -170,12 +177,14 @@ def ingest(paths, force, dialect, entity, snapshot_date, db_path) -> None:
     from ingest.load import ingest_paths, iter_export_files
 
     settings = get_settings().ensure()
-    db_path = db_path or settings.warehouse_path
+    lake = lake or (None if db_path else settings.lake_url)
+    db_path = None if lake else (db_path or settings.warehouse_path)
     files = list(iter_export_files(paths))
     with progress_for(files) as advance:
         batch = ingest_paths(
             paths,
             db_path,
+            lake=lake,
             landing=settings.landing_dir,
             force=force,
             dialect=dialect,
@@ -205,9 +214,12 @@ def quarantine(entity, file_filter, limit, db_path) -> None:
     """Show what was rejected and why: counts by entity and reason, then sample rows."""
     from crmw.console import print_quarantine
 
-    db_path = db_path or get_settings().warehouse_path
-    if not db_path.exists():
-        raise click.ClickException(f"no warehouse at {db_path}; run `crmw ingest` first")
+    settings = get_settings()
+    if db_path is None and settings.lake_url:
+        db_path = settings.lake_url  # raw and quarantine live in the lake
+    db_path = db_path or settings.warehouse_path
+    if "://" not in str(db_path) and not Path(db_path).exists():
+        raise click.ClickException(f"no warehouse or lake at {db_path}; run `crmw ingest` first")
     print_quarantine(db_path, entity=entity, file_filter=file_filter, limit=limit)
 
 
@@ -216,11 +228,12 @@ def quarantine(entity, file_filter, limit, db_path) -> None:
 @click.option("--select", default=None, help="dbt selector, e.g. 'marts.finance+'.")
 @click.option("--as-of", type=DAY, default=None, help="Build the warehouse as of this date.")
 def build(full_refresh: bool, select: str | None, as_of) -> None:
-    """Run `dbt build` (models and their tests) on the warehouse, without Dagster."""
+    """Run `dbt build` (models and their tests) on the warehouse, without Dagster (on Spark: dbt up
+    to the records, client resolution, dbt the rest)."""
     from crmw.command import stderr
     from crmw.console import console
     from crmw.progress import Working
-    from warehouse.dbt import build_warehouse
+    from resolution.runner import build_warehouse
 
     with Working(stderr(), "dbt build") as shown:
         result = build_warehouse(

@@ -89,10 +89,16 @@ def print_batch(batch: BatchResult) -> None:
             console.print(f"[yellow]note[/]: {escape(f.path.name)}: {escape(f.message)}")
 
 
-def print_quarantine(db_path: Path, entity: str | None, file_filter: str | None, limit: int) -> None:
+def print_quarantine(db_path: Path | str, entity: str | None, file_filter: str | None, limit: int) -> None:
+    """`db_path` is a warehouse file, or a lake (a folder with _crmw_lake.json, or a URL)."""
     if entity is not None and entity not in CONTRACTS:
         raise ValueError(f"unknown entity {entity!r}; known entities: {', '.join(sorted(CONTRACTS))}")
-    con = connect(db_path, read_only=True)
+    if "://" in str(db_path) or (Path(db_path) / "_crmw_lake.json").exists():
+        from ingest.lake import connect_lake
+
+        con = connect_lake(str(db_path))
+    else:
+        con = connect(Path(db_path), read_only=True)
     try:
         entities = [entity] if entity else sorted(CONTRACTS)
         summary = Table(title="quarantined rows by reason")

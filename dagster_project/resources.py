@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import dagster as dg
@@ -14,11 +15,20 @@ WRITER_POOL = "duckdb_writer"
 
 
 class CrmwResource(dg.ConfigurableResource):
-    """Where the warehouse lives. Empty `home` means CRMW_HOME, read when the run starts."""
+    """Where the warehouse lives and which engine builds it. Empty fields mean the environment
+    (CRMW_HOME, CRMW_ENGINE, CRMW_LAKE), read when the run starts: the same definitions run either
+    engine (docs/scale-out.md)."""
 
     home: str = ""
+    engine: str = ""
+    lake: str = ""
 
     def settings(self) -> Settings:
+        settings = get_settings()
         if self.home:
-            return Settings(home=Path(self.home).expanduser().resolve()).ensure()
-        return get_settings().ensure()
+            settings = replace(settings, home=Path(self.home).expanduser().resolve())
+        if self.engine:
+            settings = replace(settings, engine=self.engine)
+        if self.lake:
+            settings = replace(settings, lake=self.lake)
+        return settings.ensure()

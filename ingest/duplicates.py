@@ -6,7 +6,7 @@ from ingest.contracts import Contract
 from ingest.parsing import sql_ident
 
 
-def flag_duplicates(con, contract: Contract, originals: dict[str, str]) -> None:
+def flag_duplicates(con, contract: Contract, originals: dict[str, str], loaded_schema: str = "raw") -> None:
     """Quarantine repeated keys, exactly as loading the files one after another would:
 
     - in one file, every row after the first with the same key is a `duplicate_key`;
@@ -16,6 +16,9 @@ def flag_duplicates(con, contract: Contract, originals: dict[str, str]) -> None:
 
     Only keys seen more than once in the read need more than one pass: they are copied to
     a small table first, and every mark goes into _valid in one update at the end.
+
+    `loaded_schema` holds the rows loaded before: raw in the warehouse, the lake's views
+    (ingest.lake) when ingest writes a lake.
     """
     key_v = ", ".join(sql_ident(f"v_{k}") for k in contract.key)
     present = " and ".join(f"{sql_ident(f'v_{k}')} is not null" for k in contract.key)
@@ -59,7 +62,7 @@ def flag_duplicates(con, contract: Contract, originals: dict[str, str]) -> None:
             where len(v._reasons) = 0
               and not exists (select 1 from _marks m where m._f = v._f and m._rn = v._rn)
               and exists (
-                select 1 from raw.{entity} r
+                select 1 from {loaded_schema}.{entity} r
                 where {cond}
                   and r.{et} between (select min(lo) from _periods) and (select max(hi) from _periods)
                   and r.{et} between p.lo and p.hi

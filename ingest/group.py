@@ -135,6 +135,7 @@ def load_group(
     force: bool,
     loaded_at: datetime,
     started: float,
+    sink=None,
 ) -> list[FileResult]:
     """Load files of one kind (see Pending.joins) in one transaction, read and validated
     together: every file's rows, quarantine and manifest row are committed, or nothing is.
@@ -143,17 +144,20 @@ def load_group(
     row, exactly as if the files were loaded one after another in this order. A file DuckDB's
     reader cannot split into records (a quote left open) is split line by line and the group
     loaded again.
+
+    `sink` is an ingest.lake.LakeSink when the rows go to a lake: it writes them out just
+    before the transaction commits (and the transaction is rolled back when it cannot).
     """
     while True:
         try:
-            return _load_in_one_transaction(con, items, batch_id, force, loaded_at, started)
+            return _load_in_one_transaction(con, items, batch_id, force, loaded_at, started, sink)
         except NeedsCarefulRead as signal:
             for f in signal.files:
                 items[f].read_carefully()
 
 
 def _load_in_one_transaction(
-    con, items: list[Pending], batch_id: str, force: bool, loaded_at: datetime, started: float
+    con, items: list[Pending], batch_id: str, force: bool, loaded_at: datetime, started: float, sink
 ) -> list[FileResult]:
     contract = items[0].contract
     con.execute("begin transaction")
@@ -168,7 +172,9 @@ def _load_in_one_transaction(
                 [contract.entity, item.key, item.info.content_hash],
                 "superseded",
             )
-        counts = load_rows(con, items, batch_id, loaded_at)
+        counts = load_rows(
+            con, items, batch_id, loaded_at, loaded_schema=sink.loaded_schema if sink else "raw"
+        )
         total_read = sum(c["read"] for c in counts) or 1
         seconds = time.perf_counter() - started
         results = []
@@ -227,6 +233,8 @@ def _load_in_one_transaction(
         # Temp tables made in a transaction are merged into the temp catalog when it commits:
         # dropping them first saves copying the staged text at commit.
         drop_scratch(con)
+        if sink is not None:
+            sink.commit(con, contract)
         con.execute("commit")
     except BaseException:
         rollback(con)
@@ -290,9 +298,12 @@ def prepare_text(info: FileInfo, workdir: Path, dialect: str | None, entity: str
     return text_path, detection, delimiter
 
 
-def load_rows(con, items: list[Pending], batch_id: str, loaded_at: datetime) -> list[dict]:
+def load_rows(
+    con, items: list[Pending], batch_id: str, loaded_at: datetime, loaded_schema: str = "raw"
+) -> list[dict]:
     """Stage, validate, flag and insert the rows of `items` (one file unless they are CSV
-    read the same way); per file: rows read, loaded, quarantined, flagged and its period."""
+    read the same way); per file: rows read, loaded, quarantined, flagged and its period.
+    `loaded_schema` holds the rows loaded before (duplicate keys are checked against them)."""
     first = items[0]
     detection, contract = first.detection, first.contract
     params: list = []
@@ -350,7 +361,7 @@ def load_rows(con, items: list[Pending], batch_id: str, loaded_at: datetime) -> 
     con.execute(f"create or replace temp table _valid as {select}", params)
 
     originals = {c: original_text(parts) for c, parts in sources.parts("s.").items()}
-    flag_duplicates(con, contract, originals)
+    flag_duplicates(con, contract, originals, loaded_schema)
 
     con.execute(
         "create or replace temp table _files "

@@ -6,6 +6,10 @@ every reason, one row in meta.load_manifest. Either all of it is committed or
 none of it is: a failed or killed load leaves no trace.
 
 Rows read = rows loaded + rows quarantined, per file, always.
+
+With `lake=`, the same loader writes a lake instead of the warehouse file: Parquet files
+under a folder or object-store URL that DuckDB and Spark both read, with the same
+guarantees (ingest/lake.py).
 """
 
 from __future__ import annotations
@@ -25,12 +29,14 @@ import duckdb
 
 from ingest.errors import FileRefused, FileUnreadable, IngestError
 from ingest.group import Pending, load_group, pending_file
+from ingest.lake import Lake, LakeSink, connect_lake
 from ingest.manifest import file_identity, file_key
 from ingest.results import BatchResult, FileResult
 from ingest.staging import register_udfs
 from ingest.tables import ensure_ingest_tables, record_refusal
 from warehouse.connection import connect, is_write_failure
 from warehouse.errors import WarehouseWriteFailed
+from warehouse.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -109,8 +115,9 @@ GROUP_FILES = 64
 
 def ingest_paths(
     paths: Iterable[Path],
-    db_path: Path,
+    db_path: Path | None = None,
     *,
+    lake: str | Path | None = None,
     force: bool = False,
     dialect: str | None = None,
     entity: str | None = None,
@@ -122,24 +129,40 @@ def ingest_paths(
 
     Consecutive files of one kind (see Pending.joins) load together, in one transaction;
     when that fails, they load one by one, so a bad file is refused alone and the rest load.
+    The rows go to the warehouse file `db_path`, or to the lake at `lake` (a folder or URL).
     `landing` is the landing folder: files under it are known by their path relative to it
     (ingest.manifest.file_key), however they are given.
 
     Raises WarehouseWriteFailed when the warehouse itself cannot be written (a full disk): the
     files loaded before it stay loaded, nothing of the one being written is kept.
     """
+    if (db_path is None) == (lake is None):
+        raise ValueError(
+            "ingest_paths writes either a warehouse file (db_path) or a lake (lake=), one of them"
+        )
     batch = BatchResult(batch_id=uuid.uuid4().hex[:12])
     found = find_export_files(paths, landing)
     files = [f.path for f in found]
     results: dict[int, FileResult] = {}
     group: list[tuple[int, Pending]] = []
-    con = connect(db_path)
-    workdir = Path(tempfile.mkdtemp(prefix="crmw-ingest-", dir=db_path.parent))
+    if lake is not None:
+        workdir = Path(tempfile.mkdtemp(prefix="crmw-ingest-"))
+        sink = LakeSink(Lake(str(lake)), workdir)
+        try:
+            con = sink.connect()
+        except BaseException:
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise
+    else:
+        sink = None
+        con = connect(db_path)
+        workdir = Path(tempfile.mkdtemp(prefix="crmw-ingest-", dir=db_path.parent))
     options = {"workdir": workdir, "force": force, "dialect": dialect, "entity": entity}
+    destination = db_path if db_path is not None else str(lake)
 
     def refuse(i: int, path: Path, exc: Exception) -> None:
-        if is_write_failure(exc, db_path):
-            raise WarehouseWriteFailed(db_path, exc) from None
+        if is_write_failure(exc, destination):
+            raise WarehouseWriteFailed(destination, exc) from None
         if isinstance(exc, FileRefused):
             message, error_class = exc.describe(), type(exc).__name__
         elif isinstance(exc, OSError):
@@ -179,11 +202,19 @@ def ingest_paths(
         try:
             try:
                 done = load_group(
-                    con, items, batch_id=batch.batch_id, force=force, loaded_at=loaded_at, started=started
+                    con,
+                    items,
+                    batch_id=batch.batch_id,
+                    force=force,
+                    loaded_at=loaded_at,
+                    started=started,
+                    sink=sink,
                 )
                 results.update({i: r for (i, _), r in zip(group, done, strict=True)})
+                if sink is not None:
+                    sink.after_commit()
             except (duckdb.Error, IngestError, OSError) as exc:
-                if len(group) == 1 or is_write_failure(exc, db_path):
+                if len(group) == 1 or is_write_failure(exc, destination):
                     raise
                 # one of them is bad: load them one by one, so that only that one is refused
                 for i, item in group:
@@ -195,7 +226,10 @@ def ingest_paths(
                             force=force,
                             loaded_at=loaded_at,
                             started=time.perf_counter(),
+                            sink=sink,
                         )[0]
+                        if sink is not None:
+                            sink.after_commit()
                     except (FileRefused, duckdb.Error, OSError) as exc:
                         refuse(i, item.path, exc)
         except (FileRefused, duckdb.Error, OSError) as exc:
@@ -206,7 +240,8 @@ def ingest_paths(
             group.clear()
 
     try:
-        ensure_ingest_tables(con)
+        if sink is None:
+            ensure_ingest_tables(con)
         register_udfs(con)
         for i, path in enumerate(files):
             if progress:
@@ -251,15 +286,19 @@ def ingest_paths(
             group.append((i, item))
         flush()
     except (duckdb.Error, OSError) as exc:
-        if is_write_failure(exc, db_path):
-            raise WarehouseWriteFailed(db_path, exc) from None
+        if is_write_failure(exc, destination):
+            raise WarehouseWriteFailed(destination, exc) from None
         raise
     finally:
         for _, item in group:
             item.cleanup()
-        with contextlib.suppress(duckdb.Error):
-            con.close()
-        shutil.rmtree(workdir, ignore_errors=True)
+        try:
+            if sink is not None:
+                sink.close(con)
+        finally:
+            with contextlib.suppress(duckdb.Error):
+                con.close()
+            shutil.rmtree(workdir, ignore_errors=True)
     batch.files = [results[i] for i in sorted(results)]
     for result in batch.files:
         log.debug("%s %s: %s", result.status, result.path.name, result.message or describe_counts(result))
@@ -271,3 +310,19 @@ def describe_counts(result: FileResult) -> str:
         f"{result.entity} via {result.dialect}: {result.rows_loaded} loaded, "
         f"{result.rows_quarantined} quarantined, {result.rows_flagged} flagged"
     )
+
+
+def ingest_into(settings: Settings, paths: Iterable[Path], **options) -> BatchResult:
+    """`ingest_paths` into where the settings keep raw: their lake when they have one (CRMW_LAKE, or
+    the spark engine's), else the warehouse file."""
+    if settings.lake_url:
+        return ingest_paths(paths, lake=settings.lake_url, **options)
+    return ingest_paths(paths, settings.warehouse_path, **options)
+
+
+def open_loaded(settings: Settings) -> duckdb.DuckDBPyConnection:
+    """A read-only view of what ingest wrote (raw.*, quarantine.*, meta.load_manifest,
+    meta.refused_files): the lake's Parquet files, or the warehouse file. Close it when done."""
+    if settings.lake_url:
+        return connect_lake(settings.lake_url)
+    return connect(settings.warehouse_path, read_only=True)

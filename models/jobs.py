@@ -23,9 +23,9 @@ from threadpoolctl import threadpool_limits
 
 from models import churn, forecast, leads, nba, segments
 from models.context import RunContext
+from models.inputs import model_connection
 from models.labels import LabelNotKnown
-from models.schema import TABLES, ensure_ml_schema, read_table, replace_rows
-from warehouse.connection import connect
+from models.schema import TABLES, read_table, replace_rows
 from warehouse.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -46,20 +46,16 @@ def _context(
     threads: int = DEFAULT_THREADS,
 ) -> Iterator[RunContext]:
     settings.artifacts_dir.mkdir(parents=True, exist_ok=True)
-    con = connect(settings.warehouse_path)
-    try:
-        ensure_ml_schema(con)
-        with threadpool_limits(threads):
-            yield RunContext.open(
-                settings,
-                con,
-                as_of,
-                churn_horizon_days=churn_horizon_days,
-                forecast_horizon_months=forecast_horizon_months,
-                lead_horizon_days=lead_horizon_days,
-            )
-    finally:
-        con.close()
+    # the warehouse file on DuckDB; on Spark a workspace with the marts it reads (models/inputs.py)
+    with model_connection(settings) as con, threadpool_limits(threads):
+        yield RunContext.open(
+            settings,
+            con,
+            as_of,
+            churn_horizon_days=churn_horizon_days,
+            forecast_horizon_months=forecast_horizon_months,
+            lead_horizon_days=lead_horizon_days,
+        )
 
 
 def _write(ctx: RunContext, table: str, rows: pd.DataFrame, **where: Any) -> int:

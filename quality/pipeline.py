@@ -10,9 +10,10 @@ rebuilt in CRMW_HOME/reports/data_docs/.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from quality.results import ensure_results_tables, format_status, latest_suite_r
 from quality.runner import SuiteResult, SuiteRunner
 from quality.suite import LAYERS, PIPELINE_STEPS, Layer, Suite
 from warehouse.connection import connect
+from warehouse.schemas import ensure_schemas
 from warehouse.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -80,6 +82,52 @@ def check_and_record(
     return results
 
 
+# what the quality suites read on an engine other than DuckDB, besides raw, quarantine and meta
+MIRRORED_SCHEMAS = ("intermediate", "marts", "pii")
+RESULT_TABLES = ("dq_suite_runs", "dq_results")
+
+
+@contextlib.contextmanager
+def quality_connection(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The connection the suites run on, and write their results to: the warehouse file on DuckDB
+    (with views over the lake when raw lives there); on Spark an in-memory DuckDB with views over the
+    lake, the Spark tables mirrored (warehouse.engine.mirror) and the earlier results, which go back
+    to Spark's meta schema when the block ends without an error."""
+    from ingest.lake import connect_lake, view_statements
+    from ingest.tables import ensure_ingest_tables
+    from warehouse.engine import mirror, open_tables
+
+    if settings.engine == "duckdb":
+        con = connect(settings.warehouse_path)
+        try:
+            if settings.lake_url:
+                ensure_schemas(con, "raw", "quarantine", "meta")
+                for statement in view_statements(settings.lake_url):
+                    con.execute(statement)
+            else:
+                ensure_ingest_tables(con)  # every source is optional: raw tables exist even when empty
+            yield con
+        finally:
+            con.close()
+        return
+    con = connect_lake(settings.lake_url)
+    try:
+        with open_tables(settings) as tables:
+            how = mirror(tables, con, MIRRORED_SCHEMAS)
+            log.info("quality reads %d tables of %s (%s)", len(how), tables.engine, sorted(set(how.values())))
+            for table in RESULT_TABLES:
+                if tables.exists("meta", table):
+                    con.register("_results", tables.read_arrow("meta", table))
+                    con.execute(f"create table meta.{table} as select * from _results")
+                    con.unregister("_results")
+            ensure_results_tables(con)
+            yield con
+            for table in RESULT_TABLES:
+                tables.write("meta", table, con.execute(f"select * from meta.{table}").to_arrow_table())
+    finally:
+        con.close()
+
+
 def run_quality(
     settings: Settings | None = None,
     *,
@@ -93,8 +141,7 @@ def run_quality(
     report = QualityReport(run_id=run_id or uuid.uuid4().hex[:12])
     suites = all_suites(tuple(layers))
     runner = SuiteRunner()
-    con = connect(settings.warehouse_path)
-    try:
+    with quality_connection(settings) as con:
         blocked = False
         for step in PIPELINE_STEPS:
             step_suites = [s for s in suites if s.layer in step]
@@ -107,7 +154,5 @@ def run_quality(
         if data_docs:
             report.data_docs = build_data_docs(con, data_docs_dir(settings))
         report.status = format_status(latest_suite_runs(con))
-    finally:
-        con.close()
     log.info(report.status)
     return report

@@ -59,11 +59,16 @@ class LinkageConfig:
     keep_pairs_above: float = 0.01
     # share of true matching pairs the deterministic rules are assumed to find (for the prior)
     deterministic_recall: float = 0.6
+    # where Splink runs: duckdb (in this process), or spark (the process's SparkSession, for more
+    # records than one machine pairs; resolution/spark_backend.py). A model is trained per backend.
+    backend: str = "duckdb"
 
 
-def _comparisons() -> list:
+def _comparisons(backend: str = "duckdb") -> list:
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
+
+    jaro_winkler = "jaro_winkler" if backend == "spark" else "jaro_winkler_similarity"
 
     name = cl.CustomComparison(
         output_column_name="name_norm",
@@ -75,7 +80,7 @@ def _comparisons() -> list:
             # (such names of three letters or more are >= 0.8 Jaro-Winkler: the cheap test first spares
             # the edit distance on the millions of random pairs u is estimated on)
             cll.CustomLevel(
-                "case when jaro_winkler_similarity(name_norm_l, name_norm_r) >= 0.8 "
+                f"case when {jaro_winkler}(name_norm_l, name_norm_r) >= 0.8 "
                 "then damerau_levenshtein(name_norm_l, name_norm_r) <= 1 else false end",
                 label_for_charts="Damerau-Levenshtein distance of name_norm <= 1",
             ),
@@ -113,14 +118,14 @@ def _prediction_blocking_rules() -> list:
     ]
 
 
-def linkage_settings(seed: int = 42):
+def linkage_settings(seed: int = 42, backend: str = "duckdb"):
     """The Splink settings (a `SettingsCreator`) of the entity-record model."""
     from splink import SettingsCreator
 
     return SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="record_key",
-        comparisons=_comparisons(),
+        comparisons=_comparisons(backend),
         blocking_rules_to_generate_predictions=_prediction_blocking_rules(),
         probability_two_random_records_match=0.0005,
         retain_matching_columns=False,
@@ -138,9 +143,14 @@ def _splink_input(records: pd.DataFrame) -> pd.DataFrame:
     return frame.astype({c: "str" for c in frame.columns}).sort_values("record_key", kind="stable")
 
 
-def _linker(frame: pd.DataFrame, settings):
+def _linker(frame: pd.DataFrame, settings, backend: str = "duckdb"):
     from splink import DuckDBAPI, Linker
 
+    if backend == "spark":
+        from resolution.spark_backend import spark_api
+
+        db_api = spark_api()
+        return Linker(db_api.register(frame), settings, log_level=logging.WARNING), db_api
     db_api = DuckDBAPI(":memory:")
     # one thread while training: sums in the same order every time, so the same data gives the same
     # weights (see _predict for scoring)
@@ -152,7 +162,8 @@ def _predict(linker, db_api, config: LinkageConfig) -> pd.DataFrame:
     """Score the candidate pairs on every core: each pair's weight is a sum over its own comparisons
     in a fixed order, so the scores do not depend on the threads (the pairs are sorted afterwards).
     Most of a resolution's time at scale 1 is here (some ten million candidate pairs)."""
-    db_api.duckdb_con.execute("reset threads")
+    if hasattr(db_api, "duckdb_con"):
+        db_api.duckdb_con.execute("reset threads")
     return linker.inference.predict(
         threshold_match_probability=config.keep_pairs_above, warning_mode="never"
     ).as_pandas_dataframe()
@@ -169,7 +180,9 @@ def _train(linker, config: LinkageConfig, n_records: int) -> None:
     except (ValueError, ZeroDivisionError) as exc:  # no deterministic matches at all
         log.warning("kept the default prior: %s", exc)
     max_pairs = min(config.u_max_pairs, max(n_records * (n_records - 1) / 2, 1.0))
-    linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=config.seed)
+    # on Spark each chunk is a job of its own: one chunk is several times faster (and as good)
+    chunks = {"num_chunks": 1} if config.backend == "spark" else {}
+    linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=config.seed, **chunks)
     for rule in (block_on("name_norm"), block_on("inn_norm")):
         try:
             linker.training.estimate_parameters_using_expectation_maximisation(rule)
@@ -250,7 +263,12 @@ def _rescore_settings(model: dict[str, Any], names_moved: bool) -> dict[str, Any
         for rule in settings["blocking_rules_to_generate_predictions"]
     ]
     if names_moved:
-        rules.append({"blocking_rule": 'l."name_norm" = r."name_norm"', "sql_dialect": "duckdb"})
+        rules.append(
+            {
+                "blocking_rule": 'l."name_norm" = r."name_norm"',
+                "sql_dialect": settings.get("sql_dialect", "duckdb"),
+            }
+        )
     settings["blocking_rules_to_generate_predictions"] = rules
     return settings
 
@@ -275,8 +293,8 @@ def link_records(
     config = config or LinkageConfig()
     frame = _splink_input(records)
     if len(frame) < 2:
-        settings = model or linkage_settings(config.seed)
-        linker, _ = _linker(frame, settings)
+        settings = model or linkage_settings(config.seed, config.backend)
+        linker, _ = _linker(frame, settings, config.backend)
         return LinkageResult(pairs=_empty_pairs(), model=linker.misc.save_model_to_json())
     rescored = None
     if model is not None and cache is not None and cache.key == pair_cache_key(model, config):
@@ -289,13 +307,15 @@ def link_records(
             name_b = names.reindex(kept["record_key_b"]).to_numpy()
             kept = kept[~((name_a == name_b) & pd.notna(name_a))]
         marked = frame.assign(_changed=frame["record_key"].isin(changed).astype("int64"))
-        linker, db_api = _linker(marked, _rescore_settings(model, names_moved))
+        linker, db_api = _linker(marked, _rescore_settings(model, names_moved), config.backend)
         fresh = _as_pairs(_predict(linker, db_api, config))
         rescored = len(fresh)
         pairs = pd.concat([kept, fresh], ignore_index=True)
         saved = model
     else:
-        linker, db_api = _linker(frame, model or linkage_settings(config.seed))
+        linker, db_api = _linker(
+            frame, model or linkage_settings(config.seed, config.backend), config.backend
+        )
         if model is None:
             _train(linker, config, len(frame))
         pairs = _as_pairs(_predict(linker, db_api, config))

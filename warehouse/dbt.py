@@ -11,6 +11,11 @@ every mart.
 dbt's target/ and logs/ go under CRMW_HOME/dbt/, so two homes never share them (partial
 parsing included: each home parses with its own settings), and the home's ground truth, when
 it has one, reaches dbt as the var `resolution_ground_truth_path`.
+
+The engine (CRMW_ENGINE, docs/scale-out.md) picks the profile's target: DuckDB, or Spark through
+dbt-spark's session method in this process (the session warehouse.spark makes, shared with the
+Python steps). dbt-spark runs no Python models there, so a whole build on Spark is two dbt runs with
+client resolution between them (`resolve_clients`, given by resolution.runner.build_warehouse).
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
 # dbt reads the warehouse path from the environment when it renders profiles.yml;
 # one dbt invocation at a time per process, as dbt itself requires.
 _DBT_LOCK = threading.Lock()
+# What dbt builds before client resolution where it runs outside dbt (Spark): the records it reads.
+RESOLUTION_INPUTS = "+int_entity_records"
 
 
 class WarehouseBuildError(WarehouseError):
@@ -107,6 +114,7 @@ def dbt_args(
     threads: int | None = None,
     skip_tests: bool = False,
     log_level_file: str = "info",
+    indirect_selection: str | None = None,
 ) -> list[str]:
     """The argument list for one dbt command (what `dbt <command> ...` would be typed with).
 
@@ -135,6 +143,8 @@ def dbt_args(
     if skip_tests and command == "build":
         args += ["--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
     vars = {**home_vars(settings), **(vars or {})}
+    if indirect_selection:
+        args += ["--indirect-selection", indirect_selection]
     if vars:
         args += ["--vars", json.dumps(dict(vars), default=str)]
     if threads:
@@ -149,13 +159,23 @@ def home_vars(settings: Settings) -> dict[str, str]:
     return {"resolution_ground_truth_path": str(settings.ground_truth)}
 
 
+def dbt_env(settings: Settings) -> dict[str, str]:
+    """What dbt's profile and hooks read: the warehouse file, the home, the engine and the lake."""
+    env = {
+        "CRMW_WAREHOUSE_PATH": str(settings.warehouse_path),
+        "CRMW_HOME": str(settings.home),
+        "CRMW_ENGINE": settings.engine,
+        "CRMW_LAKE": settings.lake_url or "",
+    }
+    return env
+
+
 @contextlib.contextmanager
 def _warehouse_env(settings: Settings) -> Iterator[None]:
-    """CRMW_WAREHOUSE_PATH set for dbt's profile for the duration of one invocation."""
-    names = ("CRMW_WAREHOUSE_PATH", "CRMW_HOME")
-    saved = {name: os.environ.get(name) for name in names}
-    os.environ["CRMW_WAREHOUSE_PATH"] = str(settings.warehouse_path)
-    os.environ["CRMW_HOME"] = str(settings.home)
+    """The profile's environment (dbt_env) set for the duration of one invocation."""
+    values = dbt_env(settings)
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
     try:
         yield
     finally:
@@ -197,12 +217,27 @@ def _release_duckdb() -> None:
     DuckDBConnectionManager.close_all_connections()
 
 
+def _check_lake(settings: Settings) -> None:
+    lake = settings.lake_url
+    if lake and "://" not in lake and not (Path(lake) / "_crmw_lake.json").exists():
+        raise WarehouseError(
+            f"the warehouse reads raw from the lake at {lake}, and there is none yet: "
+            f"ingest into it first (crmw ingest, with CRMW_LAKE={lake}"
+            + (" or CRMW_ENGINE=spark)" if settings.engine == "spark" else ")")
+        )
+
+
 def run_dbt(
-    args: Sequence[str], settings: Settings, on_node: Callable[[str, str], None] | None = None
+    args: Sequence[str],
+    settings: Settings,
+    on_node: Callable[[str, str], None] | None = None,
+    on_event: Callable[[dict], None] | None = None,
 ) -> tuple[bool, Any]:
     """Run one dbt command in-process against the settings' warehouse; return (success, dbt's result).
 
-    `on_node(name, status)` is called as each model, seed or test finishes (progress)."""
+    `on_event` receives each of dbt's structured log events as a dict (what `--log-format json`
+    prints; Dagster turns them into asset events); `on_node(name, status)` is called as each model,
+    seed or test finishes (progress)."""
     from dbt.cli.main import dbtRunner
 
     def forward(event) -> None:
@@ -212,7 +247,16 @@ def run_dbt(
         if on_node is not None and event.info.name == "NodeFinished":
             result = event.data.run_result
             on_node(event.data.node_info.node_name, str(result.status).lower())
+        if on_event is not None:
+            from dbt_common.events.functions import msg_to_dict
 
+            on_event(msg_to_dict(event))
+
+    _check_lake(settings)
+    if settings.engine == "spark" and args and args[0] not in ("parse", "deps", "clean", "ls", "list"):
+        from warehouse.spark import spark_session
+
+        spark_session(settings)  # dbt-spark's session method uses this one (its settings, its jars)
     with _DBT_LOCK, _warehouse_env(settings):
         try:
             outcome = dbtRunner(callbacks=[forward]).invoke(["--quiet", "--no-use-colors", *args])
@@ -228,10 +272,16 @@ def run_dbt(
 
 def prepare_for_dbt(settings: Settings) -> None:
     """What every dbt build needs in the warehouse first: the pseudonym key (pii.pseudonym_key) the
-    person_key macro reads. Waits for another writer (up to the lock wait setting) rather than have
+    person_key macro reads (on Spark, in its catalog). Waits for another writer (up to the lock wait setting) rather than have
     dbt fail at once."""
-    from warehouse.pseudonyms import prepare_key
+    from warehouse.pseudonyms import prepare_key, prepare_key_in_tables
 
+    if settings.engine == "spark":
+        from warehouse.engine import SparkTables
+        from warehouse.spark import spark_session
+
+        prepare_key_in_tables(SparkTables(spark_session(settings)), settings)
+        return
     con = connect(settings.warehouse_path)
     try:
         prepare_key(con, settings)
@@ -251,6 +301,8 @@ def build_warehouse(
     command: str = "build",
     raise_on_failure: bool = True,
     on_node: Callable[[str, str], None] | None = None,
+    resolve_clients: Callable[[Mapping[str, Any] | None], None] | None = None,
+    on_event: Callable[[dict], None] | None = None,
 ) -> BuildResult:
     """Build the warehouse: `dbt build` (seeds, models, snapshots, tests) over the settings' DuckDB file.
 
@@ -262,25 +314,53 @@ def build_warehouse(
     process is writing the file.
     """
     settings = settings or get_settings()
+    settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
     prepare_for_dbt(settings)
-    args = dbt_args(
-        command,
-        settings,
-        full_refresh=full_refresh,
-        select=select,
-        exclude=exclude,
-        vars=vars,
-        threads=threads,
-        skip_tests=skip_tests,
-    )
+    options = dict(full_refresh=full_refresh, vars=vars, threads=threads, skip_tests=skip_tests)
     started = time.perf_counter()
-    success, run_result = run_dbt(args, settings, on_node=on_node)
+    if settings.engine == "duckdb" or select or command != "build":
+        runs = [dbt_args(command, settings, select=select, exclude=exclude, **options)]
+    else:
+        # dbt-spark runs no Python models: dbt up to the records, client resolution, dbt the rest
+        if resolve_clients is None:
+            raise WarehouseError(
+                f"a whole build on {settings.engine} resolves clients outside dbt: "
+                "build with resolution.runner.build_warehouse (crmw build does)"
+            )
+        excluded = [exclude] if isinstance(exclude, str) else list(exclude or [])
+        runs = [
+            dbt_args(
+                command,
+                settings,
+                select=RESOLUTION_INPUTS,
+                exclude=excluded,
+                indirect_selection="cautious",
+                **options,
+            ),
+            None,  # client resolution
+            dbt_args(
+                command,
+                settings,
+                exclude=[RESOLUTION_INPUTS, *excluded],
+                indirect_selection="buildable",
+                **options,
+            ),
+        ]
+    success, nodes = True, []
+    for args in runs:
+        if args is None:
+            resolve_clients(vars)
+            continue
+        success, run_result = run_dbt(args, settings, on_node=on_node, on_event=on_event)
+        nodes += _node_results(run_result)
+        if not success:
+            break
     result = BuildResult(
         command=command,
         success=success,
         seconds=time.perf_counter() - started,
         warehouse_path=settings.warehouse_path,
-        nodes=_node_results(run_result),
+        nodes=nodes,
     )
     log.info(
         "dbt %s %s in %.1fs: %s",

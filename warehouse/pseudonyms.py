@@ -73,12 +73,34 @@ def prepare_key(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     """The installation's key in pii.pseudonym_key, for a build. A warehouse built with a key whose
     file is gone is refused: a new key would change every person key in the marts."""
     if not key_path(settings).exists() and _installed(con):
-        raise WarehouseError(
-            f"the warehouse was built with a pseudonym key, and {key_path(settings)} is missing: restore it "
-            "from your backup (a new key would change every person key in the marts), or drop the table "
-            f"{KEY_TABLE} to start new keys on purpose"
-        )
+        raise _key_missing(settings)
     install_pseudonym_key(con, pseudonym_key(settings))
+
+
+def _key_missing(settings: Settings) -> WarehouseError:
+    return WarehouseError(
+        f"the warehouse was built with a pseudonym key, and {key_path(settings)} is missing: restore it "
+        "from your backup (a new key would change every person key in the marts), or drop the table "
+        f"{KEY_TABLE} to start new keys on purpose"
+    )
+
+
+def prepare_key_in_tables(tables, settings: Settings) -> None:
+    """prepare_key for an engine reached through warehouse.engine's Tables (Spark's catalog): the
+    pads written as a one-row table through a DataFrame, so the secret is in no SQL text there either."""
+    import pyarrow as pa
+
+    schema, table = KEY_TABLE.split(".")
+    present = tables.exists(schema, table)
+    if not key_path(settings).exists() and present:
+        raise _key_missing(settings)
+    inner, outer = key_pads(pseudonym_key(settings))
+    if present and tables.read_arrow(schema, table).to_pylist() == [{"inner_pad": inner, "outer_pad": outer}]:
+        return
+    pads = pa.table(
+        {"inner_pad": pa.array([inner], pa.binary()), "outer_pad": pa.array([outer], pa.binary())}
+    )
+    tables.write(schema, table, pads)
 
 
 def _installed(con: duckdb.DuckDBPyConnection) -> bool:
@@ -90,13 +112,17 @@ def _installed(con: duckdb.DuckDBPyConnection) -> bool:
     )
 
 
-def install_pseudonym_key(con: duckdb.DuckDBPyConnection, key: bytes) -> None:
-    """Write the HMAC pads of the key to pii.pseudonym_key, where the person_key macro reads them."""
+def key_pads(key: bytes) -> tuple[bytes, bytes]:
+    """HMAC-SHA256's inner and outer pads of the key."""
     padded = (
         key.ljust(BLOCK, b"\0") if len(key) <= BLOCK else hashlib.sha256(key).digest().ljust(BLOCK, b"\0")
     )
-    inner = bytes(b ^ 0x36 for b in padded)
-    outer = bytes(b ^ 0x5C for b in padded)
+    return bytes(b ^ 0x36 for b in padded), bytes(b ^ 0x5C for b in padded)
+
+
+def install_pseudonym_key(con: duckdb.DuckDBPyConnection, key: bytes) -> None:
+    """Write the HMAC pads of the key to pii.pseudonym_key, where the person_key macro reads them."""
+    inner, outer = key_pads(key)
     ensure_schemas(con, "pii")
     present = con.execute(
         "select count(*) from information_schema.tables where table_catalog = current_database() "

@@ -99,3 +99,38 @@ def connect_published(published: Path) -> duckdb.DuckDBPyConnection:
     if not published.exists():
         raise FileNotFoundError(f"no published warehouse at {published}; run `crmw run` first")
     return duckdb.connect(str(published), read_only=True)
+
+
+def publish_tables(tables, published: Path, schemas: tuple[str, ...] = PUBLISHED_SCHEMAS) -> dict:
+    """Publishing from an engine other than DuckDB (warehouse.engine.Tables): every table of `schemas`
+    copied through Arrow into a new DuckDB file, renamed into place as `publish` does. Readers keep
+    reading one DuckDB file whichever engine built the warehouse; at cluster scale the published copy
+    holds what reports read, and analysts query the engine for the rest (docs/scale-out.md)."""
+    started = time.perf_counter()
+    published.parent.mkdir(parents=True, exist_ok=True)
+    tmp = published.with_name(f".{published.name}.{uuid.uuid4().hex[:8]}.tmp")
+    con = connect(tmp)
+    count = 0
+    try:
+        for schema in schemas:
+            names = tables.table_names(schema)
+            if not names:
+                continue
+            con.execute(f'create schema if not exists "{schema}"')
+            for table in names:
+                con.register("_published_rows", tables.read_arrow(schema, table))
+                try:
+                    con.execute(f'create table "{schema}"."{table}" as select * from _published_rows')
+                finally:
+                    con.unregister("_published_rows")
+                count += 1
+        con.execute("checkpoint")
+    except BaseException:
+        con.close()
+        tmp.unlink(missing_ok=True)
+        raise
+    con.close()
+    os.replace(tmp, published)
+    seconds = time.perf_counter() - started
+    log.info("published %d tables from %s to %s in %.1fs", count, tables.engine, published, seconds)
+    return {"tables": count, "seconds": round(seconds, 2), "path": str(published)}

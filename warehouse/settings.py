@@ -1,6 +1,11 @@
 """Where things live. One setting, CRMW_HOME, decides it all (default: var/ in the checkout);
 CRMW_LOCK_WAIT says how long a second writer waits for the warehouse (seconds, default 30).
 
+Two more pick the engine when one machine is outgrown (docs/scale-out.md): CRMW_ENGINE (duckdb, the
+default, or spark) and CRMW_LAKE (where ingest writes raw and quarantine as Parquet; the spark
+engine always reads the lake, by default CRMW_HOME/lake; unset on duckdb, raw lives in the DuckDB
+file).
+
 Nothing here reads the environment at import time: call `get_settings()`.
 """
 
@@ -16,6 +21,7 @@ from warehouse.errors import WarehouseError
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 # What a run writes stays out of the code: a checkout's default home is var/ (ignored by git).
 DEFAULT_HOME = PROJECT_DIR / "var"
+ENGINES = ("duckdb", "spark")
 DEFAULT_LOCK_WAIT_SECONDS = 30.0
 
 
@@ -25,8 +31,22 @@ class Settings:
     # The sample generator's ground truth folder (CRMW_GROUND_TRUTH): when set, every dbt
     # build of this home measures client resolution against it (int_entity_records__evaluated).
     ground_truth: Path | None = None
+    engine: str = "duckdb"
+    lake: str | None = None  # a folder or an object-store URL; None: no lake unless the engine needs one
     # how long a process waits for another that holds the warehouse file before giving up
     lock_wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS
+
+    def __post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise ValueError(f"unknown engine {self.engine!r} (CRMW_ENGINE): use one of {', '.join(ENGINES)}")
+
+    @property
+    def lake_url(self) -> str | None:
+        """Where raw, quarantine and the load manifest live as Parquet: the lake setting, else
+        home/lake on the spark engine (it reads only the lake), else None (raw in the DuckDB file)."""
+        if self.lake:
+            return self.lake
+        return str(self.home / "lake") if self.engine == "spark" else None
 
     @property
     def landing_dir(self) -> Path:
@@ -99,6 +119,9 @@ def get_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     home = env.get("CRMW_HOME") or str(DEFAULT_HOME)
     truth = env.get("CRMW_GROUND_TRUTH")
+    lake = env.get("CRMW_LAKE") or None
+    if lake and "://" not in lake:
+        lake = str(Path(lake).expanduser().resolve())
     wait = env.get("CRMW_LOCK_WAIT")
     try:
         lock_wait = float(wait) if wait else DEFAULT_LOCK_WAIT_SECONDS
@@ -107,5 +130,7 @@ def get_settings(env: Mapping[str, str] | None = None) -> Settings:
     return Settings(
         home=Path(home).expanduser().resolve(),
         ground_truth=Path(truth).expanduser().resolve() if truth else None,
+        engine=(env.get("CRMW_ENGINE") or "duckdb").strip().lower(),
+        lake=lake,
         lock_wait_seconds=lock_wait,
     )

@@ -22,7 +22,7 @@ from dagster._core.storage.tags import (
 from dagster_project.resources import WRITER_POOL, CrmwResource
 from ingest.contracts import CONTRACTS
 from ingest.landing import event_files_for_months, landing_files, non_event_files
-from ingest.load import BatchResult, ingest_paths
+from ingest.load import BatchResult, ingest_into
 
 EVENT_ENTITIES = sorted(e for e, c in CONTRACTS.items() if c.kind == "event")
 SNAPSHOT_ENTITIES = sorted(e for e, c in CONTRACTS.items() if c.kind == "snapshot")
@@ -75,9 +75,7 @@ def _results(context: dg.AssetExecutionContext, batch: BatchResult):
 def raw_snapshots(context: dg.AssetExecutionContext, crmw: CrmwResource):
     """Every full-snapshot export in the landing folder not loaded before (load once, by content)."""
     settings = crmw.settings()
-    batch = ingest_paths(
-        non_event_files(settings.landing_dir), settings.warehouse_path, landing=settings.landing_dir
-    )
+    batch = ingest_into(settings, non_event_files(settings.landing_dir), landing=settings.landing_dir)
     yield from _results(context, batch)
 
 
@@ -103,17 +101,16 @@ def raw_events(context: dg.AssetExecutionContext, crmw: CrmwResource, config: Ev
     months = set(context.partition_keys)
     files = event_files_for_months(settings.landing_dir, months)
     context.log.info(f"{len(files)} event files for {len(months)} month(s)")
-    batch = ingest_paths(files, settings.warehouse_path, force=config.reload, landing=settings.landing_dir)
+    batch = ingest_into(settings, files, force=config.reload, landing=settings.landing_dir)
     yield from _results(context, batch)
 
 
 @dg.asset_check(asset=raw_key("invoices"), blocking=False, description="Every landing file could be read.")
 def landing_files_are_all_readable(crmw: CrmwResource) -> dg.AssetCheckResult:
+    from ingest.load import open_loaded
     from quality.health import unreadable_files
-    from warehouse.connection import connect
 
-    settings = crmw.settings()
-    con = connect(settings.warehouse_path, read_only=True)
+    con = open_loaded(crmw.settings())
     try:
         refused = unreadable_files(con)  # what `crmw status` counts too
     finally:

@@ -50,11 +50,11 @@ def as_of_for_partition(partition_key: str) -> date:
 
 def data_end_as_of(settings) -> date | None:
     """The day after the latest invoice, activity or web event: the newest meaningful as-of."""
-    from warehouse.connection import connect
+    from ingest.load import open_loaded
 
-    if not settings.warehouse_path.exists():
+    if not (settings.lake_url or settings.warehouse_path.exists()):
         return None
-    con = connect(settings.warehouse_path, read_only=True)
+    con = open_loaded(settings)
     try:
         (end,) = con.execute(
             "select greatest(max(period_end), max(snapshot_date)) from meta.load_manifest where status = 'loaded'"

@@ -96,20 +96,15 @@ def check_result(result: SuiteResult, data_docs: str | None) -> dg.AssetCheckRes
 def run_checks(
     context: dg.AssetCheckExecutionContext, settings: Settings, suites: Sequence[Suite]
 ) -> Iterator[dg.AssetCheckResult]:
-    from ingest.tables import ensure_ingest_tables
     from quality.data_docs import build_data_docs
-    from quality.pipeline import check_and_record, data_docs_dir
+    from quality.pipeline import check_and_record, data_docs_dir, quality_connection
     from quality.results import format_status, latest_suite_runs
-    from warehouse.connection import connect
 
-    con = connect(settings.warehouse_path)
-    try:
-        ensure_ingest_tables(con)  # every source is optional: raw tables exist even when empty
+    # the warehouse file, or on Spark a DuckDB view of the lake and of Spark's tables
+    with quality_connection(settings) as con:
         results = check_and_record(con, suites, run_id=context.run.run_id)
         index = build_data_docs(con, data_docs_dir(settings))
         context.log.info(format_status(latest_suite_runs(con)))
-    finally:
-        con.close()
     for result in results:
         yield check_result(result, str(index) if index else None)
 

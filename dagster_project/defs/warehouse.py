@@ -1,7 +1,13 @@
 """Warehouse domain: the dbt project as assets (dagster-dbt), and the publish step.
 
-The asset graph is built from the project's structure, parsed once into dbt/target/graph/
-(no home's state is in it). Every run parses and builds again in its own home: dbt's
+The asset graph comes from the project's manifest (parsed for the DuckDB target): the same assets on
+either engine (the Spark stand-ins of the resolution models have the Python models' names). Which
+engine builds them is read when the run starts (CrmwResource: CRMW_ENGINE): DuckDB through
+dagster-dbt's `dbt` subprocess; Spark in this process (dbt-spark's session method shares the step's
+SparkSession, whose embedded metastore one JVM at a time may open), with client resolution between
+two dbt runs (resolution/runner.py), dbt's events turned into the same Dagster events.
+
+The manifest is parsed once into dbt/target/graph/ (no home's state is in it). Every run parses and builds again in its own home: dbt's
 target/ and logs/ under CRMW_HOME/dbt/, with the home's vars (warehouse.dbt.home_vars), so
 two homes never share a partial parse, a manifest or a setting.
 """
@@ -28,7 +34,10 @@ from warehouse.publish import publish
 from warehouse.settings import Settings
 
 DBT_DIR = Path(__file__).resolve().parents[2] / "dbt"
-dbt_project = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR, target_path=Path("target") / "graph")
+# the graph is the DuckDB target's (no Spark needed to load the code location; see the docstring)
+dbt_project = DbtProject(
+    project_dir=DBT_DIR, profiles_dir=DBT_DIR, target="dev", target_path=Path("target") / "graph"
+)
 # The dbt next to this interpreter: the venv need not be on PATH.
 DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
 
@@ -51,7 +60,7 @@ def ensure_manifest(project: DbtProject = dbt_project) -> Path:
         if partial.exists():  # dbt parses again only the files that changed
             scratch.mkdir(parents=True)
             shutil.copy(partial, scratch / partial.name)
-        DbtCliResource(project_dir=project, dbt_executable=DBT_EXECUTABLE).cli(
+        DbtCliResource(project_dir=project, dbt_executable=DBT_EXECUTABLE, target="dev").cli(
             ["parse", "--quiet"], target_path=scratch
         ).wait()
         manifest.parent.mkdir(parents=True, exist_ok=True)
@@ -99,6 +108,38 @@ def _has_scores_models(manifest_path: Path) -> bool:
 HAS_SCORES = _has_scores_models(MANIFEST)
 
 
+def _engine_build(context: dg.AssetExecutionContext, settings, **options):
+    """Build on an engine other than DuckDB, in this process (see the module docstring), yielding
+    the Dagster events dagster-dbt would: outputs of the selected models, results of their checks.
+    A Spark build is the whole selection of the asset (its subsets build everything in it)."""
+    from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
+
+    from resolution.runner import build_warehouse
+
+    events: list[dict] = []
+    result = build_warehouse(settings, on_event=events.append, raise_on_failure=False, **options)
+    selected_outputs = set(context.selected_output_names)
+    selected_checks = set(context.selected_asset_check_keys)
+    for raw in events:
+        message = DbtCoreCliEventMessage(raw_event=raw, event_history_metadata={})
+        for event in message.to_default_asset_events(
+            manifest=MANIFEST, dagster_dbt_translator=translator, context=context
+        ):
+            if isinstance(event, dg.Output) and event.output_name not in selected_outputs:
+                continue
+            if (
+                isinstance(event, dg.AssetCheckResult)
+                and dg.AssetCheckKey(event.asset_key, event.check_name) not in selected_checks
+            ):
+                continue
+            yield event
+    if not result.success:
+        raise dg.Failure(
+            f"dbt build on {settings.engine} failed",
+            metadata={"failures": "\n".join(f.describe() for f in result.failures)[:4000]},
+        )
+
+
 def _prepare_warehouse(crmw: CrmwResource) -> Settings:
     from models.schema import ensure_ml_schema
     from warehouse.connection import connect
@@ -143,6 +184,15 @@ def home_dbt_args(settings: Settings) -> list[str]:
 def dbt_warehouse(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, crmw: CrmwResource, config: DbtBuildConfig
 ):
+    settings = crmw.settings()
+    if settings.engine != "duckdb":
+        yield from _engine_build(
+            context,
+            settings,
+            exclude=SCORES_SELECTION if HAS_SCORES else None,
+            full_refresh=config.full_refresh,
+        )
+        return
     settings = _prepare_warehouse(crmw)
     # cautious: a test runs only when all the models it reads are built here, so tests of the
     # scores models (built after the ML run) wait for dbt_scores.
@@ -164,6 +214,10 @@ def _scores_assets() -> list:
         name="dbt_scores",
     )
     def dbt_scores(context: dg.AssetExecutionContext, dbt: DbtCliResource, crmw: CrmwResource):
+        settings = crmw.settings()
+        if settings.engine != "duckdb":
+            yield from _engine_build(context, settings, select=SCORES_SELECTION)
+            return
         settings = _prepare_warehouse(crmw)
         args = ["build", *home_dbt_args(settings)]
         yield from dbt.cli(args, context=context, target_path=home_target(settings)).stream()
@@ -187,7 +241,14 @@ SCORES_ASSETS = _scores_assets()
 )
 def published_warehouse(crmw: CrmwResource) -> dg.MaterializeResult:
     settings = crmw.settings()
-    result = publish(settings.warehouse_path, settings.published_path)
+    if settings.engine == "duckdb":
+        result = publish(settings.warehouse_path, settings.published_path)
+    else:
+        from warehouse.engine import open_tables
+        from warehouse.publish import publish_tables
+
+        with open_tables(settings) as tables:
+            result = publish_tables(tables, settings.published_path)
     return dg.MaterializeResult(metadata={"tables": result["tables"], "path": result["path"]})
 
 
@@ -199,5 +260,5 @@ defs = dg.Definitions(
     assets=[dbt_warehouse, published_warehouse, *SCORES_ASSETS],
     jobs=[warehouse_job],
     # The dbt next to this interpreter: the venv need not be on PATH.
-    resources={"dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)},
+    resources={"dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE, target="dev")},
 )

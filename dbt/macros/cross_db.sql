@@ -21,14 +21,16 @@
     cast({{ expr }} as date)
 {%- endmacro %}
 
-{#- Whole days from one date or timestamp to another (calendar days, not 24-hour spans). -#}
+{#- Whole days from one date or timestamp to another (calendar days, not 24-hour spans); a bigint
+    on every engine (Spark's datediff gives an int). -#}
 {% macro days_between(start_expr, end_expr) -%}
-    {{ dbt.datediff(to_date(start_expr), to_date(end_expr), 'day') }}
+    cast({{ dbt.datediff(to_date(start_expr), to_date(end_expr), 'day') }} as {{ dbt.type_bigint() }})
 {%- endmacro %}
 
-{#- Hours from one timestamp to another, with fractions. -#}
+{#- Hours from one timestamp to another, with fractions; a double on every engine (Spark would
+    divide by the literal as a decimal). -#}
 {% macro hours_between(start_expr, end_expr) -%}
-    ({{ dbt.datediff(start_expr, end_expr, 'second') }} / 3600.0)
+    (cast({{ dbt.datediff(start_expr, end_expr, 'second') }} as double) / 3600)
 {%- endmacro %}
 
 {% macro month_start(expr) -%}

@@ -17,14 +17,30 @@
     from {{ this }} as already_built
 {%- endmacro %}
 
-{#- Post-hook: drop the rows whose file is no longer loaded and that the run did not replace. -#}
+{#- Post-hook: drop the rows whose file is no longer loaded and that the run did not replace. On
+    Spark the incremental models are rebuilt whole (macros/engines.sql): there is nothing to drop. -#}
 {% macro delete_rows_of_retired_files() -%}
+    {{ return(adapter.dispatch('delete_rows_of_retired_files', 'crm_warehouse')()) }}
+{%- endmacro %}
+
+{% macro default__delete_rows_of_retired_files() -%}
     delete from {{ this }} where source_file_hash not in ({{ loaded_file_hashes() }})
+{%- endmacro %}
+
+{% macro spark__delete_rows_of_retired_files() -%}
 {%- endmacro %}
 
 {#- Post-hook of an incremental Python model: dbt-duckdb leaves the model's temporary table
     (<model>__dbt_tmp<timestamp>, in the main schema) behind after each incremental run. -#}
 {% macro drop_leftover_tmp_tables() -%}
+    {{ return(adapter.dispatch('drop_leftover_tmp_tables', 'crm_warehouse')()) }}
+{%- endmacro %}
+
+{#- Other engines leave nothing behind (and run no Python models: resolution/runner.py). -#}
+{% macro default__drop_leftover_tmp_tables() -%}
+{%- endmacro %}
+
+{% macro duckdb__drop_leftover_tmp_tables() -%}
     {%- if execute -%}
         {%- set found = run_query(
             "select table_schema, table_name from information_schema.tables "

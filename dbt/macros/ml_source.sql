@@ -10,7 +10,7 @@
     {%- if relation is none -%}
         select
             {%- for name, type in columns %}
-            cast(null as {{ type }}) as {{ name }}{{ "," if not loop.last }}
+            cast(null as {{ dbt.type_string() if type | lower == 'varchar' else type }}) as {{ name }}{{ "," if not loop.last }}
             {%- endfor %}
         where 1 = 0
     {%- else -%}

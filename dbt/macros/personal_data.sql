@@ -31,11 +31,11 @@
     ИП / индивидуальный предприниматель / IP / ПБОЮЛ before or after it (as reports/formatting.py). -#}
 {% macro is_sole_proprietor(name_expr, inn_expr) -%}
     coalesce(
-        length(regexp_replace({{ inn_expr }}, '[^0-9]', '', 'g')) = 12
-        or regexp_matches(
-            {{ name_expr }},
-            '(?i)^\s*(ип|индивидуальный\s+предприниматель|ip|i\.p\.|пбоюл)(\s|$)|[\s,](ип|ip)\s*$'
-        ),
+        length({{ regexp_replace_all(inn_expr, "'[^0-9]'", "''") }}) = 12
+        or {{ regexp_test(
+            name_expr,
+            "'(?i)^\s*(ип|индивидуальный\s+предприниматель|ip|i\.p\.|пбоюл)(\s|$)|[\s,](ип|ip)\s*$'"
+        ) }},
         false
     )
 {%- endmacro %}
@@ -46,14 +46,14 @@
     case
         when {{ is_person_expr }} then 'ИП ' || coalesce(
             nullif(
-                regexp_replace(
-                    trim(regexp_replace(
-                        {{ name_expr }},
-                        '(?i)^\s*(ип|индивидуальный\s+предприниматель|ip|i\.p\.|пбоюл)(\s+|$)|[\s,]+(ип|ip)\s*$',
-                        ''
-                    )),
-                    '(\S)\S*\s*', '\1.', 'g'
-                ),
+                {{ regexp_replace_all(
+                    'trim(' ~ regexp_replace_all(
+                        name_expr,
+                        "'(?i)^\s*(ип|индивидуальный\s+предприниматель|ip|i\.p\.|пбоюл)(\s+|$)|[\s,]+(ип|ip)\s*$'",
+                        "''"
+                    ) ~ ')',
+                    "'(\S)\S*\s*'", "'\\1.'"
+                ) }},
                 ''
             ),
             '…'

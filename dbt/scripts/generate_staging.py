@@ -10,11 +10,13 @@ with the contracts.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import yaml
 
 from ingest.contracts import CONTRACTS, Contract
+from ingest.lake import view_statements
 from ingest.tables import ingest_table_ddl
 
 DBT_DIR = Path(__file__).resolve().parent.parent
@@ -58,6 +60,11 @@ def column_sql(contract: Contract) -> list[str]:
     return lines
 
 
+def output_names(expressions: list[str]) -> list[str]:
+    """The names a select list gives its columns ('lower(website) as website' -> 'website')."""
+    return [e.rsplit(" as ", 1)[-1] for e in expressions]
+
+
 def model_sql(contract: Contract, history: bool = False) -> str:
     key = ", ".join(contract.key)
     cols = column_sql(contract)
@@ -89,6 +96,7 @@ def model_sql(contract: Contract, history: bool = False) -> str:
         partition, order = key, "_loaded_at desc, _source_file desc, _row_number desc"
         what = f"{contract.grain}: the latest loaded copy when an export repeats a row"
     select = ",\n        ".join(cols + extra)  # no trailing comma before from: portable SQL
+    names = ",\n        ".join(output_names(cols + extra))
     return f"""{config}-- {what}
 with
 
@@ -98,16 +106,24 @@ source as (
 
 ),
 
+ranked as (
+
+    select
+        {select},
+        row_number() over (
+            partition by {partition}
+            order by {order}
+        ) as copy_rank
+    from source
+
+),
+
 deduplicated as (
 
     select
-        {select}
-    from source
-    -- DuckDB-only: qualify keeps one row per key without a nested query
-    qualify row_number() over (
-            partition by {partition}
-            order by {order}
-        ) = 1
+        {names}
+    from ranked
+    where copy_rank = 1
 
 )
 
@@ -129,14 +145,15 @@ def incremental_model_sql(contract: Contract) -> str:
         raise ValueError(f"incremental staging needs a single-column key: {contract.entity}")
     key = contract.key[0]
     options = (["schema='pii'"] if has_pii(contract) else []) + [
-        "materialized='incremental'",
+        # incremental where the engine deletes rows by key (DuckDB); rebuilt whole where it cannot
+        "materialized=incremental_or_table()",
         "incremental_strategy='delete+insert'",
         f"unique_key='{key}'",
         "on_schema_change='append_new_columns'",
     ]
-    select = ",\n        ".join(
-        [*column_sql(contract), "_loaded_at as loaded_at", "_content_hash as source_file_hash"]
-    )
+    selected = [*column_sql(contract), "_loaded_at as loaded_at", "_content_hash as source_file_hash"]
+    select = ",\n        ".join(selected)
+    names = ",\n        ".join(output_names(selected))
     config_lines = "".join(f"        {o},\n" for o in options)
     return f"""{{{{
     config(
@@ -190,16 +207,24 @@ source as (
 
 {{% endif %}}
 
+ranked as (
+
+    select
+        {select},
+        row_number() over (
+            partition by {key}
+            order by _loaded_at desc, _source_file desc, _row_number desc
+        ) as copy_rank
+    from {{% if is_incremental() %}}changed{{% else %}}source{{% endif %}}
+
+),
+
 deduplicated as (
 
     select
-        {select}
-    from {{% if is_incremental() %}}changed{{% else %}}source{{% endif %}}
-    -- DuckDB-only: qualify keeps one row per key without a nested query
-    qualify row_number() over (
-            partition by {key}
-            order by _loaded_at desc, _source_file desc, _row_number desc
-        ) = 1
+        {names}
+    from ranked
+    where copy_rank = 1
 
 )
 
@@ -314,25 +339,67 @@ def dump(data: dict) -> str:
     return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=110)
 
 
+def _jinja_string(sql: str, root: str) -> str:
+    """`sql` as a Jinja string expression with the lake root spliced in (`~ lake ~`)."""
+    parts = [part.replace("\\", "\\\\").replace('"', '\\"') for part in sql.split(root)]
+    return " ~ lake ~ ".join(f'"{part}"' for part in parts)
+
+
 def raw_tables_macro() -> str:
-    """The on-run-start macro: ingest's tables created empty where missing (every source optional)."""
-    statements = "".join(
-        f"    {s};\n" for s in ["create schema if not exists " + n for n in ("raw", "quarantine", "meta")]
+    """The on-run-start macro: ingest's tables created empty where missing (every source optional),
+    or, when the warehouse reads a lake (CRMW_LAKE), views over its Parquet files (ingest/lake.py
+    writes them; the same SQL ingest reads them with)."""
+    root = "@LAKE@"
+    schemas = ("raw", "quarantine", "meta")
+    statements = "".join(f"    {s};\n" for s in ["create schema if not exists " + n for n in schemas])
+    tables = "".join(f"    {s};\n" for s in ingest_table_ddl())
+    duck_views = "".join(f"    {s.replace(root, '{{ lake }}')};\n" for s in view_statements(root, "duckdb"))
+    spark_statements = view_statements(root, "spark")
+    layout = hashlib.sha256("\n".join(spark_statements).encode()).hexdigest()[:16]
+    spark_views = "".join(
+        f"        {{%- do run_query({_jinja_string(s, root)}) %}}\n" for s in spark_statements
     )
-    statements += "".join(f"    {s};\n" for s in ingest_table_ddl())
+    databases = "".join(f'    {{%- do run_query("create database if not exists {n}") %}}\n' for n in schemas)
     return (
-        "{#- Generated by dbt/scripts/generate_staging.py from ingest/contracts.py: do not edit.\n"
-        "    Run on every dbt invocation (dbt_project.yml on-run-start): the tables ingest writes, created\n"
-        "    empty where missing, so that every source is optional and `dbt build` alone works on a\n"
-        "    warehouse nothing was loaded into yet. Other engines dispatch to their own version. -#}\n"
+        "{#- Generated by dbt/scripts/generate_staging.py from ingest/contracts.py and ingest/lake.py: do\n"
+        "    not edit. Run on every dbt invocation (dbt_project.yml on-run-start): the tables ingest writes,\n"
+        "    created empty where missing, so that every source is optional and `dbt build` alone works on a\n"
+        "    warehouse nothing was loaded into yet; or, when CRMW_LAKE names a lake, views over its Parquet\n"
+        "    files (the spark target always reads the lake). Other engines dispatch to their own version. -#}\n"
         "{% macro create_raw_tables() %}\n"
-        "    {{ return(adapter.dispatch('create_raw_tables')()) }}\n"
+        "    {{ return(adapter.dispatch('create_raw_tables')(env_var('CRMW_LAKE', ''))) }}\n"
         "{% endmacro %}\n\n"
-        "{% macro default__create_raw_tables() %}\n"
+        "{% macro default__create_raw_tables(lake) %}\n"
         "    select 1\n"
         "{% endmacro %}\n\n"
-        "{% macro duckdb__create_raw_tables() %}\n"
+        "{% macro duckdb__create_raw_tables(lake) %}\n"
         f"{statements}"
+        "    {%- if lake %}\n"
+        f"{duck_views}"
+        "    {%- else %}\n"
+        f"{tables}"
+        "    {%- endif %}\n"
+        "{% endmacro %}\n\n"
+        "{#- Spark runs one statement at a time: each goes through run_query; the hook itself is empty.\n"
+        "    Making a view over Parquet lists its files, so the views are made again only when they or the\n"
+        "    lake changed (meta.lake_layout records which ones the catalog has). -#}\n"
+        "{% macro spark__create_raw_tables(lake) %}\n"
+        "    {%- if not lake %}\n"
+        "        {{ exceptions.raise_compiler_error(\n"
+        '            "the spark target reads raw from the lake: set CRMW_LAKE to the folder or URL crmw ingest "\n'
+        '            ~ "writes (crmw sets it from the settings; see docs/scale-out.md)"\n'
+        "        ) }}\n"
+        "    {%- endif %}\n"
+        "    {%- if execute %}\n"
+        f"    {{%- set layout = '{layout}:' ~ lake %}}\n"
+        f"{databases}"
+        "    {%- set found = run_query(\"show views in meta like 'lake_layout'\") %}\n"
+        "    {%- set current = run_query('select layout from meta.lake_layout').columns[0].values()[0] if found.rows else none %}\n"
+        "    {%- if current != layout %}\n"
+        f"{spark_views}"
+        '        {%- do run_query("create or replace view meta.lake_layout as select \'" ~ layout ~ "\' as layout") %}\n'
+        "    {%- endif %}\n"
+        "    {%- endif %}\n"
         "{% endmacro %}\n"
     )
 

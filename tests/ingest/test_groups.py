@@ -76,7 +76,9 @@ def test_files_of_one_kind_are_read_in_one_group(tmp_path, monkeypatch):
     sizes = []
     original = group.load_rows
     monkeypatch.setattr(
-        group, "load_rows", lambda con, items, *a: sizes.append(len(items)) or original(con, items, *a)
+        group,
+        "load_rows",
+        lambda con, items, *a, **kw: sizes.append(len(items)) or original(con, items, *a, **kw),
     )
     batch = ingest_paths(paths, tmp_path / "wh.duckdb")
     assert sizes == [2]
@@ -90,10 +92,10 @@ def test_a_group_that_fails_loads_file_by_file_and_refuses_only_the_bad_file(tmp
     )
     original = group.load_rows
 
-    def failing(con, items, *args):
+    def failing(con, items, *args, **kwargs):
         if any(item.path.name == "invoices__part1.csv" for item in items):
             raise duckdb.ConversionException("planted failure")
-        return original(con, items, *args)
+        return original(con, items, *args, **kwargs)
 
     monkeypatch.setattr(group, "load_rows", failing)
     batch = ingest_paths(paths, tmp_path / "wh.duckdb")

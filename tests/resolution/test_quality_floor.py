@@ -46,7 +46,8 @@ def ref(name: str) -> str:
 
 def entity_records_sql() -> str:
     dbt = SimpleNamespace(
-        listagg=lambda expr, delimiter, order_by: f"string_agg({expr}, {delimiter} {order_by})"
+        listagg=lambda expr, delimiter, order_by: f"string_agg({expr}, {delimiter} {order_by})",
+        type_string=lambda: "varchar",
     )
     template = jinja2.Environment().from_string(RECORDS_MODEL.read_text(encoding="utf-8"))
     return template.render(ref=ref, config=lambda **_: "", dbt=dbt)

@@ -121,12 +121,12 @@ counterparty_records as (
         counterparties.inn,
         counterparties.kpp,
         counterparties.region,
-        cast(null as varchar) as phone,
-        cast(null as varchar) as email,
-        cast(null as varchar) as website,
-        cast(null as varchar) as parent_record_key,
+        cast(null as {{ dbt.type_string() }}) as phone,
+        cast(null as {{ dbt.type_string() }}) as email,
+        cast(null as {{ dbt.type_string() }}) as website,
+        cast(null as {{ dbt.type_string() }}) as parent_record_key,
         'accounts:' || counterparty_accounts.account_id as linked_record_key,
-        cast(null as varchar) as contact_account_key,
+        cast(null as {{ dbt.type_string() }}) as contact_account_key,
         cast(counterparties.created_date as timestamp) as created_at
     from counterparties
     left join counterparty_accounts
@@ -148,8 +148,8 @@ account_records as (
         account_emails.emails as email,
         accounts.website,
         'accounts:' || accounts.parent_account_id as parent_record_key,
-        cast(null as varchar) as linked_record_key,
-        cast(null as varchar) as contact_account_key,
+        cast(null as {{ dbt.type_string() }}) as linked_record_key,
+        cast(null as {{ dbt.type_string() }}) as contact_account_key,
         accounts.created_at
     from accounts
     left join account_emails
@@ -166,12 +166,12 @@ lead_records as (
         leads.lead_id as record_id,
         leads.company_name as organisation_name,
         leads.inn,
-        cast(null as varchar) as kpp,
+        cast(null as {{ dbt.type_string() }}) as kpp,
         leads.region,
         leads.phone,
         leads.email,
-        cast(null as varchar) as website,
-        cast(null as varchar) as parent_record_key,
+        cast(null as {{ dbt.type_string() }}) as website,
+        cast(null as {{ dbt.type_string() }}) as parent_record_key,
         'accounts:' || leads.converted_account_id as linked_record_key,
         'accounts:' || contact_accounts.account_id as contact_account_key,
         leads.created_at
@@ -190,12 +190,12 @@ web_form_records as (
         web_events.event_id as record_id,
         web_events.form_company as organisation_name,
         web_events.form_inn as inn,
-        cast(null as varchar) as kpp,
+        cast(null as {{ dbt.type_string() }}) as kpp,
         web_events.geo_region as region,
         web_events.form_phone as phone,
         web_events.form_email as email,
-        cast(null as varchar) as website,
-        cast(null as varchar) as parent_record_key,
+        cast(null as {{ dbt.type_string() }}) as website,
+        cast(null as {{ dbt.type_string() }}) as parent_record_key,
         'leads:' || web_events.lead_id as linked_record_key,
         'accounts:' || contact_accounts.account_id as contact_account_key,
         web_events.event_at as created_at

@@ -6,18 +6,11 @@ variable CRMW_GROUND_TRUTH); without one the table is empty. Metric: docs/client
 
 from pathlib import Path
 
-import pandas as pd
-
-from resolution import read_ground_truth, resolution_quality
-from resolution.evaluation import empty_quality
+from resolution.runner import quality_table
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
     resolved = dbt.ref("int_entity_records__resolved").df()
     path = dbt.config.get("resolution_ground_truth_path")
-    if path in (None, "", "None") or not Path(path).exists():
-        return empty_quality().assign(ground_truth_path=pd.Series(dtype="str"))
-    quality = resolution_quality(resolved, read_ground_truth(Path(path)))
-    quality["ground_truth_path"] = str(path)
-    return quality
+    return quality_table(resolved, None if path in (None, "", "None") else Path(path))

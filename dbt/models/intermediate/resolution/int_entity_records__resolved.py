@@ -1,7 +1,8 @@
 """Every organisation record resolved into a legal entity and a client, with ids stable across builds.
 
-The work is resolution.resolve (tested without dbt); this model feeds it the records, last
-build's ids (this table before it is replaced), the override file, and the saved Splink model.
+The work is resolution.runner.resolve_table (tested without dbt; on Spark the same function runs
+outside dbt); this model feeds it the records, last build's ids (this table before it is replaced),
+the override file, and the saved Splink model.
 
 Two shortcuts keep a daily build cheap (resolution.state): the Splink model is retrained only
 when it is due (no saved model, changed settings, records moved by more than
@@ -11,26 +12,10 @@ records, overrides, configuration, model and resolution code are those of the ta
 (its input_fingerprint), the table is kept as it is.
 """
 
-import logging
-from pathlib import Path
-
 import duckdb
 
-from resolution import ResolutionConfig, read_overrides, resolve, save_model
-from resolution.clustering import ClusteringConfig
-from resolution.linkage import LinkageConfig
-from resolution.state import (
-    ModelInfo,
-    inputs_fingerprint,
-    load_model,
-    load_pair_cache,
-    new_info,
-    save_pair_cache,
-    training_due,
-)
+from resolution.runner import ResolutionOptions, resolve_table
 from warehouse.settings import get_settings
-
-log = logging.getLogger(__name__)
 
 
 def previous_ids(session, this):
@@ -53,64 +38,26 @@ def previous_fingerprint(session, this):
     return low if low == high else None
 
 
-def setting(value, default):
-    """A config value set from a var in the YAML; an empty var means the default."""
-    return default if value in (None, "", "None") else value
-
-
 def model(dbt, session):
     dbt.config(materialized="table")
     records = dbt.ref("int_entity_records").df()
-    config = ResolutionConfig(
-        linkage=LinkageConfig(seed=int(setting(dbt.config.get("resolution_seed"), 42))),
-        clustering=ClusteringConfig(
-            match_threshold=float(setting(dbt.config.get("resolution_match_threshold"), 0.3))
-        ),
-        excluded_domains=frozenset(
-            d.strip()
-            for d in setting(dbt.config.get("resolution_excluded_domains"), "").split(",")
-            if d.strip()
-        ),
-    )
-    settings = get_settings()
-    overrides_path = Path(
-        setting(dbt.config.get("resolution_overrides_path"), None)
-        or settings.overrides_dir / "client_matches.csv"
-    )
-    model_path = Path(
-        setting(dbt.config.get("resolution_model_path"), None)
-        or settings.artifacts_dir / "splink" / "entity_records_model.json"
-    )
-    retrain = str(setting(dbt.config.get("resolution_retrain"), "false")).lower() in ("true", "1", "yes")
-    growth = float(setting(dbt.config.get("resolution_retrain_growth"), 0.1))
-    overrides = read_overrides(overrides_path)
-
-    saved = load_model(model_path)
-    why = training_due(
-        ModelInfo.read(model_path), saved is not None, len(records), config.linkage, growth, retrain
-    )
-    applied = None if why else saved
-    if applied is not None:
-        fingerprint = inputs_fingerprint(records, overrides, config, applied)
-        if fingerprint == previous_fingerprint(session, dbt.this):
-            log.info("client resolution: inputs unchanged since the last build; kept %s", dbt.this)
-            return session.sql(f"select * from {dbt.this}").df()
-    else:
-        log.info("client resolution: training the Splink model (%s)", why)
-
-    result = resolve(
+    # dbt passes a Python model the config keys it names literally
+    values = {
+        "resolution_seed": dbt.config.get("resolution_seed"),
+        "resolution_match_threshold": dbt.config.get("resolution_match_threshold"),
+        "resolution_excluded_domains": dbt.config.get("resolution_excluded_domains"),
+        "resolution_overrides_path": dbt.config.get("resolution_overrides_path"),
+        "resolution_model_path": dbt.config.get("resolution_model_path"),
+        "resolution_retrain": dbt.config.get("resolution_retrain"),
+        "resolution_retrain_growth": dbt.config.get("resolution_retrain_growth"),
+    }
+    options = ResolutionOptions.from_values(values.get, get_settings())
+    out = resolve_table(
         records,
-        previous=previous_ids(session, dbt.this),
-        overrides=overrides,
-        config=config,
-        model=applied,
-        pair_cache=load_pair_cache(model_path) if applied is not None else None,
+        options,
+        previous_fingerprint(session, dbt.this),
+        lambda: previous_ids(session, dbt.this),
     )
-    if applied is None:
-        save_model(result.model, model_path)
-        new_info(config.linkage, len(records)).write(model_path)
-    save_pair_cache(result.pair_cache, model_path)
-    log.info("client resolution: %s", result.stats)
-    out = result.records
-    out["input_fingerprint"] = inputs_fingerprint(records, overrides, config, applied or result.model)
+    if out is None:  # inputs unchanged: the table as it stands
+        return session.sql(f"select * from {dbt.this}").df()
     return out

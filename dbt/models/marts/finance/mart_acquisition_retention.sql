@@ -150,6 +150,8 @@ campaign_costs as (
 
 partner_costs as (
 
+    -- times 0.01 rather than / 100: a decimal divided is a double on DuckDB, and a sum of doubles
+    -- can lose the cent the exact decimal sum (Spark's) keeps
     select
         periods.period_index,
         sum(
@@ -157,7 +159,7 @@ partner_costs as (
                 when first_invoices.first_invoice_date is null
                     or {{ to_date('deals.won_at') }}
                     <= {{ dbt.dateadd('day', 30, 'first_invoices.first_invoice_date') }}
-                    then deals.amount_rub * partners.commission_percent / 100
+                    then deals.amount_rub * partners.commission_percent * 0.01
                 else 0
             end
         ) as acquisition_partner_cost_rub,
@@ -166,7 +168,7 @@ partner_costs as (
                 when first_invoices.first_invoice_date is not null
                     and {{ to_date('deals.won_at') }}
                     > {{ dbt.dateadd('day', 30, 'first_invoices.first_invoice_date') }}
-                    then deals.amount_rub * partners.commission_percent / 100
+                    then deals.amount_rub * partners.commission_percent * 0.01
                 else 0
             end
         ) as existing_clients_partner_commission_rub
@@ -345,11 +347,11 @@ final as (
             (retention_campaign_cost_rub + retention_service_cost_rub) / nullif(retained_clients, 0)
             as decimal(18, 2)
         ) as retention_cost_per_retained_client_rub,
-        cast(
-            (acquisition_campaign_cost_rub + acquisition_partner_cost_rub + acquisition_service_cost_rub)
-            / nullif(new_clients, 0)
-            / nullif((retention_campaign_cost_rub + retention_service_cost_rub) / nullif(retained_clients, 0), 0)
-            as double
+        -- in doubles: Spark divides decimals to 6 decimal places, DuckDB in doubles
+        cast(acquisition_campaign_cost_rub + acquisition_partner_cost_rub + acquisition_service_cost_rub as double)
+        / nullif(new_clients, 0)
+        / nullif(
+            cast(retention_campaign_cost_rub + retention_service_cost_rub as double) / nullif(retained_clients, 0), 0
         ) as acquisition_to_retention_cost_ratio
     from totals
 

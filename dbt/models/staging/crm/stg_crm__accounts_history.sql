@@ -7,7 +7,7 @@ source as (
 
 ),
 
-deduplicated as (
+ranked as (
 
     select
         account_id,
@@ -24,13 +24,35 @@ deduplicated as (
         created_at,
         _snapshot_date as snapshot_date,
         _loaded_at as loaded_at,
-        _content_hash as source_file_hash
-    from source
-    -- DuckDB-only: qualify keeps one row per key without a nested query
-    qualify row_number() over (
+        _content_hash as source_file_hash,
+        row_number() over (
             partition by account_id, _snapshot_date
             order by _loaded_at desc, _source_file desc, _row_number desc
-        ) = 1
+        ) as copy_rank
+    from source
+
+),
+
+deduplicated as (
+
+    select
+        account_id,
+        name,
+        inn,
+        kpp,
+        parent_account_id,
+        region,
+        website,
+        phone,
+        industry,
+        owner_user_id,
+        office_code,
+        created_at,
+        snapshot_date,
+        loaded_at,
+        source_file_hash
+    from ranked
+    where copy_rank = 1
 
 )
 

@@ -1,6 +1,6 @@
 {{
     config(
-        materialized='incremental',
+        materialized=incremental_or_table(),
         incremental_strategy='delete+insert',
         unique_key='activity_id',
         on_schema_change='append_new_columns',
@@ -54,7 +54,7 @@ source as (
 
 {% endif %}
 
-deduplicated as (
+ranked as (
 
     select
         activity_id,
@@ -69,13 +69,33 @@ deduplicated as (
         duration_seconds,
         outcome,
         _loaded_at as loaded_at,
-        _content_hash as source_file_hash
-    from {% if is_incremental() %}changed{% else %}source{% endif %}
-    -- DuckDB-only: qualify keeps one row per key without a nested query
-    qualify row_number() over (
+        _content_hash as source_file_hash,
+        row_number() over (
             partition by activity_id
             order by _loaded_at desc, _source_file desc, _row_number desc
-        ) = 1
+        ) as copy_rank
+    from {% if is_incremental() %}changed{% else %}source{% endif %}
+
+),
+
+deduplicated as (
+
+    select
+        activity_id,
+        activity_type,
+        direction,
+        occurred_at,
+        account_id,
+        contact_id,
+        lead_id,
+        deal_id,
+        owner_user_id,
+        duration_seconds,
+        outcome,
+        loaded_at,
+        source_file_hash
+    from ranked
+    where copy_rank = 1
 
 )
 

@@ -7,7 +7,7 @@ source as (
 
 ),
 
-deduplicated as (
+ranked as (
 
     select
         campaign_member_id,
@@ -18,13 +18,29 @@ deduplicated as (
         touched_at,
         response,
         _loaded_at as loaded_at,
-        _content_hash as source_file_hash
-    from source
-    -- DuckDB-only: qualify keeps one row per key without a nested query
-    qualify row_number() over (
+        _content_hash as source_file_hash,
+        row_number() over (
             partition by campaign_member_id
             order by _loaded_at desc, _source_file desc, _row_number desc
-        ) = 1
+        ) as copy_rank
+    from source
+
+),
+
+deduplicated as (
+
+    select
+        campaign_member_id,
+        campaign_id,
+        contact_id,
+        lead_id,
+        account_id,
+        touched_at,
+        response,
+        loaded_at,
+        source_file_hash
+    from ranked
+    where copy_rank = 1
 
 )
 

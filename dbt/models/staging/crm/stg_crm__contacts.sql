@@ -9,7 +9,7 @@ source as (
 
 ),
 
-deduplicated as (
+ranked as (
 
     select
         contact_id,
@@ -22,13 +22,31 @@ deduplicated as (
         created_at,
         _snapshot_date as snapshot_date,
         _loaded_at as loaded_at,
-        _content_hash as source_file_hash
-    from source
-    -- DuckDB-only: qualify keeps one row per key without a nested query
-    qualify row_number() over (
+        _content_hash as source_file_hash,
+        row_number() over (
             partition by contact_id
             order by _snapshot_date desc, _loaded_at desc, _source_file desc, _row_number desc
-        ) = 1
+        ) as copy_rank
+    from source
+
+),
+
+deduplicated as (
+
+    select
+        contact_id,
+        account_id,
+        full_name,
+        email,
+        phone,
+        job_title,
+        is_active,
+        created_at,
+        snapshot_date,
+        loaded_at,
+        source_file_hash
+    from ranked
+    where copy_rank = 1
 
 )
 

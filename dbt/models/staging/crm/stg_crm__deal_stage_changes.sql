@@ -7,7 +7,7 @@ source as (
 
 ),
 
-deduplicated as (
+ranked as (
 
     select
         deal_id,
@@ -15,13 +15,26 @@ deduplicated as (
         changed_at,
         amount,
         _loaded_at as loaded_at,
-        _content_hash as source_file_hash
-    from source
-    -- DuckDB-only: qualify keeps one row per key without a nested query
-    qualify row_number() over (
+        _content_hash as source_file_hash,
+        row_number() over (
             partition by deal_id, stage, changed_at
             order by _loaded_at desc, _source_file desc, _row_number desc
-        ) = 1
+        ) as copy_rank
+    from source
+
+),
+
+deduplicated as (
+
+    select
+        deal_id,
+        stage,
+        changed_at,
+        amount,
+        loaded_at,
+        source_file_hash
+    from ranked
+    where copy_rank = 1
 
 )
 

@@ -9,7 +9,7 @@ source as (
 
 ),
 
-deduplicated as (
+ranked as (
 
     select
         lead_id,
@@ -30,13 +30,39 @@ deduplicated as (
         owner_user_id,
         _snapshot_date as snapshot_date,
         _loaded_at as loaded_at,
-        _content_hash as source_file_hash
-    from source
-    -- DuckDB-only: qualify keeps one row per key without a nested query
-    qualify row_number() over (
+        _content_hash as source_file_hash,
+        row_number() over (
             partition by lead_id
             order by _snapshot_date desc, _loaded_at desc, _source_file desc, _row_number desc
-        ) = 1
+        ) as copy_rank
+    from source
+
+),
+
+deduplicated as (
+
+    select
+        lead_id,
+        created_at,
+        source_channel,
+        company_name,
+        inn,
+        contact_name,
+        email,
+        phone,
+        region,
+        campaign_id,
+        web_visitor_id,
+        status,
+        converted_account_id,
+        converted_deal_id,
+        converted_at,
+        owner_user_id,
+        snapshot_date,
+        loaded_at,
+        source_file_hash
+    from ranked
+    where copy_rank = 1
 
 )
 

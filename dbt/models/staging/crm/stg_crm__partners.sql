@@ -7,7 +7,7 @@ source as (
 
 ),
 
-deduplicated as (
+ranked as (
 
     select
         partner_id,
@@ -19,13 +19,30 @@ deduplicated as (
         commission_percent,
         _snapshot_date as snapshot_date,
         _loaded_at as loaded_at,
-        _content_hash as source_file_hash
-    from source
-    -- DuckDB-only: qualify keeps one row per key without a nested query
-    qualify row_number() over (
+        _content_hash as source_file_hash,
+        row_number() over (
             partition by partner_id
             order by _snapshot_date desc, _loaded_at desc, _source_file desc, _row_number desc
-        ) = 1
+        ) as copy_rank
+    from source
+
+),
+
+deduplicated as (
+
+    select
+        partner_id,
+        name,
+        partner_type,
+        inn,
+        region,
+        parent_partner_id,
+        commission_percent,
+        snapshot_date,
+        loaded_at,
+        source_file_hash
+    from ranked
+    where copy_rank = 1
 
 )
 

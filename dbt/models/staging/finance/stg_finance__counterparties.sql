@@ -7,7 +7,7 @@ source as (
 
 ),
 
-deduplicated as (
+ranked as (
 
     select
         counterparty_id,
@@ -19,13 +19,30 @@ deduplicated as (
         created_date,
         _snapshot_date as snapshot_date,
         _loaded_at as loaded_at,
-        _content_hash as source_file_hash
-    from source
-    -- DuckDB-only: qualify keeps one row per key without a nested query
-    qualify row_number() over (
+        _content_hash as source_file_hash,
+        row_number() over (
             partition by counterparty_id
             order by _snapshot_date desc, _loaded_at desc, _source_file desc, _row_number desc
-        ) = 1
+        ) as copy_rank
+    from source
+
+),
+
+deduplicated as (
+
+    select
+        counterparty_id,
+        name,
+        inn,
+        kpp,
+        region,
+        address,
+        created_date,
+        snapshot_date,
+        loaded_at,
+        source_file_hash
+    from ranked
+    where copy_rank = 1
 
 )
 

@@ -7,7 +7,7 @@ source as (
 
 ),
 
-deduplicated as (
+ranked as (
 
     select
         invoice_id,
@@ -22,13 +22,33 @@ deduplicated as (
         deal_ref,
         cost_amount,
         _loaded_at as loaded_at,
-        _content_hash as source_file_hash
-    from source
-    -- DuckDB-only: qualify keeps one row per key without a nested query
-    qualify row_number() over (
+        _content_hash as source_file_hash,
+        row_number() over (
             partition by invoice_id
             order by _loaded_at desc, _source_file desc, _row_number desc
-        ) = 1
+        ) as copy_rank
+    from source
+
+),
+
+deduplicated as (
+
+    select
+        invoice_id,
+        counterparty_id,
+        invoice_date,
+        due_date,
+        office_code,
+        product_line,
+        amount,
+        vat_amount,
+        currency,
+        deal_ref,
+        cost_amount,
+        loaded_at,
+        source_file_hash
+    from ranked
+    where copy_rank = 1
 
 )
 

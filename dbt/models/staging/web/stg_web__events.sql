@@ -1,7 +1,7 @@
 {{
     config(
         schema='pii',
-        materialized='incremental',
+        materialized=incremental_or_table(),
         incremental_strategy='delete+insert',
         unique_key='event_id',
         on_schema_change='append_new_columns',
@@ -55,7 +55,7 @@ source as (
 
 {% endif %}
 
-deduplicated as (
+ranked as (
 
     select
         event_id,
@@ -76,13 +76,39 @@ deduplicated as (
         device,
         geo_region,
         _loaded_at as loaded_at,
-        _content_hash as source_file_hash
-    from {% if is_incremental() %}changed{% else %}source{% endif %}
-    -- DuckDB-only: qualify keeps one row per key without a nested query
-    qualify row_number() over (
+        _content_hash as source_file_hash,
+        row_number() over (
             partition by event_id
             order by _loaded_at desc, _source_file desc, _row_number desc
-        ) = 1
+        ) as copy_rank
+    from {% if is_incremental() %}changed{% else %}source{% endif %}
+
+),
+
+deduplicated as (
+
+    select
+        event_id,
+        event_at,
+        visitor_id,
+        event_type,
+        page_url,
+        referrer,
+        utm_source,
+        utm_medium,
+        utm_campaign,
+        chat_session_id,
+        form_company,
+        form_inn,
+        form_email,
+        form_phone,
+        lead_id,
+        device,
+        geo_region,
+        loaded_at,
+        source_file_hash
+    from ranked
+    where copy_rank = 1
 
 )
 
