@@ -167,7 +167,7 @@ def model_summary_rows(summary: dict) -> list[tuple[str, str, str, str]]:
             detail = part["reason"]
         else:
             written = ", ".join(f"{n:,} {table}" for table, n in part.get("rows", {}).items())
-            detail = "; ".join(filter(None, [written, part.get("basis"), part.get("reason")]))
+            detail = "; ".join(dict.fromkeys(filter(None, [written, part.get("basis"), part.get("reason")])))
         rows.append((name, part["status"], horizon, detail))
     return rows
 

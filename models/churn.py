@@ -45,6 +45,7 @@ from models.sk import (
     cap_rows,
     group_contributions,
     why_untrainable,
+    with_values,
 )
 from models.status import BASELINE, CannotScore
 
@@ -118,12 +119,12 @@ class CannotTrain(CannotScore):
 
 def fit(ctx: RunContext, until: date, plan: labels.LabelPlan, threads: int = 1):
     """Train the pipeline on what is known by `until`; returns (pipeline, X, y, dates, features)."""
-    features = feature_names(ctx.sources)
     X, y, dates = training_set(ctx, until, plan)
     X, y = cap_rows(X, y, MAX_TRAIN_ROWS)
     why = why_untrainable(X, y, "client-snapshots")
     if why:
         raise CannotTrain(f"{why} before {until} (horizon {plan.horizon_days} days)")
+    features = with_values(X, feature_names(ctx.sources))
     pipe = build_pipeline(features)
     with threadpool_limits(threads):
         pipe.fit(X[features], y)
@@ -389,9 +390,9 @@ def train(
     plan = plan or label_plan(ctx)
     h = plan.horizon_days
     metrics = summarise_backtest(backtest_rows) if backtest_rows is not None else {}
-    features = feature_names(ctx.sources)
     X, y, dates = training_set(ctx, ctx.as_of, plan)
     X, y = cap_rows(X, y, MAX_TRAIN_ROWS)
+    features = with_values(X, feature_names(ctx.sources))
     run = registry.TrainingRun(
         model_name=MODEL_NAME,
         as_of=ctx.as_of,

@@ -37,7 +37,14 @@ from models import labels, registry
 from models.context import RunContext
 from models.data import day_number, from_day_number
 from models.features import LEAD_CATEGORICAL, LEAD_FEATURES, SUFFIX
-from models.sk import RANDOM_STATE, GroupedFolds, backtest_rows, group_contributions, why_untrainable
+from models.sk import (
+    RANDOM_STATE,
+    GroupedFolds,
+    backtest_rows,
+    group_contributions,
+    why_untrainable,
+    with_values,
+)
 from models.status import BASELINE, CannotScore
 
 log = logging.getLogger(__name__)
@@ -56,11 +63,12 @@ SCORE_BANDS = ((0.4, "hot"), (0.15, "warm"), (0.0, "cold"))
 COLUMNS = LEAD_CATEGORICAL + LEAD_FEATURES
 
 
-def build_pipeline() -> Pipeline:
+def build_pipeline(numeric: list[str] | None = None) -> Pipeline:
+    """Channel one-hot next to the `numeric` features (default all of LEAD_FEATURES)."""
     encode = ColumnTransformer(
         [
             ("channel", OneHotEncoder(handle_unknown="ignore", sparse_output=False), LEAD_CATEGORICAL),
-            ("numeric", "passthrough", LEAD_FEATURES),
+            ("numeric", "passthrough", list(LEAD_FEATURES if numeric is None else numeric)),
         ],
         verbose_feature_names_out=False,
     )
@@ -110,7 +118,7 @@ def training_set(
 
 
 def _fit(X: pd.DataFrame, y: pd.Series, threads: int) -> Pipeline:
-    pipe = build_pipeline()
+    pipe = build_pipeline(with_values(X, LEAD_FEATURES))
     with threadpool_limits(threads):
         pipe.fit(X[COLUMNS], y)
     return pipe
@@ -179,7 +187,7 @@ def train(
         train_rows=len(X),
         train_positives=int(y.sum()) if len(y) else 0,
         sources=sorted(ctx.sources),
-        features=COLUMNS,
+        features=LEAD_CATEGORICAL + (with_values(X, LEAD_FEATURES) if len(X) else LEAD_FEATURES),
         params={"hgb": HGB_PARAMS, "calibration": "sigmoid, 2 lead-grouped folds"},
         horizon_days=h,
         metrics=metrics,
@@ -374,6 +382,13 @@ def model_card(run: registry.TrainingRun, metrics: dict, backtest_rows: pd.DataF
     lines = ["| method | ROC AUC | PR AUC | Brier |", "|---|---|---|---|"]
     for m, v in metrics.items():
         lines.append(f"| {m} | {v['roc_auc']:.3f} | {v['pr_auc']:.3f} | {v['brier']:.3f} |")
+    what = (
+        "A logistic regression on the source channel alone (the model's baseline): the rate at which leads "
+        "of each channel were won."
+        if run.status == BASELINE
+        else f"One sklearn Pipeline: source channel one-hot next to {len(LEAD_FEATURES)} numeric features, "
+        f"HistGradientBoostingClassifier ({run.params['hgb']}), sigmoid calibration over two lead-grouped folds."
+    )
     status = (
         f"{chr(10)}**Scored by the channel baseline, not the model.** {run.reason}.{chr(10)}"
         if run.status == BASELINE
@@ -385,8 +400,7 @@ Run `{run.run_id}`, trained as of {run.as_of} for a horizon of {run.horizon_days
 {status}
 **What it is.** The probability that a lead open on the as-of date (created in the last
 {labels.LEAD_OPEN_DAYS} days, or with its deal still open) has a deal won within {run.horizon_days}
-days. One sklearn Pipeline: source channel one-hot next to {len(LEAD_FEATURES)} numeric features,
-HistGradientBoostingClassifier ({run.params["hgb"]}), sigmoid calibration over two lead-grouped folds.
+days. {what}
 
 **Trained on.** Leads open at monthly snapshots from {run.train_window[0]} to {run.train_window[1]}:
 {run.train_rows:,} lead-snapshots, {run.train_positives:,} won within the horizon.

@@ -71,6 +71,13 @@ class GroupedFolds:
             yield train, test
 
 
+def with_values(X: pd.DataFrame, columns: Sequence[str]) -> list[str]:
+    """The columns that hold at least one value in X. A column missing in every training row tells a
+    model nothing (a source whose records never reach the clients trained on), and gradient boosting
+    cannot bin it; the model is trained, and scored, without it."""
+    return [c for c in columns if c in X.columns and X[c].notna().any()]
+
+
 MIN_TRAIN_ROWS = 100  # labelled rows a gradient-boosted model is trained on, at least
 MIN_OUTCOME_ROWS = 10  # rows of each outcome, at least
 

@@ -16,9 +16,15 @@ Order: overrides; the same tax identity; a converted lead's account and the lead
 probable first (same legal entity); a second Splink pass for leads and forms still alone whose own
 e-mail domain stood in the way of a confident match (the name wins over a former employer's address);
 legal entities that vote for the same corporate domain (each votes with the domain most of its records
-carry, a website counting three times); legal entities whose names start with the same word in the
-same region. Tax numbers, CRM links and overrides are facts and join clients even against the
-inferred constraints; Splink pairs, domains and name stems never do. That is what keeps one stray
+carry, a website counting three times); legal entities whose people mostly write from the same
+corporate mail domain (a holding's companies with sites of their own and the parent's mail); legal
+entities whose names start with the same word in the same region; legal entities anywhere whose names
+start with the same distinctive root (a brand that few legal entities carry, the rarest first).
+Domains count by their root (`normalise.domain_root`: "korvelzan-treid.ru" is "korvelzan.ru"), in the
+votes and in the one-domain rule, so a subsidiary with a site of its own joins the parent whose brand
+the site carries, and a company with an unrelated domain does not. Tax numbers, CRM links and overrides
+are facts and join clients even against the inferred constraints; Splink pairs, domains and name
+stems and roots never do. That is what keeps one stray
 record (a person who moved and kept an old e-mail, a namesake in the same region) from merging two
 whole clients.
 """
@@ -33,12 +39,13 @@ import pandas as pd
 
 from resolution.evidence import EVIDENCE_RANK, FACT_EVIDENCE, with_tax_identity
 from resolution.graph import ConstrainedUnionFind
-from resolution.normalise import py_values
+from resolution.normalise import domain_root, py_values
 
 log = logging.getLogger(__name__)
 
 RESULT_COLUMNS = ["record_key", "legal_entity_key", "client_key", "match_evidence", "match_probability"]
 WEBSITE_VOTE, EMAIL_VOTE = 3, 1
+MIN_ROOT_LETTERS = 6  # a shorter first word ("Альфа", "Гео") is a common word, not a brand
 FEDERAL_DISTRICT = {
     "Москва": "Центральный", "Московская область": "Центральный",
     "Санкт-Петербург": "Северо-Западный", "Ленинградская область": "Северо-Западный",
@@ -68,6 +75,9 @@ class ClusteringConfig:
     # a lead or form alone in its client joins a Splink match at least this probable even when its
     # e-mail domain is another client's (the person writes from a former employer's address)
     name_over_mail_threshold: float = 0.8
+    # join legal entities anywhere whose names start with the same distinctive root: one named by at
+    # most this many legal entities (see `_root_links`); 0 turns it off
+    max_root_entities: int = 8
 
 
 @dataclass
@@ -138,10 +148,12 @@ def _client_keys(records: pd.DataFrame) -> dict[str, dict]:
         mapping: dict = {}
         if name and inn:
             mapping[("name", name)] = {inn}
-        # a known contact's address is that person's; whose person it is, crm_contact says
+        # a known contact's address is that person's; whose person it is, crm_contact says. The domain
+        # counts by its root: a holding's subsidiary with its own site ("korvelzan-treid.ru") may
+        # join the parent ("korvelzan.ru"), an unrelated company's may not
         domain = site or (mail if entity in MAIL_KEY_ENTITIES and contact is None else None)
         if domain:
-            mapping["domain"] = {domain}
+            mapping["domain"] = {domain_root(domain)}
         if mapping:
             keys[key] = mapping
     return keys
@@ -214,24 +226,24 @@ def cluster_records(
     )
     entity_domain = _majority(votes, "entity_root", "domain", "vote")
     voted = domains[domains["domain"] == domains["entity_root"].map(entity_domain)]
-    voted = voted.sort_values(["domain", "record_key"], kind="stable")
-    # each domain's records in key order, the first one joined by the others (plain lists: a pandas
-    # group per domain costs more than the unions)
-    first_domain, first_key, first_site = None, None, None
-    for domain, key, site in zip(
-        py_values(voted["domain"]),
-        py_values(voted["record_key"]),
-        py_values(voted["website_domain"]),
-        strict=True,
-    ):
-        if domain != first_domain:
-            first_domain, first_key, first_site = domain, key, site
-            continue
-        both_sites = site is not None and first_site is not None
-        nested.same_client(first_key, key, "website_domain" if both_sites else "email_domain", force=False)
+    voted = voted.assign(domain_root=[domain_root(d) for d in py_values(voted["domain"])])
+    _link_by(
+        nested,
+        voted,
+        "domain_root",
+        lambda first, other: "website_domain" if first and other else "email_domain",
+    )
+    # a holding's companies may each have a site of their own and share the parent's mail: legal
+    # entities whose people mostly write from one corporate domain are one client too
+    mail = domains[domains["email_domain"].notna()]
+    entity_mail = _majority(mail, "entity_root", "email_domain")
+    _link_by(nested, mail[mail["email_domain"] == mail["entity_root"].map(entity_mail)], "email_domain",
+             lambda first, other: "email_domain")  # fmt: skip
     if config.link_name_stems:
         for a, b in _stem_links(frame):
             nested.same_client(a, b, "name_stem", force=False)
+        for a, b in _root_links(frame, config.max_root_entities):
+            nested.same_client(a, b, "name_root", force=False)
 
     stats["legal_entity_unions_refused"] = nested.entities.refused
     stats["client_unions_refused"] = nested.clients.refused
@@ -284,6 +296,54 @@ def _usable_domains(frame: pd.DataFrame, config: ClusteringConfig, stats: dict[s
                  ", ".join(sorted(hubs)[:10]))  # fmt: skip
     stats["hub_domains_ignored"] = len(hubs)
     return with_domain[~with_domain["domain"].isin(hubs)]
+
+
+def _link_by(nested: _NestedClusters, voted: pd.DataFrame, column: str, evidence) -> None:
+    """Join the records sharing a value of `column`: each value's records in key order, the first one
+    joined by the others (plain lists: a pandas group per value costs more than the unions).
+    `evidence(first_has_site, other_has_site)` names the evidence."""
+    voted = voted.sort_values([column, "record_key"], kind="stable")
+    first_value, first_key, first_site = None, None, None
+    for value, key, site in zip(
+        py_values(voted[column]),
+        py_values(voted["record_key"]),
+        py_values(voted["website_domain"]),
+        strict=True,
+    ):
+        if value != first_value:
+            first_value, first_key, first_site = value, key, site
+            continue
+        nested.same_client(first_key, key, evidence(first_site is not None, site is not None), force=False)
+
+
+def _root_links(frame: pd.DataFrame, max_entities: int) -> list[tuple[str, str]]:
+    """Record pairs joining legal entities whose names start with the same distinctive root, wherever
+    they are registered: a holding names its companies after its brand ("Корвелзан", "Корвелзан
+    Трейд", "Корвелзан Логистик"). A root is distinctive when it is at least MIN_ROOT_LETTERS long
+    and names at most `max_entities` legal entities (a holding's size); the rarest roots are joined
+    first. Namesakes with different INNs stay apart (the clients' cannot-link rule), so two companies
+    that only happen to share a root are not merged when both carry it alone."""
+    stems = frame[frame["name_stem"].notna()]
+    if stems.empty:
+        return []
+    entity_stem = _majority(stems, "entity_root", "name_stem")
+    carriers = stems[stems["name_stem"] == stems["entity_root"].map(entity_stem)]
+    carriers = carriers.sort_values(["name_stem", "entity_root", "record_key"], kind="stable")
+    carriers = carriers.drop_duplicates("entity_root")  # one record speaks for its legal entity
+    counts = carriers.groupby("name_stem")["entity_root"].transform("size")
+    distinctive = (
+        (counts >= 2) & (counts <= max_entities) & (carriers["name_stem"].str.len() >= MIN_ROOT_LETTERS)
+    )
+    carriers = carriers[distinctive].assign(entities=counts[distinctive])
+    carriers = carriers.sort_values(["entities", "name_stem", "record_key"], kind="stable")
+    links = []
+    root, first = None, None
+    for stem, key in zip(py_values(carriers["name_stem"]), py_values(carriers["record_key"]), strict=True):
+        if stem != root:
+            root, first = stem, key
+            continue
+        links.append((first, key))
+    return links
 
 
 def _stem_links(frame: pd.DataFrame) -> list[tuple[str, str]]:
