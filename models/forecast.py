@@ -26,11 +26,13 @@ that came from deals already open replaced by the deals open at the origin x the
 customer base (BG/NBD expected purchases of the current clients x their spend per purchase day, plus
 new clients at the recent rate). The parts are the total split by each series' recent share.
 
-Combination: the total is the weighted mean, per horizon, of the regime's candidates, weighted by
-inverse mean squared error at the earlier origins whose target month is over (Bates-Granger weights)
-once there are MIN_COMBINATION_ERRORS such errors; before that the documented default
-(DEFAULT_CANDIDATE: the top-down total with two years, the recent level without). The parts are
-scaled with it, so they still sum to the total.
+Combination, per horizon, from the candidates' errors at the earlier origins whose target month is
+over, once there are MIN_COMBINATION_ERRORS of them (before that the documented default,
+DEFAULT_CANDIDATE: the top-down total with two years, the recent level without): with two years, the
+weighted mean of the candidates by inverse mean squared error (Bates-Granger weights); with less, the
+one candidate with the lowest error if it beats the recent level's by SHORT_SWITCH_MARGIN, else the
+recent level (a few noisy errors rank candidates badly; the recent level is the baseline the forecast
+must not lose to). The parts are scaled with the total, so they still sum to it.
 
 Intervals: parts are quasi-Poisson, forecast +- empirical quantiles of (actual - forecast) /
 sqrt(forecast) from the backtest's earlier origins; the total is forecast x (1 +- Student t quantile x
@@ -101,6 +103,9 @@ LEVEL_MONTHS = 12
 # error on the earlier origins whose month is over (Bates-Granger weights), once there are at least
 # MIN_COMBINATION_ERRORS such errors; the parts follow the total (scaled)
 MIN_COMBINATION_ERRORS = 6
+# a short history's candidate replaces the recent level only when its mean squared error on the
+# earlier origins is at least this much lower
+SHORT_SWITCH_MARGIN = 0.2
 AGE_BUCKETS = np.array([0, 15, 30, 60, 120, 100_000])
 
 
@@ -617,10 +622,14 @@ COMBINATION_COLUMNS = ["origin", "horizon", "target", *CANDIDATES, "actual"]
 
 
 def combination_weights(errors: pd.DataFrame, origin: date, fc: OriginForecast) -> np.ndarray:
-    """Weights of the candidate totals (CANDIDATES), horizon x candidates: among the regime's
-    candidates that `fc` could make, inverse mean squared error (Bates and Granger 1969) on the earlier
-    origins whose target month is over by `origin` and where all of them were made, once there are
-    MIN_COMBINATION_ERRORS such errors for the horizon; before that, DEFAULT_CANDIDATE alone."""
+    """Weights of the candidate totals (CANDIDATES), horizon x candidates, from the mean squared errors
+    of the regime's candidates that `fc` could make, on the earlier origins whose target month is over
+    by `origin` and where all of them were made, once there are MIN_COMBINATION_ERRORS such errors for
+    the horizon; before that, DEFAULT_CANDIDATE alone.
+
+    Two full years: inverse-MSE weights (Bates and Granger 1969). A short history: its few errors
+    cannot rank noisy candidates reliably, so one is chosen, the one with the lowest error, and only
+    when it beats the recent level's by SHORT_SWITCH_MARGIN; otherwise the recent level stays."""
     horizon = fc.candidates.shape[0]
     w = np.zeros((horizon, len(CANDIDATES)))
     default = CANDIDATES.index(DEFAULT_CANDIDATE[fc.regime])
@@ -634,7 +643,13 @@ def combination_weights(errors: pd.DataFrame, origin: date, fc: OriginForecast) 
         if len(e) < MIN_COMBINATION_ERRORS or not usable:
             continue
         mse = np.array([np.mean((e[c].to_numpy(float) - e["actual"].to_numpy(float)) ** 2) for c in usable])
-        if np.all(mse > 0):
+        if fc.regime == REGIME_SHORT:
+            best = int(np.argmin(mse))
+            level = mse[usable.index(DEFAULT_CANDIDATE[REGIME_SHORT])]
+            if mse[best] <= (1.0 - SHORT_SWITCH_MARGIN) * level:
+                w[k] = 0.0
+                w[k, CANDIDATES.index(usable[best])] = 1.0
+        elif np.all(mse > 0):
             w[k] = 0.0
             w[k, [CANDIDATES.index(c) for c in usable]] = (1 / mse) / np.sum(1 / mse)
     return w
@@ -990,15 +1005,15 @@ def history_note(fc: OriginForecast) -> str:
             f"{fc.history_months} complete months of revenue: seasonal profile and level, combined with "
             f"{', '.join(used)} by their backtest errors"
         )
+    how = (
+        "the recent level (mean of the last three months); no other candidate beat it by "
+        f"{SHORT_SWITCH_MARGIN:.0%} on the backtest"
+        if used == ["recent_level"]
+        else f"per horizon the candidate the backtest found best: {', '.join(used)}"
+    )
     return (
         f"{fc.history_months} complete month(s) of revenue, less than the {SEASONAL_HISTORY_MONTHS} a "
-        f"seasonal profile needs: no seasonality; {' and '.join(used)} "
-        f"{'weighted by their backtest errors' if len(used) > 1 else 'alone'}"
-        + (
-            ""
-            if len(used) > 1
-            else f" (the candidates are weighed once {MIN_COMBINATION_ERRORS} earlier errors per horizon are known)"
-        )
+        f"seasonal profile needs: no seasonality; {how}"
     )
 
 
@@ -1026,12 +1041,12 @@ def model_card(run: registry.TrainingRun, bt: Backtest) -> str:
         what = f"""**What it is.** Monthly invoiced revenue (before VAT, roubles) in total and by product line x
 office. It rests on {months} complete month(s) of revenue, less than the {SEASONAL_HISTORY_MONTHS}
 a seasonal profile needs, so it has no seasonality: the total is the recent level (mean of the last
-{RECENT_MONTHS} months) until the backtest has {MIN_COMBINATION_ERRORS} errors per horizon to weigh
-the candidates by, then the inverse-MSE weighted mean of the recent level, a damped straight-line
-trend, the open pipeline (deals open x their conversion, for {PIPELINE_MONTHS} months) and the
-customer base (BG/NBD expected purchases of the current clients x their spend per purchase, plus new
-clients at the recent rate). Weights by horizon: {run.params.get("combination_weights")}. The parts are
-the total split by each series' share of the last {SHARE_MONTHS} months."""
+{RECENT_MONTHS} months) unless, with {MIN_COMBINATION_ERRORS} or more earlier backtest errors for the
+horizon, another candidate's mean squared error is at least {SHORT_SWITCH_MARGIN:.0%} lower: a damped
+straight-line trend, the open pipeline (deals open x their conversion, for {PIPELINE_MONTHS} months)
+or the customer base (BG/NBD expected purchases of the current clients x their spend per purchase,
+plus new clients at the recent rate). Chosen by horizon: {run.params.get("combination_weights")}. The
+parts are the total split by each series' share of the last {SHARE_MONTHS} months."""
     else:
         what = f"""**What it is.** Monthly invoiced revenue (before VAT, roubles) by product line x office and in
 total, from {months} complete months of revenue.

@@ -39,13 +39,23 @@ import pandas as pd
 
 from resolution.evidence import EVIDENCE_RANK, FACT_EVIDENCE, with_tax_identity
 from resolution.graph import ConstrainedUnionFind
-from resolution.normalise import domain_root, py_values
+from resolution.normalise import domain_root, fold_script, py_values
 
 log = logging.getLogger(__name__)
 
 RESULT_COLUMNS = ["record_key", "legal_entity_key", "client_key", "match_evidence", "match_probability"]
 WEBSITE_VOTE, EMAIL_VOTE = 3, 1
 MIN_ROOT_LETTERS = 6  # a shorter first word ("Альфа", "Гео") is a common word, not a brand
+# first words of company names that are words, not brands ("Компания Вектор", "Группа компаний ...")
+GENERIC_ROOTS = frozenset(
+    fold_script(word)
+    for word in (
+        "компания", "группа", "холдинг", "фирма", "завод", "комбинат", "предприятие", "объединение",
+        "агентство", "центр", "торговый", "торговая", "торговое", "производственная", "производственный",
+        "строительная", "строительный", "транспортная", "управляющая", "инвестиционная", "промышленная",
+        "научно", "медицинский", "медицинская", "company", "group", "holding", "international",
+    )
+)  # fmt: skip
 FEDERAL_DISTRICT = {
     "Москва": "Центральный", "Московская область": "Центральный",
     "Санкт-Петербург": "Северо-Западный", "Ленинградская область": "Северо-Западный",
@@ -319,8 +329,9 @@ def _link_by(nested: _NestedClusters, voted: pd.DataFrame, column: str, evidence
 def _root_links(frame: pd.DataFrame, max_entities: int) -> list[tuple[str, str]]:
     """Record pairs joining legal entities whose names start with the same distinctive root, wherever
     they are registered: a holding names its companies after its brand ("Корвелзан", "Корвелзан
-    Трейд", "Корвелзан Логистик"). A root is distinctive when it is at least MIN_ROOT_LETTERS long
-    and names at most `max_entities` legal entities (a holding's size); the rarest roots are joined
+    Трейд", "Корвелзан Логистик"). A root is distinctive when it is at least MIN_ROOT_LETTERS long,
+    not a word every company may start with (GENERIC_ROOTS) and names at most `max_entities` legal
+    entities (a holding's size); the rarest roots are joined
     first. Namesakes with different INNs stay apart (the clients' cannot-link rule), so two companies
     that only happen to share a root are not merged when both carry it alone."""
     stems = frame[frame["name_stem"].notna()]
@@ -332,7 +343,10 @@ def _root_links(frame: pd.DataFrame, max_entities: int) -> list[tuple[str, str]]
     carriers = carriers.drop_duplicates("entity_root")  # one record speaks for its legal entity
     counts = carriers.groupby("name_stem")["entity_root"].transform("size")
     distinctive = (
-        (counts >= 2) & (counts <= max_entities) & (carriers["name_stem"].str.len() >= MIN_ROOT_LETTERS)
+        (counts >= 2)
+        & (counts <= max_entities)
+        & (carriers["name_stem"].str.len() >= MIN_ROOT_LETTERS)
+        & ~carriers["name_stem"].isin(GENERIC_ROOTS)
     )
     carriers = carriers[distinctive].assign(entities=counts[distinctive])
     carriers = carriers.sort_values(["entities", "name_stem", "record_key"], kind="stable")

@@ -42,7 +42,9 @@ def churn_watchlist(ctx: Context, section: Section) -> None:
     ctx.source.require("marts.dim_clients")
     run = run_of(latest_runs(ctx.source, ctx.period.end), CHURN_MODEL)
     if run and run["status"] == "skipped":
-        section.unavailable = f"the churn model was not made as of {run['as_of_date']:%d %b %Y}: {run['reason']}"
+        section.unavailable = (
+            f"the churn model was not made as of {run['as_of_date']:%d %b %Y}: {run['reason']}"
+        )
         return
     scores = churn_scores(ctx.source)
     frames = {p: _scored(scores, p) for p in ctx.comparisons}

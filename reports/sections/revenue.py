@@ -179,10 +179,12 @@ def _history_note(ahead: pd.DataFrame) -> str:
     if method == "short_history":
         return (
             f"The latest forecast ({when}) rests on {int(months)} complete month(s) of revenue, less than the "
-            "two years a seasonal pattern needs: it has no seasonality (the recent level, weighted with the "
-            "trend, the open pipeline and the client base once the backtest can weigh them)."
+            "two years a seasonal pattern needs: it has no seasonality. It is the mean of the last three "
+            "months unless the backtest found the trend, the open pipeline or the client base clearly better."
         )
-    return f"The latest forecast ({when}) rests on {int(months)} complete months of revenue, with seasonality."
+    return (
+        f"The latest forecast ({when}) rests on {int(months)} complete months of revenue, with seasonality."
+    )
 
 
 def _accuracy(ctx: Context, section: Section) -> None:

@@ -317,7 +317,7 @@ def test_combination_weights_use_only_errors_of_months_that_are_over():
     assert _weights(forecast.combination_weights(errors.iloc[:5], origin, fc)[0], "top_down") == [1.0]
 
 
-def test_a_short_history_weighs_only_the_candidates_that_need_no_seasonality():
+def test_a_short_history_picks_a_candidate_only_when_it_clearly_beats_the_recent_level():
     origin = date(2026, 1, 1)
     columns = forecast.COMBINATION_COLUMNS
     rows = []
@@ -331,9 +331,12 @@ def test_a_short_history_weighs_only_the_candidates_that_need_no_seasonality():
         _seasonal_fc(1, recent_level=1.0, trend=1.0, customer_base=1.0), regime=forecast.REGIME_SHORT
     )
     w = forecast.combination_weights(errors, origin, fc)[0]
-    inverse = np.array([1 / 100, 1 / 400, 1 / 25])
-    assert _weights(w, "recent_level", "trend", "customer_base") == pytest.approx(inverse / inverse.sum())
-    assert _weights(w, "pipeline", "top_down", "bottom_up", "seasonal_naive") == [0, 0, 0, 0]
+    # the customer base errs by 5 against the level's 10 (a quarter of its squared error): chosen alone
+    assert _weights(w, *forecast.CANDIDATES) == [0, 0, 0, 1.0, 0, 0, 0]
+    # a candidate only a little better than the recent level does not replace it
+    close = errors.assign(customer_base=91.0)  # squared error 81 against 100: less than 20% better
+    w = forecast.combination_weights(close, origin, fc)[0]
+    assert _weights(w, "recent_level", "trend", "customer_base") == [1.0, 0, 0]
     # before the backtest has enough errors: the recent level alone
     assert _weights(forecast.combination_weights(errors.iloc[:3], origin, fc)[0], "recent_level") == [1.0]
 
