@@ -135,9 +135,12 @@ class _NestedClusters:
         self.clients.union(a, b)
         return True
 
-    def same_client(self, a: str, b: str, evidence: str, force: bool) -> None:
+    def same_client(self, a: str, b: str, evidence: str, force: bool, ignore: tuple[str, ...] = ()) -> None:
         self.accepted.append((a, b, evidence, 1.0))
-        self.clients.union(a, b, force=force)
+        if ignore and not self.clients.can_union(a, b, ignore=ignore):
+            self.clients.refused += 1
+            return
+        self.clients.union(a, b, force=force or bool(ignore))
 
 
 def _client_keys(records: pd.DataFrame) -> dict[str, dict]:
@@ -158,12 +161,15 @@ def _client_keys(records: pd.DataFrame) -> dict[str, dict]:
         mapping: dict = {}
         if name and inn:
             mapping[("name", name)] = {inn}
-        # a known contact's address is that person's; whose person it is, crm_contact says. The domain
-        # counts by its root: a holding's subsidiary with its own site ("korvelzan-treid.ru") may
-        # join the parent ("korvelzan.ru"), an unrelated company's may not
+        # a known contact's address is that person's; whose person it is, crm_contact says
         domain = site or (mail if entity in MAIL_KEY_ENTITIES and contact is None else None)
         if domain:
-            mapping["domain"] = {domain_root(domain)}
+            mapping["domain"] = {domain}
+            # a holding's subsidiary: its own site named after the brand whose mail its people use
+            # ("korvelzan-treid.ru", "korvelzan.ru") is known by both, so it may join the parent;
+            # a site and a mail domain that share no root (a person who moved) stay one domain
+            if site and mail and mail != site and domain_root(site) == domain_root(mail):
+                mapping["domain"].add(mail)
         if mapping:
             keys[key] = mapping
     return keys
@@ -236,12 +242,8 @@ def cluster_records(
     )
     entity_domain = _majority(votes, "entity_root", "domain", "vote")
     voted = domains[domains["domain"] == domains["entity_root"].map(entity_domain)]
-    voted = voted.assign(domain_root=[domain_root(d) for d in py_values(voted["domain"])])
     _link_by(
-        nested,
-        voted,
-        "domain_root",
-        lambda first, other: "website_domain" if first and other else "email_domain",
+        nested, voted, "domain", lambda first, other: "website_domain" if first and other else "email_domain"
     )
     # a holding's companies may each have a site of their own and share the parent's mail: legal
     # entities whose people mostly write from one corporate domain are one client too
@@ -252,8 +254,10 @@ def cluster_records(
     if config.link_name_stems:
         for a, b in _stem_links(frame):
             nested.same_client(a, b, "name_stem", force=False)
-        for a, b in _root_links(frame, config.max_root_entities):
-            nested.same_client(a, b, "name_root", force=False)
+        for a, b in _root_links(nested, frame, config.max_root_entities):
+            # a subsidiary's site of its own ("korvelzan-logistik.ru") does not keep it from the
+            # parent whose brand it carries; the namesake and override rules still hold
+            nested.same_client(a, b, "name_root", force=False, ignore=("domain",))
 
     stats["legal_entity_unions_refused"] = nested.entities.refused
     stats["client_unions_refused"] = nested.clients.refused
@@ -326,38 +330,42 @@ def _link_by(nested: _NestedClusters, voted: pd.DataFrame, column: str, evidence
         nested.same_client(first_key, key, evidence(first_site is not None, site is not None), force=False)
 
 
-def _root_links(frame: pd.DataFrame, max_entities: int) -> list[tuple[str, str]]:
+def _root_links(nested: _NestedClusters, frame: pd.DataFrame, max_entities: int) -> list[tuple[str, str]]:
     """Record pairs joining legal entities whose names start with the same distinctive root, wherever
-    they are registered: a holding names its companies after its brand ("Корвелзан", "Корвелзан
-    Трейд", "Корвелзан Логистик"). A root is distinctive when it is at least MIN_ROOT_LETTERS long,
-    not a word every company may start with (GENERIC_ROOTS) and names at most `max_entities` legal
-    entities (a holding's size); the rarest roots are joined
-    first. Namesakes with different INNs stay apart (the clients' cannot-link rule), so two companies
-    that only happen to share a root are not merged when both carry it alone."""
+    they are registered, to the one client that holds the root alone: a holding names its companies
+    after its brand ("Корвелзан" and "Корвелзан Трейд", "Корвелзан Логистик" elsewhere). A root is
+    distinctive when it is at least MIN_ROOT_LETTERS long, not a word every company may start with
+    (GENERIC_ROOTS) and names at most `max_entities` legal entities (a holding's size); the rarest
+    roots are joined first. Only legal entities known by an INN are joined (a lead naming a company may
+    be any namesake's), and only when exactly one client has a company named by the root alone (the
+    parent): two such clients are namesakes, and nothing joins them on the name."""
     stems = frame[frame["name_stem"].notna()]
     if stems.empty:
         return []
+    bare = stems[stems["name_norm"] == stems["name_stem"]]
+    parents: dict[str, dict[str, str]] = {}  # root -> client -> a record named by the root alone
+    for stem, key in zip(py_values(bare["name_stem"]), py_values(bare["record_key"]), strict=True):
+        parents.setdefault(stem, {}).setdefault(nested.clients.find(key), key)
     entity_stem = _majority(stems, "entity_root", "name_stem")
     carriers = stems[stems["name_stem"] == stems["entity_root"].map(entity_stem)]
     carriers = carriers.sort_values(["name_stem", "entity_root", "record_key"], kind="stable")
     carriers = carriers.drop_duplicates("entity_root")  # one record speaks for its legal entity
-    counts = carriers.groupby("name_stem")["entity_root"].transform("size")
-    distinctive = (
-        (counts >= 2)
-        & (counts <= max_entities)
+    # rarity counts every legal entity of the root; only registered ones (with an INN) are joined
+    carriers = carriers.assign(entities=carriers.groupby("name_stem")["entity_root"].transform("size"))
+    registered = set(frame.loc[frame["inn_norm"].notna(), "entity_root"])
+    carriers = carriers[
+        carriers["entity_root"].isin(registered)
+        & (carriers["entities"] >= 2)
+        & (carriers["entities"] <= max_entities)
         & (carriers["name_stem"].str.len() >= MIN_ROOT_LETTERS)
         & ~carriers["name_stem"].isin(GENERIC_ROOTS)
-    )
-    carriers = carriers[distinctive].assign(entities=counts[distinctive])
+        & carriers["name_stem"].map(lambda stem: len(parents.get(stem, {})) == 1)
+    ]
     carriers = carriers.sort_values(["entities", "name_stem", "record_key"], kind="stable")
-    links = []
-    root, first = None, None
-    for stem, key in zip(py_values(carriers["name_stem"]), py_values(carriers["record_key"]), strict=True):
-        if stem != root:
-            root, first = stem, key
-            continue
-        links.append((first, key))
-    return links
+    return [
+        (next(iter(parents[stem].values())), key)
+        for stem, key in zip(py_values(carriers["name_stem"]), py_values(carriers["record_key"]), strict=True)
+    ]
 
 
 def _stem_links(frame: pd.DataFrame) -> list[tuple[str, str]]:

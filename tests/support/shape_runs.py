@@ -29,6 +29,45 @@ MOVED = ("warehouse", "reports", "artifacts", "logs", "landing", "dagster")
 
 
 @dataclass
+class ModelsSnapshot:
+    """What one `crmw models run` left in the warehouse: each model's run (model_name -> status,
+    horizon_days, horizon_months, reason, card path), the backtests (ml.model_metrics,
+    ml.forecast_accuracy) and the scores' horizons and methods, read right after it (a second run of
+    the same date replaces the first's rows)."""
+
+    runs: dict[str, dict]
+    metrics: pd.DataFrame
+    accuracy: pd.DataFrame
+    scores: dict[str, pd.DataFrame]
+    output: str  # what the command printed
+
+
+def snapshot(warehouse: Path, output: str) -> ModelsSnapshot:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        runs = con.execute(
+            """
+            select model_name, status, horizon_days, horizon_months, reason, model_card_path, params
+            from ml.model_runs
+            qualify row_number() over (partition by model_name order by trained_at desc) = 1
+            """
+        ).df()
+        metrics = con.execute("select * from ml.model_metrics").df()
+        accuracy = con.execute("select * from ml.forecast_accuracy").df()
+        scores = {
+            table: con.execute(
+                f"select horizon_days, method, count(*) as n from ml.{table} group by all"
+            ).df()
+            for table in ("churn_scores", "lead_scores")
+        }
+        scores["sales_forecast"] = con.execute(
+            "select level, method, history_months, count(*) as n from ml.sales_forecast group by all"
+        ).df()
+    return ModelsSnapshot(
+        {r["model_name"]: r for r in runs.to_dict("records")}, metrics, accuracy, scores, output
+    )
+
+
+@dataclass
 class ShapeRun:
     shape: Shape
     home: Path  # the shape's home once it is done (warehouse, reports, artifacts)
@@ -36,6 +75,7 @@ class ShapeRun:
     steps: dict[str, Result] = field(default_factory=dict)  # "ingest", "build", "models 1", ...
     seconds: dict[str, float] = field(default_factory=dict)
     report: dict | None = None
+    models: list[ModelsSnapshot] = field(default_factory=list)  # one per `crmw models run`
 
     @property
     def settings(self) -> Settings:
@@ -90,6 +130,8 @@ def run_step_by_step(shape: Shape, sample: Path, work: Path, out: Path) -> Shape
     ok = ok and _invoke(run, runner, "build", ["build"]).exit_code == 0
     for i, model_run in enumerate(shape.runs, start=1):
         ok = ok and _invoke(run, runner, f"models {i}", ["models", "run", *model_run.args()]).exit_code == 0
+        if ok:
+            run.models.append(snapshot(settings.warehouse_path, run.steps[f"models {i}"].output))
     if ok:
         started = time.perf_counter()
         publish(settings.warehouse_path, settings.published_path)
@@ -111,4 +153,28 @@ def run_through_dagster(shape: Shape, sample: Path, out: Path) -> ShapeRun:
     _invoke(run, CliRunner(env={"CRMW_HOME": str(home)}), "run", ["run"])
     reports = sorted(settings.reports_dir.glob("*/report.html"))
     run.report = {"html": reports[-1]} if reports else None
+    if settings.warehouse_path.exists():
+        run.models.append(snapshot(settings.warehouse_path, run.steps["run"].output))
     return run
+
+
+class ShapeMatrix:
+    """The shapes of tests/support/shapes.py, each run once per session when first asked for."""
+
+    def __init__(self, sample: Path, root: Path):
+        self.sample, self.root = sample, root
+        self._runs: dict[str, ShapeRun] = {}
+
+    def run(self, name: str) -> ShapeRun:
+        from tests.support.shapes import SHAPES_BY_NAME
+
+        if name not in self._runs:
+            shape = SHAPES_BY_NAME[name]
+            out = self.root / name
+            shutil.rmtree(out, ignore_errors=True)
+            self._runs[name] = (
+                run_through_dagster(shape, self.sample, out)
+                if shape.dagster
+                else run_step_by_step(shape, self.sample, self.root / "work", out)
+            )
+        return self._runs[name]

@@ -11,7 +11,6 @@ writes it), so planted faults stay where they were and ingest meets them as usua
 from __future__ import annotations
 
 import re
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
@@ -254,32 +253,37 @@ def _one_per_group(exports: ExportSet, halves: tuple[int, int]) -> ExportSet:
 
 
 def _in_other_currencies(exports: ExportSet) -> ExportSet:
-    """Every amount in US dollars or euros (by counterparty; the CRM in dollars), at the warehouse's
-    rates (dbt/seeds/currency_rates.csv), none in roubles."""
-    rate = {"USD": 90.0, "EUR": 100.0}
+    """No rouble anywhere: what was in roubles is in euros at the warehouse's rate (100 roubles,
+    dbt/seeds/currency_rates.csv; the sample's rouble amounts are whole roubles, so euros to the cent
+    and payments still settle their invoices exactly); the sample's dollar rows stay in dollars."""
 
-    def currency(ids: pd.Series) -> pd.Series:
-        return ids.map(lambda i: "USD" if zlib.crc32(str(i).encode()) % 2 else "EUR")
-
-    def convert(df: pd.DataFrame, columns: tuple[str, ...], key: str | None) -> pd.DataFrame:
-        if df.empty:
-            return df
-        cur = currency(df[key]) if key else pd.Series("USD", index=df.index)
+    def convert(df: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+        roubles = df["currency"] == "RUB"
         for column in columns:
             value = pd.to_numeric(df[column], errors="coerce")
-            converted = (value / cur.map(rate).astype(float)).round(2).map(lambda v: f"{v:.2f}")
-            df[column] = df[column].where(value.isna(), converted)
-        if "currency" in df:
-            df["currency"] = cur.where(df["currency"] != "", "")
+            euros = (value / 100).map(lambda v: f"{v:.2f}")
+            df[column] = df[column].where(~roubles | value.isna(), euros)
+        df["currency"] = df["currency"].where(~roubles, "EUR")
         return df
 
-    out = exports
-    out = out.map("invoices", lambda df: convert(df, ("amount", "vat_amount"), "counterparty_id"))
-    out = out.map("payments", lambda df: convert(df, ("amount",), "counterparty_id"))
-    out = out.map("credit_notes", lambda df: convert(df, ("amount",), "counterparty_id"))
-    out = out.map("deals", lambda df: convert(df, ("amount",), None))
-    out = out.map("deal_stage_changes", lambda df: convert(df, ("amount",), None))
-    return out.map("campaigns", lambda df: convert(df, ("cost",), None))
+    deals = exports.frame("deals")
+    rouble_deals = set(deals.loc[deals["currency"] == "RUB", "deal_id"]) if len(deals) else set()
+
+    def convert_changes(df: pd.DataFrame) -> pd.DataFrame:
+        # a deal's stage changes carry its amount in its currency (no column of their own)
+        return convert(df.assign(currency=df["deal_id"].isin(rouble_deals).map({True: "RUB", False: ""})),
+                       ("amount",)).drop(columns="currency")  # fmt: skip
+
+    out = exports.map("deal_stage_changes", convert_changes)
+    for entity, columns in (
+        ("invoices", ("amount", "vat_amount")),
+        ("payments", ("amount",)),
+        ("credit_notes", ("amount",)),
+        ("deals", ("amount",)),
+        ("campaigns", ("cost",)),
+    ):
+        out = out.map(entity, lambda df, columns=columns: convert(df, columns))
+    return out
 
 
 def _one_office_one_line(exports: ExportSet) -> ExportSet:
@@ -361,7 +365,7 @@ SHAPES: tuple[Shape, ...] = (
           lambda e: _arriving_together(e, 9),
           runs=(ModelRun(churn_horizon_days=273, forecast_horizon_months=9),
                 ModelRun(churn_horizon_days=90, forecast_horizon_months=9, backtest=False))),
-    Shape("office_line_currencies", "one office, one product line, every amount in US dollars or euros",
+    Shape("office_line_currencies", "one office, one product line, every amount in euros or US dollars",
           _office_line_currencies),
     Shape("late_sources_empty_months",
           "the CRM and the web channel start half-way; two later months with no rows in any export",
