@@ -18,11 +18,12 @@ e-mail domain stood in the way of a confident match (the name wins over a former
 legal entities that vote for the same corporate domain (each votes with the domain most of its records
 carry, a website counting three times); legal entities whose people mostly write from the same
 corporate mail domain (a holding's companies with sites of their own and the parent's mail); legal
-entities whose names start with the same word in the same region; legal entities anywhere whose names
-start with the same distinctive root (a brand that few legal entities carry, the rarest first).
-Domains count by their root (`normalise.domain_root`: "korvelzan-treid.ru" is "korvelzan.ru"), in the
-votes and in the one-domain rule, so a subsidiary with a site of its own joins the parent whose brand
-the site carries, and a company with an unrelated domain does not. Tax numbers, CRM links and overrides
+entities whose names start with the same word in the same region; registered legal entities anywhere
+whose names start with the same distinctive root (a brand few legal entities carry, the rarest first),
+joined to the one client with a company named by the root alone. A record whose site and mail domain
+share their root ("korvelzan-treid.ru", "korvelzan.ru": `normalise.domain_root`) is known by both in
+the one-domain rule, so a subsidiary with its own site may join the parent whose mail it uses; an
+unrelated mail domain (a person who moved) does not widen it. Tax numbers, CRM links and overrides
 are facts and join clients even against the inferred constraints; Splink pairs, domains and name
 stems and roots never do. That is what keeps one stray
 record (a person who moved and kept an old e-mail, a namesake in the same region) from merging two
