@@ -2,8 +2,10 @@
 line x office and in total, with 80% and 95% intervals, measured by a rolling-origin backtest.
 
 How much history it has decides what it is made of (`regime_for`): seasonality only from two full
-years (SEASONAL_HISTORY_MONTHS complete months of revenue before the origin); with less, a calendar
-month seen once is as likely a one-off (a launch, an acquisition burst) as a season.
+years (SEASONAL_HISTORY_MONTHS complete months of revenue before the origin) of a business
+(MIN_SEASONAL_CLIENTS clients invoiced in the last year); with less, a calendar month seen once is as
+likely a one-off (a launch, an acquisition burst) as a season, and a few clients' calendar is their
+buying dates.
 
 Two full years or more (`seasonal_forecast_at`), the seasonal model, fitted at each origin on the
 complete months before it:
@@ -71,6 +73,7 @@ log = logging.getLogger(__name__)
 MODEL_NAME = "sales_forecast"
 # regimes: seasonal candidates count from two full years of history, the short-history ones before
 SEASONAL_HISTORY_MONTHS = 24
+MIN_SEASONAL_CLIENTS = 5  # ... and a business, not a few clients' buying dates
 TRACK_SEASONAL_MONTHS = 12  # seasonal candidates are made (their errors kept) from a year of history
 REGIME_SEASONAL, REGIME_SHORT = "seasonal", "short_history"
 RECENT_MONTHS = 3  # the recent level: mean of the last three complete months
@@ -526,10 +529,22 @@ class OriginForecast:
     regime: str = REGIME_SEASONAL  # whose candidates the total is made of (see `regime_for`)
 
 
-def regime_for(history_months: int) -> str:
-    """Seasonality only from two full years: with fewer months, a calendar month seen once is as likely
-    a one-off (a launch, an acquisition burst) as a season."""
-    return REGIME_SEASONAL if history_months >= SEASONAL_HISTORY_MONTHS else REGIME_SHORT
+def regime_for(history_months: int, clients: int = MIN_SEASONAL_CLIENTS) -> str:
+    """Seasonality only from two full years of a business: with fewer months, a calendar month seen
+    once is as likely a one-off (a launch, an acquisition burst) as a season; with fewer than
+    MIN_SEASONAL_CLIENTS clients invoiced in the last year, the calendar is those few clients' buying
+    dates, not a season."""
+    if history_months >= SEASONAL_HISTORY_MONTHS and clients >= MIN_SEASONAL_CLIENTS:
+        return REGIME_SEASONAL
+    return REGIME_SHORT
+
+
+def recent_clients(frames: Frames, origin: date) -> int:
+    """Clients invoiced in the twelve months before `origin`."""
+    inv = frames.invoices
+    day = inv["day"].to_numpy()
+    recent = (day < day_number(origin)) & (day >= day_number(add_months(origin, -12)))
+    return int(pd.unique(inv["client"].to_numpy()[recent]).size)
 
 
 def seasonal_forecast_at(frames: Frames, origin: date, horizon: int) -> OriginForecast:
@@ -595,7 +610,7 @@ def forecast_at(frames: Frames, origin: date, horizon: int) -> OriginForecast:
     base = customer_base_candidate(frames, history, origin, horizon)
     if base is not None:
         candidates[:, CANDIDATES.index("customer_base")] = base
-    regime = regime_for(n)
+    regime = regime_for(n, recent_clients(frames, origin))
     seasonal = None
     if n >= TRACK_SEASONAL_MONTHS:
         seasonal = seasonal_forecast_at(frames, origin, horizon)
@@ -748,7 +763,7 @@ def backtest(ctx: RunContext) -> Backtest:
     agg: dict[tuple, list] = {}
     # the forecaster is judged in the regime it is in on the as-of date; earlier origins only give the
     # candidates' errors the combination weights come from
-    regime_now = regime_for(len(full.months))
+    regime_now = regime_for(len(full.months), recent_clients(frames, last_complete))
     for origin in origins_for(frames, ctx.as_of):
         hmax = min(H, (last_complete.year - origin.year) * 12 + last_complete.month - origin.month)
         if hmax <= 0 or origin not in index:
@@ -1011,10 +1026,12 @@ def history_note(fc: OriginForecast) -> str:
         if used == ["recent_level"]
         else f"per horizon the candidate the backtest found best: {', '.join(used)}"
     )
-    return (
-        f"{fc.history_months} complete month(s) of revenue, less than the {SEASONAL_HISTORY_MONTHS} a "
-        f"seasonal profile needs: no seasonality; {how}"
+    why = (
+        f"less than the {SEASONAL_HISTORY_MONTHS} a seasonal profile needs"
+        if fc.history_months < SEASONAL_HISTORY_MONTHS
+        else f"from fewer than the {MIN_SEASONAL_CLIENTS} clients a seasonal profile needs"
     )
+    return f"{fc.history_months} complete month(s) of revenue, {why}: no seasonality; {how}"
 
 
 def summarise(accuracy: pd.DataFrame) -> dict:

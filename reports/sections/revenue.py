@@ -177,10 +177,15 @@ def _history_note(ahead: pd.DataFrame) -> str:
         return "The latest forecast does not record how much history it rests on (made by an older version)."
     when = f"made with {known_to(ahead['issued'].iloc[0])}"
     if method == "short_history":
+        why = (
+            "less than the two years a seasonal pattern needs"
+            if months < 24
+            else "from too few clients for a seasonal pattern"
+        )
         return (
-            f"The latest forecast ({when}) rests on {int(months)} complete month(s) of revenue, less than the "
-            "two years a seasonal pattern needs: it has no seasonality. It is the mean of the last three "
-            "months unless the backtest found the trend, the open pipeline or the client base clearly better."
+            f"The latest forecast ({when}) rests on {int(months)} complete month(s) of revenue, {why}: it "
+            "has no seasonality. It is the mean of the last three months unless the backtest found the "
+            "trend, the open pipeline or the client base clearly better."
         )
     return (
         f"The latest forecast ({when}) rests on {int(months)} complete months of revenue, with seasonality."

@@ -244,6 +244,35 @@ def test_ensure_ml_schema_creates_every_table_and_replace_rows_is_idempotent():
     assert con.execute("select count(*) from ml.next_best_actions").fetchone()[0] == 1
 
 
+def test_no_rows_replace_a_date_with_nothing_whatever_columns_they_come_with():
+    """A skipped model or a backtest without dates writes an empty frame (with or without columns):
+    the date's rows go, nothing is inserted, nothing fails."""
+    con = duckdb.connect()
+    ensure_ml_schema(con)
+    cols = [c for c, _ in TABLES["next_best_actions"]]
+    row = pd.DataFrame(
+        [[date(2026, 1, 1), "CL-1", "none", False, None, "x", False, None, 0.1, 180]], columns=cols
+    )
+    replace_rows(con, "next_best_actions", row, {"as_of_date": date(2026, 1, 1)})
+    for empty in (pd.DataFrame(), pd.DataFrame(columns=["as_of_date", "unrelated"])):
+        assert replace_rows(con, "next_best_actions", empty, {"as_of_date": date(2026, 1, 1)}) == 0
+        assert con.execute("select count(*) from ml.next_best_actions").fetchone()[0] == 0
+    # rows with columns missing are still refused
+    with pytest.raises(ValueError, match="lack columns"):
+        replace_rows(con, "next_best_actions", row.drop(columns="reason"), {"as_of_date": date(2026, 1, 1)})
+
+
+def test_a_table_written_by_an_older_version_gets_the_new_columns():
+    con = duckdb.connect()
+    con.execute("create schema ml")
+    con.execute("create table ml.model_runs (run_id varchar, model_name varchar)")
+    con.execute("insert into ml.model_runs values ('r1', 'churn')")
+    ensure_ml_schema(con)
+    columns = [r[0] for r in con.execute("describe ml.model_runs").fetchall()]
+    assert {"status", "reason", "version"} <= set(columns)
+    assert con.execute("select run_id, status from ml.model_runs").fetchall() == [("r1", None)]
+
+
 # ------------------------------------------------------------------ the sales forecast
 SEASON = np.array([0.7, 0.9, 1.3, 0.95, 0.95, 1.3, 0.85, 0.85, 1.3, 1.0, 1.05, 1.8])
 
@@ -365,6 +394,8 @@ def test_combined_parts_still_sum_to_the_combined_total():
 def test_seasonality_needs_two_full_years():
     assert forecast.regime_for(23) == forecast.REGIME_SHORT
     assert forecast.regime_for(24) == forecast.REGIME_SEASONAL
+    # and a business: one client's calendar is its buying dates
+    assert forecast.regime_for(36, clients=1) == forecast.REGIME_SHORT
 
 
 def _burst_frames(months: int, seed: int = 5) -> Frames:

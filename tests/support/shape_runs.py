@@ -141,6 +141,12 @@ def run_step_by_step(shape: Shape, sample: Path, work: Path, out: Path) -> Shape
     for name in MOVED:
         if (work / name).exists():
             shutil.move(work / name, run.home / name)
+    if run.report:
+        run.report["html"] = run.home / Path(run.report["html"]).relative_to(work)
+    for snap in run.models:  # the model cards moved with the artefacts
+        for r in snap.runs.values():
+            if isinstance(r.get("model_card_path"), str) and r["model_card_path"].startswith(str(work)):
+                r["model_card_path"] = str(run.home / Path(r["model_card_path"]).relative_to(work))
     return run
 
 

@@ -344,7 +344,7 @@ def _late_and_empty(exports: ExportSet) -> ExportSet:
 # one office and one line with other currencies; a late source with empty months.
 SHAPES: tuple[Shape, ...] = (
     Shape("accounting_only", "accounting exports only, three years", lambda e: e.only("finance"),
-          expect={"leads": "skipped", "churn": "trained", "sales_forecast": "trained"}),
+          expect={"lead": "skipped", "churn": "trained", "sales_forecast": "trained"}),
     Shape("crm_only", "CRM exports only: no invoice", lambda e: e.only("crm"),
           expect={"segments": "skipped", "churn": "skipped", "sales_forecast": "skipped", "lead": "trained"}),
     Shape("web_only", "web-channel exports only", lambda e: e.only("web"),
@@ -365,7 +365,7 @@ SHAPES: tuple[Shape, ...] = (
           lambda e: _arriving_together(e, 9),
           runs=(ModelRun(churn_horizon_days=273, forecast_horizon_months=9),
                 ModelRun(churn_horizon_days=90, forecast_horizon_months=9, backtest=False))),
-    Shape("office_line_currencies", "one office, one product line, every amount in euros or US dollars",
+    Shape("office_line_currencies", "one office, one product line, no amount in roubles",
           _office_line_currencies),
     Shape("late_sources_empty_months",
           "the CRM and the web channel start half-way; two later months with no rows in any export",
