@@ -1077,11 +1077,12 @@ rate x when such deals close replace the share of revenue that historically came
 open. The total is then the weighted mean of that, the sum of the parts' own forecasts and seasonal naive,
 by inverse-MSE weights from the backtest's errors (weights by horizon: {run.params.get("combination_weights")}),
 the parts scaled with it."""
+    rests = f"**What it rests on.** {run.reason}.\n\n" if run.reason else ""
     return f"""# Sales forecast, version {{version}}
 
 Run `{run.run_id}`, made as of {run.as_of} for the next {run.horizon_months} months.
 
-{what} Intervals: quantiles of (actual - forecast) / sqrt(forecast) for the parts; Student t x
+{rests}{what} Intervals: quantiles of (actual - forecast) / sqrt(forecast) for the parts; Student t x
 root mean square of the relative errors for the total; both from the rolling-origin backtest.
 
 **Trained on.** {run.train_window[0]} to {run.train_window[1]}, {run.train_rows:,} series-months.

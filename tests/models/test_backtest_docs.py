@@ -24,5 +24,6 @@ def test_docs_models_md_shows_the_demo_backtests_as_the_run_measured_them(publis
         out.write_text(measured + "\n", encoding="utf-8")
         pytest.fail(
             f"docs/models.md's backtests differ from the demo run's ml.model_metrics; put {out} between "
-            f"{BEGIN} and {END} (or run `python -m models.backtest_summary --home <demo home> --docs`)"
+            f"{BEGIN} and {END} (or run `python -m models.backtest_summary --home <demo home> --docs`):\n"
+            f"{measured}"
         )

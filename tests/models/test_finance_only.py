@@ -44,7 +44,8 @@ def test_accounting_alone_gives_segments_churn_risk_forecast_and_actions(scored)
         "next_best_actions",
     ):
         assert query(settings, f"select count(*) n from ml.{table}")["n"][0] > 0, table
-    assert "skipped" in summary["leads"]
+    assert summary["leads"]["status"] == "skipped"
+    assert "no CRM leads" in summary["leads"]["reason"]
     assert query(settings, "select count(*) n from ml.lead_scores")["n"][0] == 0
 
 

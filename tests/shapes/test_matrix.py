@@ -270,5 +270,5 @@ def test_docs_models_md_shows_what_the_matrix_measured(data_shapes, tmp_path_fac
         measured.write_text(table + "\n", encoding="utf-8")
         pytest.fail(
             f"docs/models.md's shape table is not what the matrix measured; put {measured} between "
-            f"{DOC_BEGIN} and {DOC_END}"
+            f"{DOC_BEGIN} and {DOC_END}:\n{table}"
         )
