@@ -9,10 +9,24 @@ from pathlib import Path
 
 import click
 
+from ingest.contracts import CONTRACTS
 from ingest.dialects import DIALECTS
+from ingest.errors import IngestError
+from warehouse.errors import WarehouseError
 from warehouse.settings import get_settings
 
 log = logging.getLogger("crmw")
+
+
+class CrmwGroup(click.Group):
+    """Errors the user can act on (the warehouse busy or unwritable, a file refused, a bad setting)
+    end the command with their one-line message, not a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (WarehouseError, IngestError) as exc:
+            raise click.ClickException(str(exc)) from None
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -25,7 +39,7 @@ def _setup_logging(verbose: bool) -> None:
         logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.INFO)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=CrmwGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
 @click.version_option(package_name="crm-warehouse")
 def cli(verbose: bool) -> None:
@@ -46,6 +60,7 @@ def cli(verbose: bool) -> None:
       crmw run                        the whole Dagster graph, in this process
       crmw backfill --from 2024-01 --to 2024-12
       crmw status                     last run, freshness, failed checks
+      crmw forget --email ADDRESS     erase a person everywhere (docs/privacy.md)
       crmw ui                         the Dagster UI on 127.0.0.1:3000
     """
     _setup_logging(verbose)
@@ -138,7 +153,12 @@ def generate(
     default=None,
     help="Read every file in this dialect instead of detecting it.",
 )
-@click.option("--entity", default=None, help="Read every file as this entity instead of detecting it.")
+@click.option(
+    "--entity",
+    type=click.Choice(sorted(CONTRACTS)),
+    default=None,
+    help="Read every file as this entity instead of detecting it.",
+)
 @click.option(
     "--snapshot-date",
     type=click.DateTime(formats=["%Y-%m-%d"]),
@@ -162,12 +182,14 @@ def ingest(paths, force, dialect, entity, snapshot_date, db_path) -> None:
     from crmw.console import print_batch, progress_for
     from ingest.load import ingest_paths, iter_export_files
 
-    db_path = db_path or get_settings().ensure().warehouse_path
+    settings = get_settings().ensure()
+    db_path = db_path or settings.warehouse_path
     files = list(iter_export_files(paths))
     with progress_for(files) as advance:
         batch = ingest_paths(
             paths,
             db_path,
+            landing=settings.landing_dir,
             force=force,
             dialect=dialect,
             entity=entity,
@@ -180,7 +202,7 @@ def ingest(paths, force, dialect, entity, snapshot_date, db_path) -> None:
 
 
 @cli.command()
-@click.option("--entity", default=None, help="Only this entity.")
+@click.option("--entity", type=click.Choice(sorted(CONTRACTS)), default=None, help="Only this entity.")
 @click.option("--file", "file_filter", default=None, help="Only files whose path contains this text.")
 @click.option("--limit", default=20, show_default=True, help="Rows to show.")
 @click.option("--db", "db_path", type=click.Path(path_type=Path), default=None)
@@ -268,14 +290,20 @@ def models_run(as_of, churn_horizon_days, forecast_horizon_months, no_backtest, 
 @click.option("--no-pdf", is_flag=True, help="Write only the HTML.")
 def report(period: str | None, no_pdf: bool) -> None:
     """Render the management report from the published warehouse into CRMW_HOME/reports/<period>/."""
+    from reports.periods import PeriodError
     from reports.render import render_latest, render_report
 
     settings = get_settings().ensure()
-    result = (
-        render_latest(settings, pdf=not no_pdf)
-        if period is None
-        else render_report(settings, period, pdf=not no_pdf)
-    )
+    try:
+        result = (
+            render_latest(settings, pdf=not no_pdf)
+            if period is None
+            else render_report(settings, period, pdf=not no_pdf)
+        )
+    except PeriodError as exc:
+        raise click.BadParameter(str(exc), param_hint="--period") from None
+    except FileNotFoundError as exc:  # nothing published yet
+        raise click.ClickException(str(exc)) from None
     click.echo(
         f"report {result['period']}: {result['html']}"
         + (f" and {result['pdf']}" if result.get("pdf") else "")
@@ -336,6 +364,37 @@ def _finish(result: dict) -> None:
     )
     click.echo("see `crmw ui` for the logs of each step", err=True)
     sys.exit(1)
+
+
+@cli.command()
+@click.option("--email", "emails", multiple=True, metavar="ADDRESS", help="The person's e-mail.")
+@click.option("--phone", "phones", multiple=True, metavar="NUMBER", help="The person's phone.")
+@click.option("--contact-id", "contact_ids", multiple=True, metavar="ID", help="The person's CRM contact id.")
+@click.option("--inn", "inns", multiple=True, metavar="INN", help="A sole proprietor's INN (12 digits).")
+@click.option(
+    "--reason", default="", help="Why (kept in meta.erasures): a ticket number, not the person's name."
+)
+def forget(emails, phones, contact_ids, inns, reason: str) -> None:
+    """Erase a person everywhere under CRMW_HOME: warehouse, published copy, landing files, reports, logs.
+
+    Whatever the warehouse ties to the values given (their contact and lead records, web visits, a
+    sole proprietor's cards) goes too. meta.erasures records what was erased, when and why, with no
+    personal data. See docs/privacy.md.
+    """
+    from privacy.erasure import forget as run_forget
+    from privacy.person import RequestError, from_request
+
+    try:
+        person = from_request(list(emails), list(phones), list(contact_ids), list(inns))
+    except RequestError as exc:
+        raise click.UsageError(str(exc)) from None
+    identified_by = [
+        name
+        for name, given in (("email", emails), ("phone", phones), ("contact_id", contact_ids), ("inn", inns))
+        if given
+    ]
+    report = run_forget(get_settings().ensure(), person, reason=reason, identified_by=identified_by)
+    click.echo(report.describe())
 
 
 @cli.command()

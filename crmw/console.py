@@ -1,4 +1,8 @@
-"""Terminal output for the CLI: summary tables and progress bars (rich)."""
+"""Terminal output for the CLI: summary tables and progress bars (rich).
+
+Everything that comes from a file (names, headers, reasons, values) goes through `escape`: rich
+reads `[...]` as markup, and a header such as `[/b] total` must print as it is, not crash.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ingest.contracts import CONTRACTS
+from ingest.parsing import sql_ident
 from ingest.results import BatchResult
 from warehouse.connection import connect
 
@@ -38,7 +44,7 @@ def progress_for(files: list[Path]) -> Iterator:
             if state["previous"] is not None:
                 progress.advance(task, sizes.get(state["previous"], 0))
             state["previous"] = path
-            progress.update(task, description=path.name[:40])
+            progress.update(task, description=escape(path.name[:40]))
 
         yield advance
 
@@ -58,7 +64,7 @@ def print_batch(batch: BatchResult) -> None:
     for f in batch.files:
         style = {"refused": "red", "skipped": "yellow"}.get(f.status, "")
         table.add_row(
-            f.path.name,
+            escape(f.path.name),
             f.entity or "",
             f.dialect or "",
             f.status,
@@ -76,10 +82,16 @@ def print_batch(batch: BatchResult) -> None:
     )
     for f in batch.files:
         if f.status in ("refused", "skipped"):
-            console.print(f"[{'red' if f.status == 'refused' else 'yellow'}]{f.status}[/]: {f.message}")
+            console.print(
+                f"[{'red' if f.status == 'refused' else 'yellow'}]{f.status}[/]: {escape(f.message)}"
+            )
+        elif f.message:
+            console.print(f"[yellow]note[/]: {escape(f.path.name)}: {escape(f.message)}")
 
 
 def print_quarantine(db_path: Path, entity: str | None, file_filter: str | None, limit: int) -> None:
+    if entity is not None and entity not in CONTRACTS:
+        raise ValueError(f"unknown entity {entity!r}; known entities: {', '.join(sorted(CONTRACTS))}")
     con = connect(db_path, read_only=True)
     try:
         entities = [entity] if entity else sorted(CONTRACTS)
@@ -94,17 +106,17 @@ def print_quarantine(db_path: Path, entity: str | None, file_filter: str | None,
             rows = con.execute(
                 f"select split_part(reason, ':', 1) || coalesce(':' || nullif(split_part(reason, ':', 2), ''), '') "
                 f"AS reason, count(*), count(distinct _source_file) "
-                f'from (select unnest(_reasons) AS reason, _source_file from quarantine."{name}" {where}) '
+                f"from (select unnest(_reasons) AS reason, _source_file from quarantine.{sql_ident(name)} {where}) "
                 f"group by all order by 2 desc",
                 params,
             ).fetchall()
             for reason, count, files in rows:
-                summary.add_row(name, reason, f"{count:,}", f"{files:,}")
+                summary.add_row(name, escape(reason), f"{count:,}", f"{files:,}")
             if rows:
                 samples += [
                     (name, *r)
                     for r in con.execute(
-                        f'select _source_file, _row_number, _reasons from quarantine."{name}" {where} '
+                        f"select _source_file, _row_number, _reasons from quarantine.{sql_ident(name)} {where} "
                         f"order by _source_file, _row_number limit ?",
                         [*params, limit],
                     ).fetchall()
@@ -120,12 +132,12 @@ def print_quarantine(db_path: Path, entity: str | None, file_filter: str | None,
         for name in ("entity", "file", "row", "reasons"):
             detail.add_column(name)
         for name, file, row, reasons in samples[: limit * 3]:
-            detail.add_row(name, Path(file).name, str(row), ", ".join(reasons))
+            detail.add_row(name, escape(Path(file).name), str(row), escape(", ".join(reasons)))
         console.print(detail)
     if refused:
         console.print("[red]refused files[/]:")
         for _path, reason in refused:
-            console.print(f"  {reason}")
+            console.print(f"  {escape(reason)}")
 
 
 def print_status(status: dict) -> None:
@@ -137,13 +149,15 @@ def print_status(status: dict) -> None:
         for name in ("source", "entity", "last loaded", "data until", "days since load"):
             table.add_column(name)
         for row in sources:
-            table.add_row(*(str(v) if v is not None else "" for v in row))
+            table.add_row(*(escape(str(v)) if v is not None else "" for v in row))
         console.print(table)
     if status.get("refused_files"):
         console.print(f"[red]{status['refused_files']} refused file(s)[/]: crmw quarantine")
     failed = status.get("failed_checks") or []
     console.print(
-        f"[red]failed checks: {', '.join(failed)}[/]" if failed else "no failed checks in the last run"
+        f"[red]failed checks: {escape(', '.join(failed))}[/]"
+        if failed
+        else "no failed checks in the last run"
     )
 
 

@@ -44,6 +44,7 @@ DUCKDB_TYPES: dict[str, str] = {
 }
 
 OFFICES = ("MSK", "SPB", "EKB", "NSK", "KZN", "NNV", "KRD", "VLD")
+CAMPAIGN_RESPONSES = ("sent", "opened", "clicked", "registered", "attended", "responded", "held_out")
 PRODUCT_LINES = ("licenses", "cloud", "hardware", "services", "support", "training")
 CURRENCIES = ("RUB", "USD", "EUR", "KZT")
 
@@ -164,6 +165,13 @@ _register(
             _c("vat_amount", "decimal", "VAT on the amount", min_value=0),
             _c("currency", "enum", "ISO currency code", required=True, allowed=CURRENCIES),
             _c("deal_ref", "string", "CRM deal id when accounting recorded it"),
+            _c(
+                "cost_amount",
+                "decimal",
+                "cost of sales of what was invoiced, before VAT, in the invoice's currency; empty when "
+                "accounting has not posted it (the product line's standard cost share is used then)",
+                min_value=0,
+            ),
         ),
     )
 )
@@ -208,6 +216,7 @@ _register(
 )
 
 # --------------------------------------------------------------------------- CRM
+PARTNER_TIERS = ("distributor", "reseller", "agent")
 ROLES = ("sales_manager", "account_manager", "support_agent", "marketing")
 _register(
     Contract(
@@ -233,15 +242,22 @@ _register(
         entity="partners",
         source="crm",
         kind="snapshot",
-        description="Resellers and distributors that bring deals.",
+        description="Partners that bring deals and serve end users: distributors, resellers under them, agents.",
         grain="one row per partner per snapshot",
         key=("partner_id",),
         columns=(
             _c("partner_id", "string", "CRM partner id", required=True),
             _c("name", "string", "partner company name", required=True),
-            _c("partner_type", "enum", "kind of partner", required=True, allowed=("reseller", "distributor")),
+            _c("partner_type", "enum", "tier of the partner", required=True, allowed=PARTNER_TIERS),
             _c("inn", "inn", "partner's taxpayer number", invalid="flag"),
             _c("region", "string", "partner's region"),
+            _c("parent_partner_id", "string", "the partner above it in the chain (a reseller's distributor)"),
+            _c(
+                "commission_percent",
+                "decimal",
+                "commission paid to the partner, percent of the amount of the deals it brings",
+                min_value=0,
+            ),
         ),
     )
 )
@@ -289,7 +305,9 @@ _register(
         ),
     )
 )
-LEAD_CHANNELS = ("web_form", "ad", "event", "webinar", "email", "referral", "cold_call", "partner", "chat")
+LEAD_CHANNELS = (
+    "web_form", "ad", "event", "webinar", "email", "referral", "cold_call", "partner", "chat", "inbound_call",
+)  # fmt: skip
 _register(
     Contract(
         entity="leads",
@@ -345,7 +363,7 @@ _register(
             _c("closed_at", "timestamp", "when the deal was won or lost"),
             _c("lost_reason", "string", "why it was lost"),
             _c("owner_user_id", "string", "manager who owns the deal"),
-            _c("partner_id", "string", "reseller or distributor on the deal"),
+            _c("partner_id", "string", "partner (distributor, reseller or agent) that sold the deal"),
             _c("lead_id", "string", "lead the deal came from"),
             _c("campaign_id", "string", "primary campaign credited in the CRM"),
             _c("office_code", "enum", "supplier's office", allowed=OFFICES),
@@ -430,6 +448,7 @@ _register(
             _c("category", "string", "topic"),
             _c("channel", "enum", "how it came in", allowed=("phone", "email", "portal", "chat")),
             _c("owner_user_id", "string", "support agent"),
+            _c("partner_id", "string", "partner that raised it for its end user"),
         ),
     )
 )
@@ -457,6 +476,7 @@ _register(
             _c("currency", "enum", "ISO currency code", allowed=CURRENCIES),
             _c("utm_campaign", "string", "utm_campaign tag used in its links"),
             _c("office_code", "enum", "office that ran it", allowed=OFFICES),
+            _c("product_line", "enum", "product line the campaign promotes", allowed=PRODUCT_LINES),
         ),
     )
 )
@@ -465,7 +485,10 @@ _register(
         entity="campaign_members",
         source="crm",
         kind="event",
-        description="Who a campaign touched and how they responded.",
+        description=(
+            "Who a campaign touched and how they responded; members held out as a control group "
+            "(selected, deliberately not contacted) have the response held_out."
+        ),
         grain="one row per campaign touch",
         key=("campaign_member_id",),
         event_time="touched_at",
@@ -475,13 +498,18 @@ _register(
             _c("contact_id", "string", "contact touched"),
             _c("lead_id", "string", "lead touched"),
             _c("account_id", "string", "account of the contact"),
-            _c("touched_at", "timestamp", "when they were touched", required=True),
+            _c(
+                "touched_at",
+                "timestamp",
+                "when they were touched (held out: when the campaign went out without them)",
+                required=True,
+            ),
             _c(
                 "response",
                 "enum",
-                "furthest response",
+                "furthest response; held_out for a member of the control group",
                 required=True,
-                allowed=("sent", "opened", "clicked", "registered", "attended", "responded"),
+                allowed=CAMPAIGN_RESPONSES,
             ),
         ),
     )

@@ -61,3 +61,15 @@ class EntityNotRecognised(FileRefused):
 
 class DialectNotRecognised(FileRefused):
     pass
+
+
+class FileChanged(FileRefused):
+    """The file changed while it was read (an export still being written): nothing of it was
+    loaded. Loading it again once the export has finished can succeed."""
+
+    retryable = True
+
+
+class FileUnreadable(FileRefused):
+    """The operating system would not let us read the file (permissions, a broken link, a link
+    leading out of the folder given). Fix the file, then load again."""

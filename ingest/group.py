@@ -3,29 +3,36 @@ validate, flag duplicates, insert raw and quarantine rows and one manifest row p
 
 from __future__ import annotations
 
+import contextlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+
+import duckdb
 
 from ingest.columns import SourceColumns, json_path
 from ingest.contracts import LINEAGE_COLUMNS, Contract, get_contract
 from ingest.detect import Detection, detect
 from ingest.duplicates import flag_duplicates
 from ingest.errors import IngestError, UnknownFormat
-from ingest.manifest import file_identity, manifest_lookup, retire_loads, snapshot_date_for
+from ingest.manifest import MANIFEST_COLUMNS, file_identity, manifest_lookup, retire_loads, snapshot_date_for
 from ingest.parsing import sql_ident
 from ingest.readers import (
     FileInfo,
+    _temp_file,
     inspect_file,
+    json_array_keys,
     jsonl_keys,
     read_header,
     sniff_delimiter,
+    still_unchanged,
     utf8_copy,
     xlsx_to_csv,
 )
+from ingest.records import MAX_RECORD_CHARS, split_records
 from ingest.results import FileResult
-from ingest.staging import copy_in_file_order, csv_stage, jsonl_stage, stage_csv
+from ingest.staging import MAX_LINE_BYTES, NeedsCarefulRead, csv_stage, stage_csv, stage_jsonl
 from ingest.tables import QUARANTINE_LINEAGE
 from ingest.validation import build_validation_sql, original_text
 
@@ -41,6 +48,32 @@ class Pending:
     delimiter: str
     contract: Contract
     snap: date | None
+    # the file's identity: its path relative to the ingest root (see ingest.manifest)
+    key: str = ""
+    workdir: Path | None = None
+    # read carefully (split into records line by line, ingest.records): its broken records by number
+    broken: dict[int, str] | None = field(default=None)
+
+    def read_carefully(self) -> None:
+        """Split the text into records line by line (a quote left open costs one record, not the rest
+        of the file) and read the well-formed ones from a clean copy; the broken ones are quarantined."""
+        if self.broken is not None:
+            return
+        clean = _temp_file(self.workdir or self.text_path.parent, ".records.csv")
+        self.broken = split_records(self.text_path, clean, len(self.detection.headers), self.delimiter)
+        self.cleanup()
+        self.text_path = clean
+
+    def note(self) -> str:
+        """What the user should know about how the file was read."""
+        if not self.broken:
+            return ""
+        first = min(self.broken)
+        return (
+            f"{len(self.broken)} record(s) not well formed (first: record {first}; a quote left open, or "
+            "another number of fields than the header): each quarantined as one line, and the lines "
+            "after it read as records of their own"
+        )
 
     def joins(self, group: list[Pending]) -> bool:
         """Whether this file can load in one statement with `group`: plain CSV text read the
@@ -65,6 +98,7 @@ def pending_file(
     con,
     path: Path,
     *,
+    key: str,
     workdir: Path,
     force: bool,
     dialect: str | None,
@@ -75,7 +109,7 @@ def pending_file(
     """Inspect and detect one file; a FileResult when it was loaded before (skipped)."""
     path = path.resolve()
     info = inspect_file(path)
-    previous = manifest_lookup(con, info)
+    previous = manifest_lookup(con, info, key)
     if previous and not force:
         return FileResult(
             path=path,
@@ -87,7 +121,10 @@ def pending_file(
     snap = (
         (snapshot_date or snapshot_date_for(path, loaded_at.date())) if contract.kind == "snapshot" else None
     )
-    return Pending(path, info, text_path, detection, delimiter, contract, snap)
+    item = Pending(path, info, text_path, detection, delimiter, contract, snap, key=key, workdir=workdir)
+    if info.lone_cr and info.format != "jsonl":
+        item.read_carefully()  # DuckDB's reader stops at a carriage return that ends nothing
+    return item
 
 
 def load_group(
@@ -103,19 +140,32 @@ def load_group(
     together: every file's rows, quarantine and manifest row are committed, or nothing is.
 
     Each file keeps its own record numbers, duplicate checks, reconciliation and manifest
-    row, exactly as if the files were loaded one after another in this order.
+    row, exactly as if the files were loaded one after another in this order. A file DuckDB's
+    reader cannot split into records (a quote left open) is split line by line and the group
+    loaded again.
     """
+    while True:
+        try:
+            return _load_in_one_transaction(con, items, batch_id, force, loaded_at, started)
+        except NeedsCarefulRead as signal:
+            for f in signal.files:
+                items[f].read_carefully()
+
+
+def _load_in_one_transaction(
+    con, items: list[Pending], batch_id: str, force: bool, loaded_at: datetime, started: float
+) -> list[FileResult]:
     contract = items[0].contract
     con.execute("begin transaction")
     try:
         for item in items:
             if force:
-                retire_loads(con, contract, *file_identity(item.info), "reloaded")
+                retire_loads(con, contract, *file_identity(item.info, item.key), "reloaded")
             retire_loads(
                 con,
                 contract,
-                "entity = ? and file_name = ? and content_hash <> ?",
-                [contract.entity, item.path.name, item.info.content_hash],
+                "entity = ? and file_key = ? and content_hash <> ?",
+                [contract.entity, item.key, item.info.content_hash],
                 "superseded",
             )
         counts = load_rows(con, items, batch_id, loaded_at)
@@ -130,31 +180,35 @@ def load_group(
                     file=item.path,
                     hint="this is a bug in crm-warehouse; nothing was loaded",
                 )
+            still_unchanged(item.info)  # the rows are those of the bytes hashed, or nothing is kept
             share = seconds * (c["read"] / total_read if len(items) > 1 else 1.0)
+            row = {
+                "batch_id": batch_id,
+                "file_path": str(item.path),
+                "file_name": item.path.name,
+                "file_key": item.key,
+                "content_hash": item.info.content_hash,
+                "size_bytes": item.info.size,
+                "entity": contract.entity,
+                "source": contract.source,
+                "dialect": item.detection.dialect.name,
+                "format": item.info.format,
+                "encoding": item.info.encoding,
+                "rows_read": c["read"],
+                "rows_loaded": c["loaded"],
+                "rows_quarantined": c["quarantined"],
+                "rows_flagged": c["flagged"],
+                "snapshot_date": item.snap,
+                "period_start": c["period_start"],
+                "period_end": c["period_end"],
+                "status": "loaded",
+                "loaded_at": loaded_at,
+                "seconds": share,
+            }
             con.execute(
-                "insert into meta.load_manifest values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    batch_id,
-                    str(item.path),
-                    item.path.name,
-                    item.info.content_hash,
-                    item.info.size,
-                    contract.entity,
-                    contract.source,
-                    item.detection.dialect.name,
-                    item.info.format,
-                    item.info.encoding,
-                    c["read"],
-                    c["loaded"],
-                    c["quarantined"],
-                    c["flagged"],
-                    item.snap,
-                    c["period_start"],
-                    c["period_end"],
-                    "loaded",
-                    loaded_at,
-                    share,
-                ],
+                f"insert into meta.load_manifest ({', '.join(MANIFEST_COLUMNS)}) "
+                f"values ({', '.join('?' for _ in MANIFEST_COLUMNS)})",
+                [row[name] for name in MANIFEST_COLUMNS],
             )
             results.append(
                 FileResult(
@@ -167,6 +221,7 @@ def load_group(
                     rows_quarantined=c["quarantined"],
                     rows_flagged=c["flagged"],
                     seconds=share,
+                    message=item.note(),
                 )
             )
         # Temp tables made in a transaction are merged into the temp catalog when it commits:
@@ -174,16 +229,27 @@ def load_group(
         drop_scratch(con)
         con.execute("commit")
     except BaseException:
-        con.execute("rollback")
+        rollback(con)
         raise
     finally:
-        drop_scratch(con)
+        with contextlib.suppress(duckdb.Error):
+            drop_scratch(con)
     return results
+
+
+def rollback(con) -> None:
+    """Roll the transaction back, if the database still has one to roll back: when a write failed
+    (a full disk), DuckDB may have ended it already, and that must not hide the write's own error."""
+    with contextlib.suppress(duckdb.Error):
+        con.execute("rollback")
+    with contextlib.suppress(duckdb.Error):
+        con.execute("set preserve_insertion_order = false")
 
 
 def drop_scratch(con) -> None:
     con.execute("drop view if exists _stage")
-    for table in ("_stage_text", "_stage_shifted", "_rej_records", "_valid", "_files", "_periods"):
+    con.execute("drop view if exists _stage_lines")
+    for table in ("_stage_text", "_stage_text_shifted", "_rej_records", "_valid", "_files", "_periods"):
         con.execute(f"drop table if exists {table}")
 
 
@@ -192,11 +258,19 @@ def prepare_text(info: FileInfo, workdir: Path, dialect: str | None, entity: str
         text_path = xlsx_to_csv(info.path, workdir)
         delimiter = ","
         headers = read_header(text_path, delimiter)
-    elif info.format == "jsonl":
+    elif info.format in ("jsonl", "json_array"):
         text_path = utf8_copy(info, workdir)
-        headers = jsonl_keys(text_path)
+        headers = jsonl_keys(text_path) if info.format == "jsonl" else json_array_keys(text_path)
         delimiter = ""
         if not headers:
+            if text_path != info.path:
+                text_path.unlink(missing_ok=True)
+            if info.format == "json_array":
+                raise UnknownFormat(
+                    "the file is a JSON array, and its first elements are not JSON objects",
+                    file=info.path,
+                    hint="an array of objects (one per row), or JSON lines: one object per line",
+                )
             raise UnknownFormat(
                 "the file starts like JSON lines but no line is a JSON object",
                 file=info.path,
@@ -207,7 +281,8 @@ def prepare_text(info: FileInfo, workdir: Path, dialect: str | None, entity: str
         delimiter = sniff_delimiter(text_path)
         headers = read_header(text_path, delimiter)
     try:
-        detection = detect(headers, info.path, dialect=dialect, entity=entity, file_format=info.format)
+        file_format = "jsonl" if info.format == "json_array" else info.format
+        detection = detect(headers, info.path, dialect=dialect, entity=entity, file_format=file_format)
     except BaseException:
         if text_path != info.path:
             text_path.unlink(missing_ok=True)
@@ -221,12 +296,11 @@ def load_rows(con, items: list[Pending], batch_id: str, loaded_at: datetime) -> 
     first = items[0]
     detection, contract = first.detection, first.contract
     params: list = []
-    is_json = first.info.format == "jsonl"
+    is_json = first.info.format in ("jsonl", "json_array")
     sources = SourceColumns(detection, is_json)
     if is_json:
         if len(items) != 1:
             raise ValueError("JSON lines files load one at a time")
-        stage_sql, stage_params = jsonl_stage(first.text_path)
         if detection.extras:
             pairs = []
             for key in detection.extras.values():
@@ -237,14 +311,17 @@ def load_rows(con, items: list[Pending], batch_id: str, loaded_at: datetime) -> 
             extras_expr = "NULL::JSON"
         malformed = "case when not _ok then 'malformed_row' end"
         raw_line = "case when not _ok then line end"
-        copy_in_file_order(con, f"select *{sources.stage_columns()} from {stage_sql}", stage_params)
-        con.execute("create or replace temp view _stage as select * from _stage_text")
-        rejects: dict[int, dict[int, str]] = {}
+        rejects = stage_jsonl(
+            con, first.text_path, first.info.format == "json_array", sources.stage_columns()
+        )
     else:
         for table in ("_rej_errors", "_rej_scans"):
             con.execute(f"drop table if exists {table}")
         paths = [item.text_path for item in items]
-        stage_sql, stage_params = csv_stage(paths, len(detection.headers), first.delimiter)
+        careful = any(item.broken is not None for item in items)
+        # a careful read's clean copy quotes what it must: its records can be longer than the lines read
+        max_line = 4 * MAX_RECORD_CHARS if careful else MAX_LINE_BYTES
+        stage_sql, stage_params = csv_stage(paths, len(detection.headers), first.delimiter, max_line)
         if detection.extras:
             pairs = []
             for i, header in detection.extras.items():
@@ -255,7 +332,8 @@ def load_rows(con, items: list[Pending], batch_id: str, loaded_at: datetime) -> 
             extras_expr = "NULL::JSON"
         malformed = "NULL::VARCHAR"
         raw_line = "NULL::VARCHAR"
-        rejects = stage_csv(con, stage_sql, stage_params, paths)
+        broken = {f: item.broken for f, item in enumerate(items) if item.broken is not None}
+        rejects = stage_csv(con, stage_sql, stage_params, paths, broken)
 
     lenient_iso = first.info.format == "xlsx"
     select = build_validation_sql(

@@ -183,33 +183,72 @@ def sql_phone(expr: str) -> str:
 # --------------------------------------------------------------------------- numbers
 _DEC_POINT = r"[+-]?[0-9]+(\.[0-9]+)?"
 _DEC_COMMA = r"[+-]?[0-9]+([.,][0-9]+)?"
+# Ambiguous numbers are never rounded quietly (they get the reason ambiguous_number):
+# - in a decimal-comma dialect, 1.234 may be a thousand two hundred and thirty-four (a point
+#   grouping thousands) or one and a bit (a decimal point);
+# - a value with more than two decimals that are not zeros (12.345) would be changed by rounding.
+_POINT_GROUPS_THOUSANDS = r"[+-]?[0-9]{1,3}\.[0-9]{3}"
+_BEYOND_CENTS = r"[+-]?[0-9]+\.[0-9]{2}0*[1-9][0-9]*"
 
 
-def parse_decimal(value: str | None, decimal_comma: bool) -> Decimal | None:
+def _number_text(value: str | None, decimal_comma: bool) -> tuple[str, str] | None:
+    """(the text as written, without spaces; the same with a decimal point) when it is a number."""
     value = clean_text(value)
     if value is None:
         return None
     if decimal_comma:
         value = re.sub(f"[{SPACES}]", "", value)
-        if not re.fullmatch(_DEC_COMMA, value):
-            return None
-        value = value.replace(",", ".")
-    elif not re.fullmatch(_DEC_POINT, value):
+        return (value, value.replace(",", ".")) if re.fullmatch(_DEC_COMMA, value) else None
+    return (value, value) if re.fullmatch(_DEC_POINT, value) else None
+
+
+def decimal_is_ambiguous(value: str | None, decimal_comma: bool) -> bool:
+    """Whether the text is a number that cannot be stored at two decimals without a guess."""
+    number = _number_text(value, decimal_comma)
+    if number is None:
+        return False
+    written, text = number
+    return bool(
+        (decimal_comma and re.fullmatch(_POINT_GROUPS_THOUSANDS, written))
+        or re.fullmatch(_BEYOND_CENTS, text)
+    )
+
+
+def parse_decimal(value: str | None, decimal_comma: bool) -> Decimal | None:
+    """The number at two decimals; None when the text is not a number, or an ambiguous one."""
+    number = _number_text(value, decimal_comma)
+    if number is None or decimal_is_ambiguous(value, decimal_comma):
         return None
     try:
-        number = Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        parsed = Decimal(number[1]).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     except InvalidOperation:
         return None
-    return number if abs(number) < Decimal(10) ** 16 else None
+    return parsed if abs(parsed) < Decimal(10) ** 16 else None
+
+
+def _sql_without_spaces(expr: str) -> str:
+    return f"regexp_replace({expr}, '[ \u00a0\u202f\t]', '', 'g')"
+
+
+def sql_decimal_ambiguous(expr: str, decimal_comma: bool) -> str:
+    """Expression: whether the text is an ambiguous number (see decimal_is_ambiguous)."""
+    if decimal_comma:
+        s = _sql_without_spaces(expr)
+        return (
+            f"(regexp_full_match({s}, '{_POINT_GROUPS_THOUSANDS}') "
+            f"or regexp_full_match(replace({s}, ',', '.'), '{_BEYOND_CENTS}'))"
+        )
+    return f"regexp_full_match({expr}, '{_BEYOND_CENTS}')"
 
 
 def sql_decimal(expr: str, decimal_comma: bool) -> str:
     if decimal_comma:
-        s = f"regexp_replace({expr}, '[ \u00a0\u202f\t]', '', 'g')"
+        s = _sql_without_spaces(expr)
         checked = f"case when regexp_full_match({s}, '{_DEC_COMMA}') then replace({s}, ',', '.') end"
     else:
         checked = f"case when regexp_full_match({expr}, '{_DEC_POINT}') then {expr} end"
-    return f"try_cast(try_cast({checked} as DECIMAL(38,6)) as DECIMAL(18,2))"
+    number = f"try_cast(try_cast({checked} as DECIMAL(38,6)) as DECIMAL(18,2))"
+    return f"case when not coalesce({sql_decimal_ambiguous(expr, decimal_comma)}, false) then {number} end"
 
 
 def parse_integer(value: str | None) -> int | None:

@@ -13,6 +13,19 @@ from ingest.errors import IngestError
 from ingest.parsing import repair_mojibake, sql_literal
 
 JSONL_DELIMITER = "\x1e"  # never appears unescaped inside a JSON line
+MAX_LINE_BYTES = 8 * 1024 * 1024
+# DuckDB's reader stores at most this much of a rejected record's text: a longer one was cut
+REJECT_TEXT_CHARS = 10_000
+
+
+class NeedsCarefulRead(Exception):  # noqa: N818 - a signal inside the loader, never shown to anyone
+    """Some files of a read must be split into records line by line (ingest.records) and read again:
+    a record DuckDB's reader rejected runs over several lines (a quote left open swallowed the
+    records after it), or the reader stopped on the file. `files` are their places in the read."""
+
+    def __init__(self, files: set[int]) -> None:
+        super().__init__(f"files {sorted(files)} need a careful read")
+        self.files = files
 
 
 def register_udfs(con: duckdb.DuckDBPyConnection) -> None:
@@ -25,7 +38,9 @@ def register_udfs(con: duckdb.DuckDBPyConnection) -> None:
         )
 
 
-def csv_stage(paths: list[Path], n_cols: int, delimiter: str) -> tuple[str, list]:
+def csv_stage(
+    paths: list[Path], n_cols: int, delimiter: str, max_line_bytes: int = MAX_LINE_BYTES
+) -> tuple[str, list]:
     """A query reading the files' records as text (c0..cN), each with _f, its file's place
     in `paths`; records the reader rejects go to _rej_errors.
 
@@ -39,18 +54,58 @@ def csv_stage(paths: list[Path], n_cols: int, delimiter: str) -> tuple[str, list
         select (list_position(?, filename) - 1)::INTEGER AS _f, * exclude (filename)
         from read_csv(?, columns = {columns}, header = true, delim = ?, quote = '"', escape = '"',
                       auto_detect = false, strict_mode = true, store_rejects = true, filename = true,
-                      rejects_table = '_rej_errors', rejects_scan = '_rej_scans', max_line_size = 8388608)
+                      rejects_table = '_rej_errors', rejects_scan = '_rej_scans', max_line_size = {int(max_line_bytes)})
     """
     return sql, [names, names, delimiter]
 
 
-def stage_csv(con, stage_sql: str, stage_params: list, paths: list[Path]) -> dict[int, dict[int, str]]:
+def stage_csv(
+    con,
+    stage_sql: str,
+    stage_params: list,
+    paths: list[Path],
+    broken: dict[int, dict[int, str]] | None = None,
+) -> dict[int, dict[int, str]]:
     """Copy the records into temp table _stage_text in file order (a parallel read whose
     row groups are put back in order), and number them in view _stage: _rn is the record
-    number in its file. Returns the records DuckDB's reader rejected, per file.
+    number in its file. Returns the records DuckDB's reader rejected, per file, with the broken
+    records of files read carefully (`broken`: their records split line by line beforehand).
+
+    Raises NeedsCarefulRead when the reader stopped on a file of its own, or rejected a record
+    that runs over several lines: the loader splits those files line by line and reads again.
     """
-    copy_in_file_order(con, stage_sql, stage_params)
-    spans = con.execute("select _f, min(rowid), max(rowid), count(*) from _stage_text group by _f").fetchall()
+    broken = broken or {}
+    try:
+        copy_in_file_order(con, stage_sql, stage_params)
+    except duckdb.InvalidInputException as exc:
+        if len(paths) == 1 and 0 not in broken:
+            raise NeedsCarefulRead({0}) from exc
+        raise
+    swallowing = _files_with_multiline_rejects(con, paths)
+    if swallowing:
+        if swallowing & set(broken):
+            raise IngestError(
+                "the careful reader left a record DuckDB's reader rejects", file=paths[min(swallowing)]
+            )
+        raise NeedsCarefulRead(swallowing)
+    rejects = _collect_rejects(con, paths)
+    for f, records in broken.items():
+        if rejects.get(f):
+            raise IngestError(
+                f"the careful reader and DuckDB's reader disagree on record {min(rejects[f])}",
+                file=paths[f],
+                hint="this is a bug in crm-warehouse; nothing was loaded",
+            )
+        if records:
+            rejects[f] = dict(records)
+    number_records(con, "_stage_text", "_stage", paths, rejects)
+    return rejects
+
+
+def number_records(con, table: str, view: str, paths: list[Path], rejects: dict[int, dict[int, str]]) -> None:
+    """View `view` over `table` (rows in file order, with _f) with _rn, each row's record number in
+    its file, counting the rejected records (`rejects`: file -> record number -> text) in their place."""
+    spans = con.execute(f"select _f, min(rowid), max(rowid), count(*) from {table} group by _f").fetchall()
     if any(f is None or not 0 <= f < len(paths) for f, *_ in spans):
         raise IngestError("the CSV reader returned records of a file it was not given", file=paths[0])
     # Row ids count the rows in insertion order, from a base that depends on the
@@ -62,19 +117,23 @@ def stage_csv(con, stage_sql: str, stage_params: list, paths: list[Path]) -> dic
         number = f"rowid - {bases}[_f + 1] + 1"
     else:
         number = "row_number() over (partition by _f order by rowid)"
-    rejects = _collect_rejects(con, paths)
-    if not rejects:
-        con.execute(f"create or replace temp view _stage as select {number} AS _rn, * from _stage_text")
-        return rejects
+    if not any(rejects.values()):
+        con.execute(f"create or replace temp view {view} as select {number} AS _rn, * from {table}")
+        return
+    con.execute("create or replace temp table _rej_records (_f integer, record bigint, j bigint)")
+    con.executemany(
+        "insert into _rej_records values (?, ?, ?)",
+        [[f, r, j] for f, records in rejects.items() for j, r in enumerate(sorted(records), start=1)],
+    )
     # Good records were numbered without the rejected ones between them: shift them.
+    shifted = f"{table}_shifted"
     con.execute(
-        "create or replace temp table _stage_shifted as "
+        f"create or replace temp table {shifted} as "
         "select g + (select count(*) from _rej_records r where r._f = s._f and r.record - r.j + 1 <= s.g) "
         "AS _rn, * exclude (g) "
-        f"from (select {number} AS g, * from _stage_text) s"
+        f"from (select {number} AS g, * from {table}) s"
     )
-    con.execute("create or replace temp view _stage as select * from _stage_shifted")
-    return rejects
+    con.execute(f"create or replace temp view {view} as select * from {shifted}")
 
 
 def copy_in_file_order(con, select_sql: str, params: list) -> None:
@@ -84,42 +143,75 @@ def copy_in_file_order(con, select_sql: str, params: list) -> None:
     try:
         con.execute(f"create or replace temp table _stage_text as {select_sql}", params)
     finally:
-        con.execute("set preserve_insertion_order = false")
+        # in a transaction the failed statement aborted, this fails too: it must not hide the
+        # statement's own error (the loader sets it again after the rollback)
+        with contextlib.suppress(duckdb.Error):
+            con.execute("set preserve_insertion_order = false")
 
 
-def _collect_rejects(con, paths: list[Path]) -> dict[int, dict[int, str]]:
-    """Records DuckDB's CSV reader rejected: file -> record number -> error and raw text.
-    Listed in _rej_records (file, record, j = its rank among the file's rejects) when any."""
+def _files_with_multiline_rejects(con, paths: list[Path]) -> set[int]:
+    """Files with a rejected record that runs over a line end (or was cut, being that long)."""
+    rows = con.execute(
+        "select distinct s.file_path from _rej_errors e join _rej_scans s using (scan_id, file_id) "
+        "where contains(e.csv_line, chr(10)) or contains(e.csv_line, chr(13)) "
+        f"or length(e.csv_line) >= {REJECT_TEXT_CHARS}"
+    ).fetchall()
+    index = {str(p): f for f, p in enumerate(paths)}
+    return {index[file_path] for (file_path,) in rows}
+
+
+def _collect_rejects(con, paths: list[Path], header: bool = True) -> dict[int, dict[int, str]]:
+    """Records DuckDB's reader rejected: file -> record number -> error and raw text (the reader
+    counts the header as line 1)."""
     rows = con.execute(
         "select s.file_path, e.line, any_value(e.error_type || ': ' || coalesce(e.error_message, '')), "
         "any_value(e.csv_line) from _rej_errors e join _rej_scans s using (scan_id, file_id) "
         "group by s.file_path, e.line order by s.file_path, e.line"
     ).fetchall()
-    if not rows:
-        return {}
     index = {str(p): f for f, p in enumerate(paths)}
     rejects: dict[int, dict[int, str]] = {}
     for file_path, line, err, raw in rows:
-        rejects.setdefault(index[file_path], {})[line - 1] = f"{err}\n{raw}"
-    con.execute("create or replace temp table _rej_records (_f integer, record bigint, j bigint)")
-    con.executemany(
-        "insert into _rej_records values (?, ?, ?)",
-        [[f, r, j] for f, records in rejects.items() for j, r in enumerate(sorted(records), start=1)],
-    )
+        rejects.setdefault(index[file_path], {})[line - header] = f"{err}\n{raw}"
     return rejects
 
 
-def jsonl_stage(path: Path) -> tuple[str, list]:
-    sql = f"""(
-        select *, case when _ok then line else '{{}}' end AS jline
-        from (
-            select *, case when json_valid(line) then json_type(line) = 'OBJECT' else false end AS _ok
+def jsonl_stage(path: Path, array: bool = False) -> tuple[str, list]:
+    """A query reading a JSON lines file's lines (or a JSON array's elements) as text, with _f = 0;
+    lines longer than the reader takes go to _rej_errors."""
+    if array:
+        sql = """
+            select 0 AS _f, json::VARCHAR AS line
+            from read_json_objects(?, format = 'array', maximum_object_size = 268435456)
+        """
+    else:
+        sql = f"""
+            select 0 AS _f, line
+            from read_csv(?, columns = {{'line': 'VARCHAR'}}, header = false,
+                          delim = {sql_literal(JSONL_DELIMITER)}, quote = '', escape = '',
+                          auto_detect = false, max_line_size = 16777216, store_rejects = true,
+                          rejects_table = '_rej_errors', rejects_scan = '_rej_scans')
+        """
+    return sql, [str(path)]
+
+
+def stage_jsonl(con, path: Path, array: bool, stage_columns: str) -> dict[int, dict[int, str]]:
+    """Temp view _stage over a JSON lines file (or a JSON array): one row per non-blank line (element),
+    numbered, with _ok (the line is a JSON object), jline and the stage columns read from it. Lines the
+    reader rejects (longer than it takes) are returned by number, to be quarantined."""
+    for table in ("_rej_errors", "_rej_scans"):
+        con.execute(f"drop table if exists {table}")
+    stage_sql, params = jsonl_stage(path, array)
+    copy_in_file_order(con, stage_sql, params)
+    rejects = {} if array else _collect_rejects(con, [path], header=False)
+    number_records(con, "_stage_text", "_stage_lines", [path], rejects)
+    con.execute(f"""
+        create or replace temp view _stage as
+        select *{stage_columns} from (
+            select *, case when _ok then line else '{{}}' end AS jline
             from (
-                select 0 AS _f, row_number() over () AS _rn, line
-                from read_csv(?, columns = {{'line': 'VARCHAR'}}, header = false,
-                              delim = {sql_literal(JSONL_DELIMITER)}, quote = '', escape = '',
-                              auto_detect = false, max_line_size = 16777216)
+                select *, case when json_valid(line) then json_type(line) = 'OBJECT' else false end AS _ok
+                from _stage_lines
             ) where line is not null and trim(line) <> ''
         )
-    )"""
-    return sql, [str(path)]
+    """)
+    return rejects

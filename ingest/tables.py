@@ -33,8 +33,11 @@ create table if not exists meta.load_manifest (
     period_end date,
     status varchar not null,
     loaded_at timestamp not null,
-    seconds double
+    seconds double,
+    file_key varchar
 );
+alter table meta.load_manifest add column if not exists file_key varchar;
+update meta.load_manifest set file_key = file_name where file_key is null;
 create table if not exists meta.refused_files (
     batch_id varchar not null,
     file_path varchar not null,

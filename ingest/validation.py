@@ -12,6 +12,7 @@ from ingest.parsing import (
     sql_date,
     sql_date_of_timestamp,
     sql_decimal,
+    sql_decimal_ambiguous,
     sql_email,
     sql_enum,
     sql_ident,
@@ -153,6 +154,7 @@ def build_validation_sql(
     """
     t_cols, v_cols, reasons, issues, invalid, o_cols, fix_cols = [], [], [], [], [], [], []
     for col in contract.columns:
+        ambiguous = None
         t, v, m = sql_ident(f"t_{col.name}"), sql_ident(f"v_{col.name}"), sql_ident(f"m_{col.name}")
         given = source_exprs.get(col.name)
         parts: list[Part] = [(given, None)] if isinstance(given, str) else list(given or [])
@@ -192,6 +194,10 @@ def build_validation_sql(
                 t_cols.append(f"{text} AS {t}")
             v_cols.append(f"{typed_expr(col, t, dialect, lenient_iso, field)} AS {v}")
             bad = f"{t} is not null and {v} is null"
+            if col.type == "decimal" and parts:
+                # an ambiguous number has its own reason, never bad_number, and is never rounded
+                ambiguous = f"{t} is not null and {sql_decimal_ambiguous(t, dialect.decimal_comma)}"
+                bad = f"{bad} and not coalesce({sql_decimal_ambiguous(t, dialect.decimal_comma)}, false)"
         if not parts:
             if col.required:
                 reasons.append(("true", _reason("missing_required", col.name)))
@@ -202,8 +208,13 @@ def build_validation_sql(
             (reasons if col.invalid == "reject" else issues).append(
                 (bad, _reason(_BAD_CODE[col.type], col.name))
             )
+            if ambiguous:
+                (reasons if col.invalid == "reject" else issues).append(
+                    (ambiguous, _reason("ambiguous_number", col.name))
+                )
+            unusable = f"({bad}) or ({ambiguous})" if ambiguous else bad
             if col.invalid == "flag":
-                invalid.append((bad, f"{sql_literal(col.name)}, case when {bad} then {t} end"))
+                invalid.append((unusable, f"{sql_literal(col.name)}, case when {unusable} then {t} end"))
         else:
             # Typed columns reject undecodable or absurd text by failing to parse.
             # strlen (bytes, kept with the string) >= length (characters, counted): cheap test first

@@ -36,6 +36,7 @@ from threadpoolctl import threadpool_limits
 from models import bgnbd, labels, registry
 from models.context import RunContext
 from models.data import Frames, day_number
+from models.economics import client_economics
 from models.features import SUFFIX, feature_names
 from models.sk import (
     RANDOM_STATE,
@@ -511,7 +512,11 @@ def score(ctx: RunContext, run: dict, scorer: Pipeline | Baseline) -> pd.DataFra
             "drivers": why["drivers"].to_numpy(),
             "driver_features": why["driver_features"].to_numpy(),
             "days_since_last_invoice": X[RECENCY].to_numpy(),
-            "revenue_12m_rub": X["revenue_365d_rub" + SUFFIX].to_numpy(),
+            # the marts' 12-month figure, net of credit notes (the model's own feature is gross)
+            "revenue_12m_rub": client_economics(ctx.frames, ctx.as_of)["net_revenue_12m_rub"]
+            .reindex(X.index)
+            .fillna(0.0)
+            .to_numpy(),
             "horizon_days": int(run["horizon_days"]),
             "model_run_id": run["run_id"],
             "method": method,

@@ -79,7 +79,8 @@ QUERIES: dict[str, tuple[tuple[str, str], str]] = {
         select client_id, invoice_id, legal_entity_id, office_code, product_line, deal_id,
             {_days("invoice_date")} as day, {_days("coalesce(due_date, invoice_date)")} as due_day,
             cast(amount_rub as double) as amount_rub,
-            cast(amount_with_vat_rub as double) as amount_with_vat_rub
+            cast(amount_with_vat_rub as double) as amount_with_vat_rub,
+            cast(cost_of_sales_rub as double) as cost_of_sales_rub
         from {{s}}.fct_invoices
         where client_id is not null and invoice_date is not null
         order by invoice_date, invoice_id
@@ -418,7 +419,7 @@ def _placeholder(name: str) -> pd.DataFrame:
     """An empty frame with the columns a query would have returned."""
     cols = {
         "invoices": ["client_id", "invoice_id", "legal_entity_id", "office_code", "product_line", "deal_id",
-                     "day", "due_day", "amount_rub", "amount_with_vat_rub"],
+                     "day", "due_day", "amount_rub", "amount_with_vat_rub", "cost_of_sales_rub"],
         "payments": ["client_id", "invoice_id", "day", "amount_rub"],
         "credit_notes": ["client_id", "invoice_id", "day", "amount_rub"],
         "interactions": ["client_id", "lead_id", "channel", "is_campaign", "is_inbound", "response_level",
@@ -434,9 +435,9 @@ def _placeholder(name: str) -> pd.DataFrame:
                   "has_company", "is_individual", "is_joint_stock", "has_phone", "has_email",
                   "has_company_email", "has_region"],
     }[name]  # fmt: skip
-    numeric = {"day", "due_day", "amount_rub", "amount_with_vat_rub", "duration_seconds", "resolved_day",
-               "resolution_hours", "proposal_day", "negotiation_day", "won_day", "lost_day", "left_day",
-               "response_level", "contact_key_code", "manager_id_code"}  # fmt: skip
+    numeric = {"day", "due_day", "amount_rub", "amount_with_vat_rub", "cost_of_sales_rub", "duration_seconds",
+               "resolved_day", "resolution_hours", "proposal_day", "negotiation_day", "won_day", "lost_day",
+               "left_day", "response_level", "contact_key_code", "manager_id_code"}  # fmt: skip
     flags = {"is_campaign", "is_inbound", "is_product_page"}
     return pd.DataFrame(
         {c: pd.Series(dtype="float64" if c in numeric else bool if c in flags else "object") for c in cols}

@@ -1,16 +1,18 @@
 """Next best action: one action per client, with its reason.
 
 Rules, in order (the first that applies wins):
-1. an open critical ticket -> resolve_ticket;
-2. money overdue for more than OVERDUE_DAYS -> collect_payment;
-3. an open high-priority ticket -> resolve_ticket;
-4. high churn risk -> retention_call (not a sales offer: a call about the relationship);
-5. a product line that similar clients buy and this client does not -> upsell (a sales offer);
-6. a prospect with a hot lead -> follow_up_lead (a sales offer);
-7. otherwise none.
-Rules 1 and 2 come before any offer, so a client with an open critical ticket or a payment overdue
-past the threshold never gets a sales offer; `is_sales_offer_blocked` says so for every client, and
-`check_never_offer_when_blocked` enforces it on the rows before they are written.
+1. the offer block (models/rules.py, the one rule the marts publish too) by an open high or critical
+   ticket -> resolve_ticket;
+2. the offer block by money overdue long enough and large enough -> collect_payment;
+3. high churn risk -> retention_call (not a sales offer: a call about the relationship);
+4. a product line that similar clients buy and this client does not -> upsell (a sales offer);
+5. a prospect with a hot lead -> follow_up_lead (a sales offer);
+6. otherwise none.
+Rules 1 and 2 come before any offer, so a blocked client never gets a sales offer;
+`is_sales_offer_blocked` says so for every client (the same flag as mart_client_360's on the same
+day), and `check_never_offer_when_blocked` enforces it on the rows before they are written. The block
+is evaluated at the end of the day before the run's date, from the marts, with the thresholds of the
+seed business_rules.
 
 "Similar clients" are the nearest neighbours (cosine, a sklearn Pipeline: scaling and
 NearestNeighbors) in product-line mix and size among clients invoiced in the last year.
@@ -18,30 +20,29 @@ NearestNeighbors) in product-line mix and size among clients invoiced in the las
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import numpy as np
 import pandas as pd
 from sklearn.neighbors import NearestNeighbors
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from models import labels
+from models import labels, rules
 from models.context import RunContext
 from models.data import day_number
 from models.features import SUFFIX
 
 MODEL_NAME = "next_best_actions"
-OVERDUE_DAYS = 30
-MIN_OVERDUE_RUB = 1_000.0
 NEIGHBOURS = 25
 MIN_UPSELL_SHARE = 0.3  # of similar clients buying the line
 HOT_LEAD = 0.4
 SALES_OFFERS = frozenset({"upsell", "follow_up_lead"})
-BLOCK_CRITICAL_TICKET = "open_critical_ticket"
-BLOCK_OVERDUE = f"payment_overdue_over_{OVERDUE_DAYS}_days"
+BLOCK_COLUMNS = ["blocking_tickets", "blocking_overdue_amount_rub", "blocking_max_days_past_due"]
 
 
 class SalesOfferToBlockedClient(AssertionError):
-    """A blocked client (critical ticket or overdue payment) got a sales offer: the rules are broken."""
+    """A blocked client (urgent ticket or overdue payment) got a sales offer: the rules are broken."""
 
 
 def product_mix(ctx: RunContext) -> pd.DataFrame:
@@ -81,35 +82,25 @@ def upsell_candidates(ctx: RunContext) -> pd.DataFrame:
     )
 
 
-def blocked_reason(X: pd.DataFrame) -> pd.Series:
-    """Why a client must get no sales offer (None when it may)."""
-    crit = X.get("open_critical_tickets" + SUFFIX, pd.Series(0.0, index=X.index)).fillna(0) > 0
-    overdue = (X["max_days_past_due" + SUFFIX].fillna(0) > OVERDUE_DAYS) & (
-        X["overdue_amount_rub" + SUFFIX].fillna(0) >= MIN_OVERDUE_RUB
-    )
-    reason = np.where(
-        crit & overdue,
-        f"{BLOCK_CRITICAL_TICKET},{BLOCK_OVERDUE}",
-        np.where(crit, BLOCK_CRITICAL_TICKET, np.where(overdue, BLOCK_OVERDUE, None)),
-    )
-    return pd.Series(reason, index=X.index, dtype=object)
-
-
 def decide(
     X: pd.DataFrame,
     churn: pd.DataFrame,
     upsell: pd.DataFrame,
     leads: pd.DataFrame,
     prospects: pd.Index,
+    blocks: pd.DataFrame,
 ) -> pd.DataFrame:
-    """Apply the rules to every client: customers (X, features as of the run) and prospects."""
+    """Apply the rules to every client: customers (X, features as of the run) and prospects. `blocks`:
+    the offer block of every client it holds (rules.offer_blocks), indexed by client_id."""
     clients = X.index.union(prospects)
     X = X.reindex(clients)
-    blocked = blocked_reason(X.fillna({"max_days_past_due" + SUFFIX: 0, "overdue_amount_rub" + SUFFIX: 0}))
+    blocks = blocks.reindex(clients)
+    reason_of = {
+        c: r if isinstance(r, str) else None for c, r in blocks["sales_offer_blocked_reason"].items()
+    }
+    figures = {c: blocks[c].fillna(0.0).to_dict() for c in BLOCK_COLUMNS}
+    critical = X.get("open_critical_tickets" + SUFFIX, pd.Series(0.0, index=clients)).fillna(0.0).to_dict()
     churn = churn.set_index("client_id").reindex(clients) if len(churn) else pd.DataFrame(index=clients)
-    cols = ("open_critical_tickets", "open_high_priority_tickets", "oldest_open_ticket_days", "max_days_past_due",
-            "overdue_amount_rub")  # fmt: skip
-    vals = {n: X.get(n + SUFFIX, pd.Series(0.0, index=clients)).fillna(0.0).to_dict() for n in cols}
     band_of = churn["risk_band"].to_dict() if "risk_band" in churn else {}
     p_of = churn["churn_probability"].to_dict() if "churn_probability" in churn else {}
     drivers_of = churn["drivers"].to_dict() if "drivers" in churn else {}
@@ -125,19 +116,21 @@ def decide(
 
     rows = []
     for c in clients:
-        crit, high = vals["open_critical_tickets"][c], vals["open_high_priority_tickets"][c]
-        overdue_days, overdue_rub = vals["max_days_past_due"][c], vals["overdue_amount_rub"][c]
+        blocked = reason_of[c]
         band, p = band_of.get(c), p_of.get(c, np.nan)
         action, line = "none", None
-        if crit > 0:
+        if blocked in (rules.BLOCK_TICKET, rules.BLOCK_BOTH):
             action = "resolve_ticket"
-            reason = f"{crit:.0f} critical ticket(s) open, the oldest for {vals['oldest_open_ticket_days'][c]:.0f} days"
-        elif blocked[c] is not None and BLOCK_OVERDUE in blocked[c]:
+            tickets = figures["blocking_tickets"][c]
+            reason = f"{tickets:.0f} open ticket(s) of high or critical priority"
+            if critical[c] > 0:
+                reason += f", {critical[c]:.0f} critical"
+        elif blocked == rules.BLOCK_OVERDUE:
             action = "collect_payment"
-            reason = f"{overdue_rub:,.0f} RUB overdue, the oldest for {overdue_days:.0f} days"
-        elif high > 0:
-            action = "resolve_ticket"
-            reason = f"{high:.0f} high-priority ticket(s) open"
+            reason = (
+                f"{figures['blocking_overdue_amount_rub'][c]:,.0f} RUB overdue, the oldest for "
+                f"{figures['blocking_max_days_past_due'][c]:.0f} days"
+            )
         elif band == "high":
             action = "retention_call"
             reason = f"churn risk {p:.0%}: {drivers_of.get(c)}"
@@ -154,7 +147,7 @@ def decide(
             )
         else:
             reason = "no open issue, no high risk and nothing similar clients buy more of"
-        rows.append((c, action, action in SALES_OFFERS, line, reason, blocked[c] is not None, blocked[c], p))
+        rows.append((c, action, action in SALES_OFFERS, line, reason, blocked is not None, blocked, p))
     out = pd.DataFrame(
         rows,
         columns=[
@@ -185,10 +178,20 @@ def prospects(ctx: RunContext) -> pd.Index:
     return labels.prospects(ctx.frames)
 
 
+def offer_blocks(ctx: RunContext) -> pd.DataFrame:
+    """The offer block of every client at the end of the day before the run's date (rules.offer_blocks)."""
+
+    def query(sql: str, params: dict) -> pd.DataFrame:
+        return ctx.con.execute(sql, params).df()
+
+    day = ctx.as_of - timedelta(days=1)
+    return rules.offer_blocks(query, day, rules.load_rules(query), rules.credit_notes_sql(query))
+
+
 def score(ctx: RunContext, churn_scores: pd.DataFrame, lead_scores: pd.DataFrame) -> pd.DataFrame:
     """Rows of ml.next_best_actions as of the run's date."""
     X = ctx.client_features(ctx.as_of)
-    out = decide(X, churn_scores, upsell_candidates(ctx), lead_scores, prospects(ctx))
+    out = decide(X, churn_scores, upsell_candidates(ctx), lead_scores, prospects(ctx), offer_blocks(ctx))
     out.insert(0, "as_of_date", ctx.as_of)
     # the churn horizon the risk bands mean (shorter than asked when the history is short)
     out["horizon_days"] = (

@@ -1,5 +1,8 @@
-"""Value segments: ABC by revenue share crossed with behaviour clusters (KMeans), and an expected value
-for the next horizon per client (BG/NBD expected purchases x the client's typical invoice).
+"""Value segments: ABC by net revenue share crossed with behaviour clusters (KMeans), a margin class
+(ABC by gross margin share: the most profitable clients are not always the biggest), and an expected
+value for the next horizon per client (BG/NBD expected purchases x the client's typical invoice).
+Revenue and margin are the marts' figures (models/economics.py): net of credit notes, less cost of
+sales.
 
 The segmentation model is fitted as of the run's date and registered: one sklearn Pipeline (feature
 columns, log transform, median imputation, scaling, KMeans with a fixed seed), the ABC thresholds in
@@ -23,6 +26,7 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from models import bgnbd, registry
 from models.context import RunContext
 from models.data import add_months
+from models.economics import client_economics
 from models.features import SUFFIX
 from models.sk import RANDOM_STATE, FeatureColumns
 from models.status import CannotScore
@@ -33,6 +37,7 @@ MODEL_NAME = "segments"
 N_CLUSTERS = 4
 ABC_SHARES = (0.80, 0.95)  # A: the biggest clients making 80% of revenue, B: the next 15%, C: the rest
 LAPSED = "lapsed"
+LOSS = "loss"  # margin class of an active client whose gross margin is zero or less
 BEHAVIOUR_FEATURES = [
     c + SUFFIX
     for c in (
@@ -103,6 +108,11 @@ def _active(X: pd.DataFrame) -> pd.DataFrame:
     return X[X["revenue_365d_rub" + SUFFIX] > 0]
 
 
+def economics(ctx: RunContext, t: date, X: pd.DataFrame) -> pd.DataFrame:
+    """Net revenue and gross margin of the 12 months before t of every client in X (0 when none)."""
+    return client_economics(ctx.cut(t), t).reindex(X.index).fillna(0.0)
+
+
 def train(ctx: RunContext) -> tuple[dict, dict]:
     if ctx.frames.invoices.empty:
         raise CannotScore(
@@ -110,7 +120,8 @@ def train(ctx: RunContext) -> tuple[dict, dict]:
         )
     X = ctx.client_features(ctx.as_of)
     active = _active(X)
-    revenue = active["revenue_365d_rub" + SUFFIX]
+    earned = economics(ctx, ctx.as_of, active)
+    revenue = earned["net_revenue_12m_rub"]
     run = registry.TrainingRun(
         model_name=MODEL_NAME,
         as_of=ctx.as_of,
@@ -124,7 +135,11 @@ def train(ctx: RunContext) -> tuple[dict, dict]:
         horizon_days=ctx.churn_horizon_days,
     )
     run.fingerprint = registry.fingerprint(
-        active[BEHAVIOUR_FEATURES + ["recency_over_gap" + SUFFIX]], revenue, run.params
+        active[BEHAVIOUR_FEATURES + ["recency_over_gap" + SUFFIX]].assign(
+            margin=earned["gross_margin_12m_rub"]
+        ),
+        revenue,
+        run.params,
     )
     found = registry.find_run(ctx.con, run.run_id)
     if found is not None:
@@ -139,6 +154,7 @@ def train(ctx: RunContext) -> tuple[dict, dict]:
     model = {
         "pipeline": pipe,
         "abc_thresholds": abc_thresholds(revenue),
+        "margin_thresholds": abc_thresholds(earned["gross_margin_12m_rub"]),
         "cluster_names": name_clusters(active, cluster),
     }
     run.estimator = model
@@ -150,12 +166,21 @@ def train(ctx: RunContext) -> tuple[dict, dict]:
     return registry.register(ctx.con, ctx.settings, run), model
 
 
-def assign(model: dict, X: pd.DataFrame) -> pd.DataFrame:
-    """value_class, behaviour and segment of every client in X (features at one date)."""
-    revenue = X["revenue_365d_rub" + SUFFIX]
-    a_min, b_min = model["abc_thresholds"]
-    value = np.where(
-        revenue >= a_min, "A", np.where(revenue >= b_min, "B", np.where(revenue > 0, "C", LAPSED))
+def _abc(values: pd.Series, thresholds: tuple[float, float], below: str) -> np.ndarray:
+    a_min, b_min = thresholds
+    return np.where(values >= a_min, "A", np.where(values >= b_min, "B", np.where(values > 0, "C", below)))
+
+
+def assign(model: dict, X: pd.DataFrame, earned: pd.DataFrame) -> pd.DataFrame:
+    """value_class (by net revenue), margin_class (by gross margin), behaviour and segment of every client
+    in X (features at one date; `earned`: economics at that date)."""
+    revenue = earned["net_revenue_12m_rub"].reindex(X.index).fillna(0.0)
+    value = _abc(revenue, model["abc_thresholds"], LAPSED)
+    invoiced = X["revenue_365d_rub" + SUFFIX].to_numpy() > 0
+    margin = earned["gross_margin_12m_rub"].reindex(X.index).fillna(0.0)
+    # a model registered before margins existed has no margin thresholds: every class is then C or loss
+    margin_class = np.where(
+        invoiced, _abc(margin, model.get("margin_thresholds", (np.inf, np.inf)), LOSS), LAPSED
     )
     behaviour = np.full(len(X), LAPSED, dtype=object)
     active = revenue.to_numpy() > 0
@@ -163,7 +188,10 @@ def assign(model: dict, X: pd.DataFrame) -> pd.DataFrame:
         cl = model["pipeline"].predict(X.loc[active])
         behaviour[active] = [model["cluster_names"][int(c)] for c in cl]
     segment = np.where(active, pd.Series(value) + " · " + pd.Series(behaviour), LAPSED)
-    return pd.DataFrame({"value_class": value, "behaviour": behaviour, "segment": segment}, index=X.index)
+    return pd.DataFrame(
+        {"value_class": value, "margin_class": margin_class, "behaviour": behaviour, "segment": segment},
+        index=X.index,
+    )
 
 
 def expected_value(ctx: RunContext, t: date, X: pd.DataFrame, horizon_days: int) -> pd.DataFrame:
@@ -186,7 +214,8 @@ def score(ctx: RunContext, run: dict, model: dict, t: date | None = None) -> pd.
     """Rows of ml.client_segments as of t (default the run's date) with the registered model."""
     t = t or ctx.as_of
     X = ctx.client_features(t)
-    seg = assign(model, X)
+    earned = economics(ctx, t, X)
+    seg = assign(model, X, earned)
     ev = expected_value(ctx, t, X, ctx.churn_horizon_days)
     out = pd.DataFrame(
         {
@@ -195,7 +224,14 @@ def score(ctx: RunContext, run: dict, model: dict, t: date | None = None) -> pd.
             "segment": seg["segment"].to_numpy(),
             "value_class": seg["value_class"].to_numpy(),
             "behaviour": seg["behaviour"].to_numpy(),
-            "revenue_12m_rub": X["revenue_365d_rub" + SUFFIX].to_numpy(),
+            "revenue_12m_rub": earned["net_revenue_12m_rub"].to_numpy(),
+            "gross_margin_12m_rub": earned["gross_margin_12m_rub"].to_numpy(),
+            "margin_class": seg["margin_class"].to_numpy(),
+            # ranks as mart_client_profitability's (1 the largest, ties share the smallest rank)
+            "revenue_rank_12m": earned["net_revenue_12m_rub"].rank(method="min", ascending=False).to_numpy(),
+            "gross_margin_rank_12m": earned["gross_margin_12m_rub"]
+            .rank(method="min", ascending=False)
+            .to_numpy(),
             "days_since_last_invoice": X["days_since_last_invoice" + SUFFIX].to_numpy(),
             "invoice_days_12m": X["invoice_days_365d" + SUFFIX].to_numpy(),
             "tenure_days": X["days_since_first_invoice" + SUFFIX].to_numpy(),
@@ -216,10 +252,12 @@ def migration(ctx: RunContext, run: dict, model: dict, from_date: date | None = 
     from_date = from_date or add_months(ctx.as_of, -3)
     if ctx.frames.finance_start is None or from_date <= ctx.frames.finance_start:
         return pd.DataFrame(columns=["as_of_date"])
-    now = assign(model, ctx.client_features(ctx.as_of))
-    before = assign(model, ctx.client_features(from_date))
-    rev_now = ctx.client_features(ctx.as_of)["revenue_365d_rub" + SUFFIX]
-    rev_before = ctx.client_features(from_date)["revenue_365d_rub" + SUFFIX]
+    X_now, X_before = ctx.client_features(ctx.as_of), ctx.client_features(from_date)
+    earned_now, earned_before = economics(ctx, ctx.as_of, X_now), economics(ctx, from_date, X_before)
+    now = assign(model, X_now, earned_now)
+    before = assign(model, X_before, earned_before)
+    rev_now = earned_now["net_revenue_12m_rub"]
+    rev_before = earned_before["net_revenue_12m_rub"]
     clients = now.index.union(before.index)
     from_seg = before["segment"].reindex(clients).fillna("not yet a client")
     to_seg = now["segment"].reindex(clients)
@@ -246,14 +284,16 @@ def model_card(run: registry.TrainingRun, model: dict, active: pd.DataFrame, clu
     profile.insert(0, "clients", med.groupby("behaviour").size())
     profile.columns = [c.replace(SUFFIX, "") for c in profile.columns]
     a_min, b_min = model["abc_thresholds"]
+    m_a, m_b = model["margin_thresholds"]
     return f"""# Value segments, version {{version}}
 
 Run `{run.run_id}`, fitted as of {run.as_of} on the {run.train_rows:,} clients invoiced in the 12
 months before it.
 
-**What it is.** ABC by 12-month revenue (A from {a_min:,.0f} RUB: the clients making the first
+**What it is.** ABC by 12-month net revenue (A from {a_min:,.0f} RUB: the clients making the first
 {ABC_SHARES[0]:.0%} of revenue; B from {b_min:,.0f} RUB: the next {ABC_SHARES[1] - ABC_SHARES[0]:.0%};
-C below; lapsed: nothing in 12 months) crossed with {N_CLUSTERS} behaviour clusters: one sklearn
+C below; lapsed: nothing in 12 months), and the same classes by gross margin (margin_class: A from
+{m_a:,.0f} RUB, B from {m_b:,.0f} RUB; loss: no margin) crossed with {N_CLUSTERS} behaviour clusters: one sklearn
 Pipeline (log of counts and days, median imputation, scaling, KMeans, seed {RANDOM_STATE}).
 Expected value: BG/NBD expected purchase days in the next {run.horizon_days} days x the client's
 typical invoice day (shrunk towards everyone's by {bgnbd.SHRINK_PURCHASES:.0f} invoice days).

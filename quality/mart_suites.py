@@ -98,7 +98,9 @@ def parse_mart_yaml(path: Path) -> list[MartSpec]:
             tests = _tests(column)
             if any(t == "unique" or (isinstance(t, dict) and "unique" in t) for t in tests):
                 keys.append(name)
-            if MONEY_COLUMN.search(name) and data_type.startswith(MONEY_TYPES):
+            # money that may fall below zero (margins, differences) says so: meta: {signed: true}
+            signed = bool((column.get("meta") or {}).get("signed"))
+            if MONEY_COLUMN.search(name) and data_type.startswith(MONEY_TYPES) and not signed:
                 money.append(name)
             if data_type.startswith(DATE_TYPES):
                 dates.append(name)

@@ -230,6 +230,8 @@ raw_touches as (
     select case c.campaign_type when 'email' then 'email' when 'ads' then 'ad_click' else 'event' end, count(*)
     from {_latest("raw.campaign_members", "campaign_member_id")} AS m
     left join campaigns AS c using (campaign_id)
+    -- members held out as a control group were never contacted: not touches
+    where m.response <> 'held_out'
     group by 1
     union all
     select case event_type when 'form_submit' then 'web_form' when 'chat_start' then 'chat' else 'ad_click' end,

@@ -11,7 +11,11 @@ ground truth later stages are judged on (OUT/ground_truth/).
   the GA4 dialect (`web_dialect`: `events__YYYY-MM.jsonl`).
 - OUT/ground_truth/: groups, entities, source_records (the true entity behind every counterparty,
   account, lead with a company and web form with a company), quarantine and repairs (every planted
-  fault; see faults.py for the rules), campaigns (true lift), managers, manifest.json.
+  fault; see faults.py for the rules), campaigns (true lift, control share and groups), managers,
+  client_economics (net revenue, cost of sales and gross margin of the last 12 months and of the
+  first year, first-touch origin, per group), leads (source channel, first-touch origin, outcome),
+  partners (tier, parent, top of the chain) and partner_end_users (every partner in the chain of each
+  won deal's partner, with the group), manifest.json.
 
 The same arguments give the same bytes. The pipeline:
 world (staff, partners, groups, entities, existing customers' churn) -> campaigns -> leads (whose won
@@ -44,7 +48,7 @@ from sample_exports.params import (
     day_number,
     day_to_date,
 )
-from sample_exports.truth import GROUND_TRUTH_DIR, manifest, write_ground_truth
+from sample_exports.truth import GROUND_TRUTH_DIR, Business, manifest, write_ground_truth
 from sample_exports.web import WebStream
 from sample_exports.world import World, build_world
 from sample_exports.writers import ExportWriter
@@ -158,7 +162,10 @@ def generate(
     )
     if (crm_dialect, web_dialect) != ("generic", "generic"):
         man |= {"crm_dialect": crm_dialect, "web_dialect": web_dialect}
-    gt_dir = write_ground_truth(out_dir, sim.world, sim.camps, writer.log, man, ids=writer.ids)
+    business = Business(sim.leads, sim.purchases, sim.ledger, sim.deals)
+    gt_dir = write_ground_truth(
+        out_dir, sim.world, sim.camps, writer.log, man, ids=writer.ids, business=business
+    )
     g = sim.world.groups
     summary = GenerationSummary(
         out_dir=out_dir,
@@ -252,7 +259,7 @@ def _write_snapshots(writer: ExportWriter, sim: _Simulation, web: WebStream, win
         crm_mod.leads_table(world, leads, acc, deals, camps, web.lead_visitor),
         crm_mod.deals_table(world, deals, acc, camps, leads),
         interactions.tickets_table(world, acc, con),
-        crm_mod.campaigns_table(camps),
+        crm_mod.campaigns_table(camps, world.params.product_lines),
     ]
     for table in snapshot_tables:
         writer.write(table, end_label, record_truth=table.entity == "leads")

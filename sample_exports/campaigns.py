@@ -1,11 +1,14 @@
 """Marketing campaigns, the customers they touch, and the purchases some of them cause.
 
 Every campaign promotes one product line. A campaign either has a planted effect or none. With lift
-L, a touched customer group makes one extra purchase of the promoted line within 90 days with
-probability L. The additive change in its 90-day probability of buying at all is then L * (1 - p0),
+L, a touched customer group makes one extra purchase of the promoted line within 30 days
+(LIFT_HORIZON_DAYS) with probability L. The additive change in its 30-day probability of buying at
+all is then L * (1 - p0),
 p0 being the chance it would have bought anyway; of buying the promoted line, L * (1 - p0_line).
 Ground truth reports the mean of both over the groups the campaign touched (`true_lift`,
-`true_lift_product_line`). Most customers buy about monthly, so p0 is near 1 and `true_lift` is
+`true_lift_product_line`). Mailings and webinars hold a random share of the groups they select out
+as a control group (campaign members with the response held_out, never contacted, never lifted);
+ads and events have none. Most customers buy about monthly, so p0 is near 1 and `true_lift` is
 small; the product-line lift is the one an analysis of the exports can recover. Customers are touched
 at random among the active customers of the campaign's period, so touched and untouched groups are
 comparable.
@@ -36,7 +39,8 @@ TOPICS = (
 )
 MONTHS_RU = ("январь", "февраль", "март", "апрель", "май", "июнь", "июль", "август", "сентябрь", "октябрь",
              "ноябрь", "декабрь")  # fmt: skip
-RESPONSES = ("sent", "opened", "clicked", "registered", "attended", "responded")
+RESPONSES = ("sent", "opened", "clicked", "registered", "attended", "responded", "held_out")
+HELD_OUT = RESPONSES.index("held_out")
 # response distribution by campaign type, in RESPONSES order
 RESPONSE_P = {
     "email": (0.55, 0.28, 0.13, 0.0, 0.0, 0.04),
@@ -45,8 +49,9 @@ RESPONSE_P = {
     "webinar": (0.0, 0.0, 0.0, 0.5, 0.44, 0.06),
 }
 # share of active customer groups a campaign of each type touches
-CUSTOMER_REACH = {"email": 0.3, "ads": 0.03, "event": 0.05, "webinar": 0.08}
-LIFT_HORIZON_DAYS = 90
+CUSTOMER_REACH = {"email": 0.6, "ads": 0.03, "event": 0.05, "webinar": 0.08}
+HOLDOUT_TYPES = ("email", "webinar")
+LIFT_HORIZON_DAYS = 30  # the extra purchase a campaign causes comes within a month of the touch
 
 
 @dataclass
@@ -60,8 +65,11 @@ class Campaigns:
     name: np.ndarray
     office: np.ndarray
     product: np.ndarray  # index into params.product_lines: the line the campaign promotes
-    lift: np.ndarray  # planted probability of an extra purchase within 90 days
-    # filled by customer_touches: mean additive change over the touched groups in the 90-day
+    lift: np.ndarray  # planted probability of an extra purchase within LIFT_HORIZON_DAYS
+    control_share: np.ndarray  # share of the selected customer groups held out as a control group
+    treated_groups: np.ndarray  # filled by customer_touches: groups touched, and held out
+    control_groups: np.ndarray
+    # filled by customer_touches: mean additive change over the touched groups in the 30-day
     # probability of any purchase, and of a purchase of the promoted line
     true_lift: np.ndarray
     true_lift_product_line: np.ndarray
@@ -107,6 +115,12 @@ def build_campaigns(p: GeneratorParams, sizes: Sizes, win: Window, seed: int) ->
     has_effect = rng.random(n) < p.campaign_effect_share
     has_effect[0], has_effect[1] = True, False  # both kinds always present
     lift = np.where(has_effect, rng.uniform(*p.campaign_lift_range, n), 0.0)
+    # mailings and webinars hold a random share of their list out as a control group; nobody can be
+    # held out of an ad or a conference (their effect is measured against similar untouched clients)
+    holdout = np.isin(ctype, HOLDOUT_TYPES)
+    control_share = np.where(
+        holdout, rng_for(seed, "campaign_control").uniform(*p.control_share_range, n), 0.0
+    )
     return Campaigns(
         n=n,
         ctype=ctype,
@@ -118,6 +132,9 @@ def build_campaigns(p: GeneratorParams, sizes: Sizes, win: Window, seed: int) ->
         office=office,
         product=np.array([p.product_lines.index(TOPICS[t][2]) for t in topic], dtype=np.int64),
         lift=lift,
+        control_share=control_share,
+        treated_groups=np.zeros(n, dtype=np.int64),
+        control_groups=np.zeros(n, dtype=np.int64),
         true_lift=np.zeros(n),
         true_lift_product_line=np.zeros(n),
     )
@@ -143,7 +160,7 @@ class InducedPurchases:
     product: np.ndarray  # the line the campaign promotes
 
 
-_RESPONSE_MATRIX = np.array([RESPONSE_P[t] for t in CAMPAIGN_TYPES])
+_RESPONSE_MATRIX = np.array([RESPONSE_P[t] for t in CAMPAIGN_TYPES])  # never draws held_out
 _LOWEST_RESPONSE = np.argmax(_RESPONSE_MATRIX > 0, axis=1)
 
 
@@ -172,6 +189,7 @@ def customer_touches(
     g = world.groups
     win = world.window
     rng = rng_for(world.seed, "campaign_touches")
+    control_rng = rng_for(world.seed, "campaign_control_members")
     t_campaign, t_contact, t_account, t_time, t_resp = [], [], [], [], []
     i_group, i_day, i_campaign = [], [], []
     all_groups = np.arange(g.n)
@@ -180,6 +198,15 @@ def customer_touches(
         ctype = camps.ctype[c]
         active = all_groups[g.is_customer_at(all_groups, np.full(g.n, start))]
         chosen = active[rng.random(len(active)) < CUSTOMER_REACH[ctype]]
+        held = control_rng.random(len(chosen)) < camps.control_share[c]
+        control = _control_members(control_rng, contacts, chosen[held], start, c)
+        if control is not None:
+            for parts, values in zip(
+                (t_campaign, t_contact, t_account, t_time, t_resp), control, strict=True
+            ):
+                parts.append(values)
+            camps.control_groups[c] = int(held.sum())
+        chosen = chosen[~held]
         if len(chosen) == 0:
             continue
         # one or two people per touched group, among its contacts on that day
@@ -199,10 +226,12 @@ def customer_touches(
         t_time.append(clock.office_seconds(rng, day))
         t_resp.append(sample_responses(rng, np.full(len(grp), CAMPAIGN_TYPES.index(ctype)), eng))
         # the effect: once per touched group
-        touched, first = np.unique(grp, return_index=True)
-        t0 = day[first]
-        # expected ordinary purchases in the 90 days after the touch, and those of the promoted line
-        lam = sum(purchase_intensity(touched, t0 + k) * 30.0 for k in (15, 45, 75))
+        by_day = np.lexsort((day, grp))
+        touched, first = np.unique(grp[by_day], return_index=True)
+        camps.treated_groups[c] = len(touched)
+        t0 = day[by_day][first]  # the group's first touch
+        # expected ordinary purchases in the horizon after the touch, and those of the promoted line
+        lam = purchase_intensity(touched, t0 + LIFT_HORIZON_DAYS // 2) * float(LIFT_HORIZON_DAYS)
         frac = (t0 + LIFT_HORIZON_DAYS // 2 - win.start_day) / max(win.end_day - win.start_day, 1)
         lam_line = lam * clock.product_mix(world.params, frac)[:, camps.product[c]]
         active_later = g.engagement(touched, t0 + LIFT_HORIZON_DAYS // 2, "purchase") > 0
@@ -212,7 +241,7 @@ def customer_touches(
         hit = rng.random(len(touched)) < camps.lift[c]
         if hit.any():
             i_group.append(touched[hit])
-            i_day.append(t0[hit] + rng.integers(3, LIFT_HORIZON_DAYS - 2, int(hit.sum())))
+            i_day.append(t0[hit] + rng.integers(2, LIFT_HORIZON_DAYS - 1, int(hit.sum())))
             i_campaign.append(np.full(int(hit.sum()), c))
 
     def cat(parts: list[np.ndarray]) -> np.ndarray:
@@ -230,6 +259,27 @@ def customer_touches(
     induced = InducedPurchases(cat(i_group), cat(i_day), i_campaign, camps.product[i_campaign])
     keep = induced.day <= win.end_day
     return touches, clock.take(induced, keep)
+
+
+def _control_members(
+    rng: np.random.Generator, contacts, held: np.ndarray, start: int, c: int
+) -> tuple[np.ndarray, ...] | None:
+    """Campaign-member rows of the held-out groups: one person each, on the campaign's first day,
+    response held_out (campaign, contact, account, time, response), or None when nobody is held out."""
+    if len(held) == 0:
+        return None
+    day = np.full(len(held), start, dtype=np.int64)
+    contact = contacts.of_group_at(rng, held, day)
+    ok = contact >= 0
+    contact, day = contact[ok], day[ok]
+    n = len(contact)
+    return (
+        np.full(n, c),
+        contact,
+        contacts.account[contact],
+        clock.office_seconds(rng, day),
+        np.full(n, HELD_OUT),
+    )
 
 
 def concat_touches(*parts: Touches) -> Touches:

@@ -475,7 +475,7 @@ def build_deals(world: World, leads: Leads, acc: Accounts, purchases, camps: Cam
     office = acc.office[account]
     created_day = d.created_s // SECONDS_PER_DAY
     owner0 = world.users.owner_at(acc.owner0[account], created_day)
-    partner = _deal_partners(world, office, rng)
+    partner = _deal_partners(world, d.group, office)
     campaign = d.campaign.copy()
     noise = (campaign < 0) & (rng.random(n) < 0.05)
     prior = np.searchsorted(camps.start_day, created_day) - 1
@@ -677,13 +677,16 @@ def _stage_history(
     return stage_code[np.arange(n), last], est[np.arange(n), last], history
 
 
-def _deal_partners(world: World, office: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """The partner of a share of deals, mostly one of the deal's office; -1 for the others."""
+def _deal_partners(world: World, group: np.ndarray, office: np.ndarray) -> np.ndarray:
+    """The partner of each deal, -1 for none: a group served through a partner buys through it most of
+    the time; now and then another deal goes through a partner of the deal's office once."""
+    rng = rng_for(world.seed, "deal_partners")
     n = len(office)
-    partner = np.full(n, -1, dtype=np.int64)
-    with_partner = np.flatnonzero(rng.random(n) < world.params.partner_deal_share)
+    own = world.groups.partner[group]
+    partner = np.where((own >= 0) & (rng.random(n) < 0.85), own, -1)
+    one_off = np.flatnonzero((partner < 0) & (rng.random(n) < world.params.one_off_partner_deal_share))
     parts = world.partners
-    for i in with_partner.tolist():
+    for i in one_off.tolist():
         local = np.flatnonzero(parts.office == office[i])
         pool = local if len(local) and rng.random() < 0.8 else np.arange(len(parts.partner_id))
         partner[i] = int(pool[int(rng.integers(len(pool)))])
@@ -724,6 +727,8 @@ def partners_table(world: World) -> Table:
             "partner_type": pt.partner_type,
             "inn": pt.inn,
             "region": pt.region,
+            "parent_partner_id": _opt_ids(pt.partner_id, pt.parent),
+            "commission_percent": pt.commission_percent,
         },
     )
 
@@ -841,7 +846,7 @@ def deal_stage_changes_table(deals: Deals, rows: np.ndarray) -> Table:
     )
 
 
-def campaigns_table(camps: Campaigns) -> Table:
+def campaigns_table(camps: Campaigns, product_lines: tuple[str, ...]) -> Table:
     return Table(
         "campaigns",
         {
@@ -854,5 +859,6 @@ def campaigns_table(camps: Campaigns) -> Table:
             "currency": np.full(camps.n, "RUB", dtype=object),
             "utm_campaign": camps.utm,
             "office_code": camps.office,
+            "product_line": np.array(product_lines, dtype=object)[camps.product],
         },
     )

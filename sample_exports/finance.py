@@ -271,6 +271,21 @@ class Ledger:
     cn_day: np.ndarray
     cn_amount: np.ndarray
     cn_reason: np.ndarray
+    cost: np.ndarray  # cost of sales of each invoice, hundredths of its currency
+    cost_posted: np.ndarray  # accounting posted the cost (else the export leaves it empty)
+
+
+def invoice_costs(world: World, purchases: Purchases) -> tuple[np.ndarray, np.ndarray]:
+    """(cost of sales, posted) of each purchase: the product line's cost share, scaled for the group
+    (discounts for big clients), with noise per invoice; a few costs are not posted yet."""
+    p = world.params
+    rng = rng_for(world.seed, "costs")
+    n = len(purchases.day)
+    base = np.asarray(p.cost_share_by_line)[purchases.product] if n else np.zeros(0)
+    share = np.clip(base * world.groups.cost_scale[purchases.group] * rng.lognormal(0.0, 0.1, n), 0.05, 1.3)
+    cost = np.round(purchases.amount * share).astype(np.int64)
+    posted = rng.random(n) >= p.cost_unposted_share
+    return cost, posted
 
 
 def build_ledger(world: World, purchases: Purchases, card_of_purchase: np.ndarray) -> Ledger:
@@ -295,7 +310,8 @@ def build_ledger(world: World, purchases: Purchases, card_of_purchase: np.ndarra
     cn_amount = np.minimum(cn_amount, total)
     due_total = total - np.where(has_cn, cn_amount, 0)
 
-    # payments: on time, late, partial or never; a client on its way out pays later and less
+    # payments: on time, late, partial or never; a client on its way out pays later and less (healthy
+    # clients rarely leave an invoice unpaid for good: the rest of the unpaid money is distress)
     distress = g.distress(purchases.group, day)
     u = rng.random(n)
     p_unpaid = p.unpaid_share + 0.3 * distress
@@ -310,7 +326,7 @@ def build_ledger(world: World, purchases: Purchases, card_of_purchase: np.ndarra
     first_amt = np.where(
         partial, np.round(due_total * rng.uniform(0.3, 0.7, n) / 100) * 100, due_total
     ).astype(np.int64)
-    second = partial & (rng.random(n) < 0.7)
+    second = partial & (rng.random(n) < p.partial_paid_later_share)
     second_day = due + rng.integers(10, 80, n)
     pay_inv = np.concatenate([np.flatnonzero(~unpaid), np.flatnonzero(second)])
     pay_day = np.concatenate([first_day[~unpaid], second_day[second]])
@@ -324,6 +340,7 @@ def build_ledger(world: World, purchases: Purchases, card_of_purchase: np.ndarra
     cn = np.flatnonzero(has_cn)
     cn_order = np.lexsort((cn, cn_day[cn]))
     cn = cn[cn_order]
+    cost, cost_posted = invoice_costs(world, purchases)
     return Ledger(
         inv_id=inv_id,
         inv_card=card_of_purchase,
@@ -339,6 +356,8 @@ def build_ledger(world: World, purchases: Purchases, card_of_purchase: np.ndarra
         cn_day=cn_day[cn],
         cn_amount=cn_amount[cn],
         cn_reason=np.array(CREDIT_REASONS, dtype=object)[rng.integers(0, len(CREDIT_REASONS), len(cn))],
+        cost=cost,
+        cost_posted=cost_posted,
     )
 
 
@@ -359,6 +378,7 @@ def invoices_table(world, purchases: Purchases, ledger: Ledger, cp: Counterparti
             "vat_amount": ledger.vat[rows],
             "currency": purchases.currency[rows],
             "deal_ref": deal_ref,
+            "cost_amount": np.where(ledger.cost_posted[rows], ledger.cost[rows], clock.NULL),
         },
     )
 

@@ -26,6 +26,7 @@ REFERENCES: dict[str, str] = {
     "user_id": "users",
     "owner_user_id": "users",
     "partner_id": "partners",
+    "parent_partner_id": "partners",
     "account_id": "accounts",
     "parent_account_id": "accounts",
     "converted_account_id": "accounts",

@@ -272,8 +272,16 @@ def tickets_table(world: World, acc: Accounts, con: Contacts) -> Table:
         "category": TICKET_CATEGORIES[rng.integers(0, len(TICKET_CATEGORIES), n)],
         "channel": np.array(TICKET_CHANNELS, dtype=object)[clock.choice_p(rng, n, (0.3, 0.35, 0.2, 0.15))],
         "owner_user_id": users.user_id[owner[order]],
+        "partner_id": _opt_ids(world.partners.partner_id, _ticket_partners(world, grp)[order]),
     }
     return Table("tickets", cols)
+
+
+def _ticket_partners(world: World, grp: np.ndarray) -> np.ndarray:
+    """The partner that raised each ticket for its end user (-1: the client raised it)."""
+    rng = rng_for(world.seed, "ticket_partners")
+    via = world.groups.partner[grp]
+    return np.where((via >= 0) & (rng.random(len(grp)) < world.params.partner_ticket_share), via, -1)
 
 
 class CampaignMemberStream:

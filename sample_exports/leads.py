@@ -19,13 +19,21 @@ from sample_exports import clock, names
 from sample_exports.campaigns import Campaigns, Touches, sample_responses, type_index
 from sample_exports.inn import corrupt_inn
 from sample_exports.params import NEVER, SECONDS_PER_DAY, rng_for
-from sample_exports.world import REGION_CRM_VARIANTS, REGION_NAMES, REGIONS, World, assign_churn
+from sample_exports.world import (
+    REGION_CRM_VARIANTS,
+    REGION_NAMES,
+    REGIONS,
+    World,
+    assign_churn,
+    assign_partners,
+)
 
-CHANNEL_P_PROSPECT = (0.25, 0.15, 0.08, 0.10, 0.07, 0.07, 0.15, 0.06, 0.07)
-CHANNEL_P_CUSTOMER = (0.14, 0.05, 0.10, 0.15, 0.15, 0.16, 0.05, 0.10, 0.10)
+# in LEAD_CHANNELS order
+CHANNEL_P_PROSPECT = (0.22, 0.15, 0.08, 0.10, 0.07, 0.07, 0.13, 0.06, 0.07, 0.05)
+CHANNEL_P_CUSTOMER = (0.12, 0.05, 0.10, 0.15, 0.13, 0.16, 0.05, 0.10, 0.10, 0.04)
 CHANNEL_EFFECT = {
     "web_form": 0.3, "ad": -0.5, "event": 0.6, "webinar": 0.3, "email": -0.2, "referral": 1.2,
-    "cold_call": -1.0, "partner": 0.8, "chat": 0.2,
+    "cold_call": -1.0, "partner": 0.8, "chat": 0.2, "inbound_call": 0.7,
 }  # fmt: skip
 CHANNEL_CAMPAIGN = {"ad": "ads", "event": "event", "webinar": "webinar", "email": "email"}
 WEB_CHANNELS = ("web_form", "chat", "ad")
@@ -132,6 +140,10 @@ class _Outcome:
 def build_leads(world: World, camps: Campaigns) -> tuple[Leads, Touches]:
     rng = rng_for(world.seed, "leads")
     d = _draw_leads(world, camps, rng)
+    # a partner referred the lead: its group buys through that partner from now on
+    referred = np.unique(d.group[d.channel == LEAD_CHANNELS.index("partner")])
+    referred = referred[world.groups.partner[referred] < 0]
+    assign_partners(world.groups, world.partners, referred, world.seed, "leads")
     b = _draw_behaviour(world, d, rng)
     t_lead, t_camp, t_day, t_resp = _draw_lead_touches(
         camps, d.created_day, b.intent, world.window.end_day, rng
@@ -436,7 +448,11 @@ def lead_activities(world: World, leads: Leads) -> LeadActivities:
     responded = leads.responded[lead]
     kind = np.where((kind == 2) & ~responded, 0, kind)
     inbound = ~first & responded & (rng.random(len(lead)) < 0.35)
-    reached = np.where(first, responded, rng.random(len(lead)) < 0.5)
+    # a lead made from a call that came in: its first activity is that call, when the lead was created
+    called_in = first & (leads.channel[lead] == LEAD_CHANNELS.index("inbound_call"))
+    inbound |= called_in
+    t = np.where(called_in, leads.created_s[lead], t)
+    reached = np.where(first, responded, rng.random(len(lead)) < 0.5) | called_in
     pool = np.where(reached, 0, 1)
     phrases = np.array([OUTCOMES_REACHED, OUTCOMES_NOT_REACHED], dtype=object)
     outcome = phrases[pool, rng.integers(0, 4, len(lead))]

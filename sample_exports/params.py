@@ -65,10 +65,14 @@ class GeneratorParams:
     deal_share_of_purchases: float = 0.22
     late_payment_share: float = 0.15
     partial_payment_share: float = 0.07
-    unpaid_share: float = 0.03
+    partial_paid_later_share: float = 0.9  # of partial payments, those whose rest is paid later
+    unpaid_share: float = 0.008  # invoices a healthy client never pays (distress adds to it)
     unapplied_payment_share: float = 0.03
     credit_note_share: float = 0.03
     foreign_currency_share: float = 0.03
+    # cost of sales as a share of the amount, by product line (in product_lines order)
+    cost_share_by_line: tuple[float, ...] = (0.62, 0.45, 0.82, 0.48, 0.30, 0.40)
+    cost_unposted_share: float = 0.04  # invoices whose cost accounting has not posted
 
     # -- CRM
     account_coverage: float = 0.92  # entities of customers with a CRM account
@@ -85,7 +89,9 @@ class GeneratorParams:
     leads_per_customer_group: float = 1.2
     lost_deals_per_customer_month: float = 0.05
     open_deals_per_customer: float = 0.3
-    partner_deal_share: float = 0.2
+    partner_group_share: float = 0.22  # client groups served through a partner (most of their deals)
+    one_off_partner_deal_share: float = 0.03  # other deals that go through a partner once
+    partner_ticket_share: float = 0.6  # tickets of a partner's end users it raises for them
     activities_per_customer_month: float = 3.6
     tickets_per_customer_month: float = 0.18
     unresolved_ticket_share: float = 0.03
@@ -98,8 +104,9 @@ class GeneratorParams:
     quiet_period_share: float = 0.2  # loyal customers with a temporary dip (makes churn harder)
 
     # -- campaigns
-    campaign_effect_share: float = 0.35
-    campaign_lift_range: tuple[float, float] = (0.04, 0.15)
+    campaign_effect_share: float = 0.6
+    campaign_lift_range: tuple[float, float] = (0.1, 0.6)
+    control_share_range: tuple[float, float] = (0.25, 0.5)  # of the groups a mailing or webinar selects
 
     # -- web
     customer_sessions_per_month: float = 1.7

@@ -384,7 +384,16 @@ def _sf_cases(s: _Shape) -> VendorFile:
     order = ("ticket_id", "IsDeleted", "CaseNumber", "contact_id", "account_id", "category", "status")
     return _sf_object(
         s,
-        (*order, "channel", "priority", "IsClosed", "resolved_at", "owner_user_id", "opened_at"),
+        (
+            *order,
+            "channel",
+            "priority",
+            "IsClosed",
+            "resolved_at",
+            "owner_user_id",
+            "opened_at",
+            "partner_id",
+        ),
         derived={
             "CaseNumber": lambda t: numbered_ids("", len(t[status]), 8),
             "IsClosed": s.flag("status", _SF_CASE_CLOSED, _TRUE, _FALSE),
@@ -397,7 +406,7 @@ def _sf_campaigns(s: _Shape) -> VendorFile:
     order = ("campaign_id", "IsDeleted", "name", "campaign_type", "Status", "start_date", "end_date")
     return _sf_object(
         s,
-        (*order, "currency", "cost", "utm_campaign", "office_code"),
+        (*order, "currency", "cost", "utm_campaign", "office_code", "product_line"),
         constants={"IsDeleted": _FALSE, "Status": "Completed"},
     )
 

@@ -115,10 +115,19 @@ class Users:
 class Partners:
     partner_id: np.ndarray
     name: np.ndarray
-    partner_type: np.ndarray
+    partner_type: np.ndarray  # tier: distributor, reseller, agent
     inn: np.ndarray
     region: np.ndarray
     office: np.ndarray
+    parent: np.ndarray  # index of the partner above it in the chain, -1 for the top
+    commission_percent: np.ndarray  # hundredths of a percent of the deal amount (a decimal column)
+
+    def chain(self, p: int) -> list[int]:
+        """The partner and those above it, nearest first."""
+        out = [p]
+        while self.parent[out[-1]] >= 0 and len(out) < 8:
+            out.append(int(self.parent[out[-1]]))
+        return out
 
 
 @dataclass
@@ -143,10 +152,12 @@ class Groups:
     quiet_strength: np.ndarray
     purchase_rate: np.ndarray  # purchases per active month before trend and season
     amount_scale: np.ndarray
+    cost_scale: np.ndarray  # the group's cost share relative to the product line's (discounts, terms)
     activity_rate: np.ndarray
     web_rate: np.ndarray
     ticket_rate: np.ndarray
     first_entity: np.ndarray  # entity that buys first (the lead's entity for new customers)
+    partner: np.ndarray  # index of the partner the group buys through, -1 when it buys direct
     planted_holding: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # holdings.py
 
     @cached_property
@@ -290,7 +301,14 @@ def build_users(p: GeneratorParams, sizes: Sizes, win: Window, seed: int) -> Use
 
 
 # ---------------------------------------------------------------------------- partners
+# tiers and their shares; commission percent range by tier
+PARTNER_TIER_SHARES = {"distributor": 0.12, "reseller": 0.58, "agent": 0.30}
+PARTNER_COMMISSION = {"distributor": (4.0, 8.0), "reseller": (8.0, 15.0), "agent": (12.0, 25.0)}
+
+
 def build_partners(sizes: Sizes, seed: int) -> Partners:
+    """Partners in chains: distributors at the top, resellers (most under a distributor), agents
+    (under a reseller, now and then straight under a distributor)."""
     rng = rng_for(seed, "partners")
     n = sizes.n_partners
     region = rng.choice(len(REGIONS), size=n, p=REGION_WEIGHTS)
@@ -307,14 +325,51 @@ def build_partners(sizes: Sizes, seed: int) -> Partners:
             inns[i] = corrupt_inn(inns[i], rng)  # flagged by ingest, not quarantined
         elif r < 0.1:
             inns[i] = None
+    tier_rng = rng_for(seed, "partner_chains")
+    tiers = np.array(list(PARTNER_TIER_SHARES), dtype=object)
+    tier = tiers[clock.choice_p(tier_rng, n, list(PARTNER_TIER_SHARES.values()))]
+    tier[0] = "distributor"  # every chain can start somewhere
+    office = REGION_OFFICE[region]
+    parent = np.full(n, -1, dtype=np.int64)
+    for i in range(n):
+        above = ("distributor",) if tier[i] == "reseller" else ("reseller", "distributor")
+        if tier[i] == "distributor" or tier_rng.random() < 0.2:
+            continue  # a distributor, or a partner working alone
+        pool = np.flatnonzero(
+            np.isin(tier, above[:1] if tier_rng.random() < 0.85 else above) & (np.arange(n) != i)
+        )
+        local = pool[office[pool] == office[i]]
+        pool = local if len(local) and tier_rng.random() < 0.7 else pool
+        if len(pool):
+            parent[i] = int(pool[int(tier_rng.integers(len(pool)))])
+    lo = np.array([PARTNER_COMMISSION[t][0] for t in tier])
+    hi = np.array([PARTNER_COMMISSION[t][1] for t in tier])
+    commission = np.round(lo + tier_rng.random(n) * (hi - lo), 1)
     return Partners(
         partner_id=clock.numbered_ids("PRT-", n, 4),
         name=np.array(name, dtype=object),
-        partner_type=np.where(rng.random(n) < 0.75, "reseller", "distributor").astype(object),
+        partner_type=tier,
         inn=inns,
         region=np.array([REGION_NAMES[r] for r in region], dtype=object),
-        office=REGION_OFFICE[region],
+        office=office,
+        parent=_no_cycles(parent),
+        commission_percent=(commission * 100).astype(np.int64),
     )
+
+
+def _no_cycles(parent: np.ndarray) -> np.ndarray:
+    """Cut the link that closes a loop (an agent under a reseller under that agent cannot happen; two
+    resellers' agents can point at each other's parents only through a reseller, but be sure)."""
+    parent = parent.copy()
+    for i in range(len(parent)):
+        seen, p = {i}, parent[i]
+        while p >= 0:
+            if p in seen:
+                parent[i] = -1
+                break
+            seen.add(int(p))
+            p = parent[p]
+    return parent
 
 
 # ---------------------------------------------------------------------------- groups and entities
@@ -404,6 +459,7 @@ def build_groups_and_entities(
         join_day=np.full(n_total, -NEVER, dtype=np.int64),
         site=sites,
     )
+    groups.cost_scale = np.exp(0.06 * size_z + rng_for(seed, "cost_scale").normal(0.0, 0.08, n))
     existing_idx = np.flatnonzero(existing)
     groups.first_purchase[existing_idx] = win.start_day - rng.integers(60, 2500, len(existing_idx))
     assign_churn(groups, existing_idx, p, win, rng_for(seed, "churn", "existing"))
@@ -547,10 +603,13 @@ def _groups(
         purchase_rate=p.purchases_per_customer_month
         * np.exp(p.purchase_size_elasticity * size_z + size_noise[0]),
         amount_scale=np.exp(0.35 * size_z + size_noise[1]),
+        # big clients get discounts, so the same goods cost a larger share of what they pay
+        cost_scale=np.ones(n),  # drawn apart (build_groups_and_entities), the other draws unchanged
         activity_rate=p.activities_per_customer_month * np.exp(0.3 * size_z + size_noise[2]),
         web_rate=p.customer_sessions_per_month * np.exp(0.3 * size_z + size_noise[3]),
         ticket_rate=p.tickets_per_customer_month * np.exp(0.3 * size_z),
         first_entity=ent_start.copy(),
+        partner=np.full(n, -1, dtype=np.int64),
     )
 
 
@@ -587,10 +646,28 @@ def assign_churn(
     groups.quiet_strength[idx] = np.where(quiet, rng.uniform(0.25, 0.5, k), 0.0)
 
 
+def assign_partners(groups: Groups, partners: Partners, idx: np.ndarray, seed: int, label: str = "") -> None:
+    """Give the groups `idx` a partner to buy through: one of their home office's partners mostly
+    (resellers and agents sell to end users; a distributor now and then sells direct)."""
+    rng = rng_for(seed, "group_partner_choice", label)
+    sells = np.where(partners.partner_type == "distributor", 0.25, 1.0)
+    home = REGION_OFFICE[groups.region[idx]]
+    for g, office in zip(idx.tolist(), home.tolist(), strict=True):
+        local = partners.office == office
+        w = sells * (local if local.any() and rng.random() < 0.8 else 1.0)
+        groups.partner[g] = int(rng.choice(len(w), p=w / w.sum()))
+
+
 def build_world(p: GeneratorParams, sizes: Sizes, win: Window, seed: int) -> World:
     users = build_users(p, sizes, win, seed)
     partners = build_partners(sizes, seed)
     groups, entities = build_groups_and_entities(p, sizes, win, seed)
+    assign_partners(
+        groups,
+        partners,
+        np.flatnonzero(rng_for(seed, "group_partners").random(groups.n) < p.partner_group_share),
+        seed,
+    )
     return World(
         params=p,
         sizes=sizes,

@@ -16,6 +16,7 @@ LEVELS = {
     "ingest": 1,
     "resolution": 1,
     "sample_exports": 2,
+    "privacy": 2,
     "quality": 2,
     "models": 2,
     "reports": 3,

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from warehouse.connection import connect
 from warehouse.errors import WarehouseBusy, WarehouseError
 from warehouse.settings import PROJECT_DIR, Settings, get_settings
 
@@ -208,6 +209,19 @@ def run_dbt(args: Sequence[str], settings: Settings) -> tuple[bool, Any]:
     return bool(outcome.success), outcome.result
 
 
+def prepare_for_dbt(settings: Settings) -> None:
+    """What every dbt build needs in the warehouse first: the pseudonym key (pii.pseudonym_key) the
+    person_key macro reads. Waits for another writer (up to the lock wait setting) rather than have
+    dbt fail at once."""
+    from warehouse.pseudonyms import prepare_key
+
+    con = connect(settings.warehouse_path)
+    try:
+        prepare_key(con, settings)
+    finally:
+        con.close()
+
+
 def build_warehouse(
     settings: Settings | None = None,
     *,
@@ -230,7 +244,7 @@ def build_warehouse(
     process is writing the file.
     """
     settings = settings or get_settings()
-    settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
+    prepare_for_dbt(settings)
     args = dbt_args(
         command,
         settings,
@@ -271,7 +285,7 @@ def build_warehouse(
 def generate_docs(settings: Settings | None = None) -> Path:
     """`dbt docs generate`; returns the folder holding index.html, manifest.json and catalog.json."""
     settings = settings or get_settings()
-    settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
+    prepare_for_dbt(settings)
     args = dbt_args("docs", settings)
     args = [args[0], "generate", *args[1:]]
     success, _ = run_dbt(args, settings)

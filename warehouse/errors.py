@@ -29,3 +29,18 @@ class WarehouseBusy(WarehouseError):
 
 class NoData(WarehouseError):
     """The warehouse holds no data for what was asked (nothing loaded yet, or nothing before a date)."""
+
+
+class WarehouseWriteFailed(WarehouseError):
+    """The warehouse file could not be written (a full disk, a file size limit). What was committed
+    before stays; nothing of the failed write is kept. Retry once there is room."""
+
+    retryable = True
+
+    def __init__(self, path: Path | str, cause: BaseException) -> None:
+        self.path = Path(path)
+        reason = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+        super().__init__(
+            f"writing the warehouse {self.path} failed ({reason}); the files loaded before stay "
+            "loaded and nothing of the failed one was kept: free space and run the same command again"
+        )

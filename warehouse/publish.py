@@ -17,11 +17,14 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.connection import connect
+from warehouse.connection import connect, restrict_to_owner
 
 log = logging.getLogger(__name__)
 
 PUBLISHED_SCHEMAS = ("marts", "ml", "meta")
+# Columns kept out of the published copy: text taken from export files (why a file was refused,
+# which may quote its first line; the sample bad values of a quality check) may hold personal data.
+UNPUBLISHED_COLUMNS = {("meta", "refused_files"): ("reason",), ("meta", "dq_results"): ("details",)}
 
 
 def publish(warehouse: Path, published: Path, schemas: tuple[str, ...] = PUBLISHED_SCHEMAS) -> dict:
@@ -47,7 +50,11 @@ def publish(warehouse: Path, published: Path, schemas: tuple[str, ...] = PUBLISH
                 "where table_catalog = current_database() and table_schema = ? order by 1",
                 [schema],
             ).fetchall():
-                con.execute(f'create table pub."{schema}"."{table}" as select * from "{schema}"."{table}"')
+                hidden = UNPUBLISHED_COLUMNS.get((schema, table), ())
+                columns = f"* exclude ({', '.join(hidden)})" if hidden else "*"
+                con.execute(
+                    f'create table pub."{schema}"."{table}" as select {columns} from "{schema}"."{table}"'
+                )
                 tables += 1
         con.execute("detach pub")
     except BaseException:
@@ -55,6 +62,7 @@ def publish(warehouse: Path, published: Path, schemas: tuple[str, ...] = PUBLISH
         raise
     finally:
         con.close()
+    restrict_to_owner(tmp)
     os.replace(tmp, published)
     seconds = time.perf_counter() - started
     log.info("published %d tables to %s in %.1fs", tables, published, seconds)

@@ -1,4 +1,5 @@
-"""Where things live. One setting, CRMW_HOME, decides it all (default: var/ in the checkout).
+"""Where things live. One setting, CRMW_HOME, decides it all (default: var/ in the checkout);
+CRMW_LOCK_WAIT says how long a second writer waits for the warehouse (seconds, default 30).
 
 Nothing here reads the environment at import time: call `get_settings()`.
 """
@@ -10,14 +11,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from warehouse.errors import WarehouseError
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 # What a run writes stays out of the code: a checkout's default home is var/ (ignored by git).
 DEFAULT_HOME = PROJECT_DIR / "var"
+DEFAULT_LOCK_WAIT_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
 class Settings:
     home: Path
+    # how long a process waits for another that holds the warehouse file before giving up
+    lock_wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS
 
     @property
     def landing_dir(self) -> Path:
@@ -52,13 +58,37 @@ class Settings:
         """Manual match overrides for client resolution."""
         return self.home / "overrides"
 
+    @property
+    def secrets_dir(self) -> Path:
+        """Per-install secrets (the pseudonym key), readable by the owner only."""
+        return self.home / "secrets"
+
     def ensure(self) -> Settings:
-        for path in (self.landing_dir, self.warehouse_dir, self.reports_dir, self.artifacts_dir):
-            path.mkdir(parents=True, exist_ok=True)
+        """Create the home's folders where missing (the warehouse's readable by the owner only);
+        a WarehouseError naming the path when the home is not a folder this user may write."""
+        try:
+            if self.home.exists() and not self.home.is_dir():
+                raise NotADirectoryError(20, "it is a file, not a folder", str(self.home))
+            for path in (self.landing_dir, self.warehouse_dir, self.reports_dir, self.artifacts_dir):
+                path.mkdir(parents=True, exist_ok=True)
+            folder = self.warehouse_dir.stat()
+            if folder.st_mode & 0o077 and folder.st_uid == os.geteuid():
+                # it holds personal data: the owner's only (never more than the owner had)
+                self.warehouse_dir.chmod(folder.st_mode & 0o700)
+        except OSError as exc:
+            raise WarehouseError(
+                f"CRMW_HOME {self.home} cannot be used: {exc.strerror or exc} ({exc.filename or self.home}); "
+                "point CRMW_HOME at a folder this user may write"
+            ) from exc
         return self
 
 
 def get_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     home = env.get("CRMW_HOME") or str(DEFAULT_HOME)
-    return Settings(home=Path(home).expanduser().resolve())
+    wait = env.get("CRMW_LOCK_WAIT")
+    try:
+        lock_wait = float(wait) if wait else DEFAULT_LOCK_WAIT_SECONDS
+    except ValueError:
+        raise WarehouseError(f"CRMW_LOCK_WAIT={wait!r} is not a number of seconds") from None
+    return Settings(home=Path(home).expanduser().resolve(), lock_wait_seconds=lock_wait)

@@ -50,7 +50,9 @@ def _results(context: dg.AssetExecutionContext, batch: BatchResult):
 def raw_snapshots(context: dg.AssetExecutionContext, crmw: CrmwResource):
     """Every full-snapshot export in the landing folder not loaded before (load once, by content)."""
     settings = crmw.settings()
-    batch = ingest_paths(non_event_files(settings.landing_dir), settings.warehouse_path)
+    batch = ingest_paths(
+        non_event_files(settings.landing_dir), settings.warehouse_path, landing=settings.landing_dir
+    )
     yield from _results(context, batch)
 
 
@@ -70,7 +72,7 @@ def raw_events(context: dg.AssetExecutionContext, crmw: CrmwResource):
     months = set(context.partition_keys)
     files = event_files_for_months(settings.landing_dir, months)
     context.log.info(f"{len(files)} event files for {len(months)} month(s)")
-    batch = ingest_paths(files, settings.warehouse_path, force=True)
+    batch = ingest_paths(files, settings.warehouse_path, force=True, landing=settings.landing_dir)
     yield from _results(context, batch)
 
 

@@ -81,8 +81,10 @@ HAS_SCORES = _has_scores_models(MANIFEST)
 def _prepare_warehouse(crmw: CrmwResource):
     from models.schema import ensure_ml_schema
     from warehouse.connection import connect
+    from warehouse.dbt import prepare_for_dbt
 
     settings = crmw.settings()
+    prepare_for_dbt(settings)
     con = connect(settings.warehouse_path)
     try:
         # raw tables are created by the dbt project's on-run-start hook; the ml tables here, so

@@ -34,12 +34,3 @@
 {% macro month_start(expr) -%}
     cast({{ dbt.date_trunc('month', expr) }} as date)
 {%- endmacro %}
-
-{#- Pseudonymous key of a person (contact or lead person): a salted hash of the CRM id, so
-    analysts can count and join people without seeing who they are; pii.contacts maps it back.
-    The salt (CRMW_PSEUDONYM_SALT) must stay the same across builds for keys to stay stable. -#}
-{% macro person_key(kind, id_expr) -%}
-    case when {{ id_expr }} is not null then
-        {{ dbt.hash("'" ~ env_var('CRMW_PSEUDONYM_SALT', 'crm-warehouse') ~ ":" ~ kind ~ ":' || " ~ id_expr) }}
-    end
-{%- endmacro %}

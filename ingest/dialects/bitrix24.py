@@ -6,6 +6,11 @@ Linked records: Bitrix shows a linked company, contact or responsible user by na
 "Ответственный"); names are not keys, so we read the id columns ("ID компании", "ID ответственного",
 ...) and keep the names in `_extras`. Stages, statuses, sources and activity types are accepted
 both as Bitrix's default Russian names and as their codes (WON, IN_PROCESS, ...).
+
+Lead source CALL ("Звонок") is what Bitrix's telephony sets on a lead made from an incoming call,
+so it reads as inbound_call; Bitrix has no cold-call source of its own, we read the custom source
+"Холодный звонок" (COLD_CALL). Bitrix exports no partners, campaigns or tickets here: those come as
+generic files, and deals carry no partner (documented as absent in docs/exports.md).
 """
 
 from __future__ import annotations
@@ -60,8 +65,10 @@ LEAD_SOURCES = (
     ("EMAIL", "email"),
     ("По рекомендации", "referral"),
     ("RECOMMENDATION", "referral"),
-    ("Звонок", "cold_call"),
-    ("CALL", "cold_call"),
+    ("Холодный звонок", "cold_call"),
+    ("COLD_CALL", "cold_call"),
+    ("Звонок", "inbound_call"),
+    ("CALL", "inbound_call"),
     ("Партнёр", "partner"),
     ("Партнер", "partner"),
     ("PARTNER", "partner"),

@@ -38,6 +38,7 @@ RU_ACCOUNTING = Dialect(
             "Сумма НДС": "vat_amount",
             "Валюта": "currency",
             "Сделка": "deal_ref",
+            "Себестоимость": "cost_amount",
         },
         "payments": {
             "Номер платежа": "payment_id",

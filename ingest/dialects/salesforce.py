@@ -49,7 +49,7 @@ LEAD_SOURCES = (
     ("Partner Referral", "partner"),
     ("Partner", "partner"),
     ("Chat", "chat"),
-    ("Phone Inquiry", None),
+    ("Phone Inquiry", "inbound_call"),
     ("Other", None),
 )
 ACTIVITY_TYPES = (
@@ -87,6 +87,8 @@ MEMBER_STATUSES = (
     ("Registered", "registered"),
     ("Attended", "attended"),
     ("Responded", "responded"),
+    ("Held Out", "held_out"),
+    ("Control", "held_out"),
 )
 USER_DEPARTMENTS = (
     ("Sales", "sales_manager"),
@@ -286,6 +288,7 @@ SALESFORCE = Dialect(
             Field("category", "Type"),
             Field("channel", "Origin", values=CASE_ORIGINS),
             _id("owner_user_id", "OwnerId"),
+            _id("partner_id", "Partner_Account__c", note="custom field: the partner that raised the case"),
         ),
         "campaigns": (
             _id("campaign_id", "Id"),
@@ -297,6 +300,7 @@ SALESFORCE = Dialect(
             Field("currency", "CurrencyIsoCode"),
             Field("utm_campaign", "UTM_Campaign__c", note="custom field"),
             Field("office_code", "Office__c", note="custom field"),
+            Field("product_line", "Product_Line__c", values=PRODUCT_LINES, note="custom field"),
         ),
         "campaign_members": (
             _id("campaign_member_id", "Id"),

@@ -1,4 +1,5 @@
-"""Top clients of the period and how clients moved between value segments."""
+"""Top clients of the period (by net revenue, with their gross margin and its rank) and how clients moved
+between value segments."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from reports.sections.common import TOP_N, label_clients, owner_at, revenue_line
 from reports.source import ColumnMissing, TableMissing
 
 CLIENT_REVENUE_SQL = """
-select client_id, sum(net_revenue_rub) as revenue_rub
+select client_id, sum(net_revenue_rub) as revenue_rub, sum(gross_margin_rub) as gross_margin_rub
 from {lines}
 where invoice_date >= $start and invoice_date < $end and client_id is not null
 group by 1
@@ -56,6 +57,8 @@ def top_clients(ctx: Context, section: Section) -> None:
         for p in periods
     }
     top = revenue[ctx.period].astype(float).nlargest(TOP_N)
+    margins = ctx.source.df(CLIENT_REVENUE_SQL.format(lines=lines), window(ctx.period)).set_index("client_id")
+    margin_rank = margins["gross_margin_rub"].astype(float).rank(method="min", ascending=False)
 
     owner_sql = owner_at() if ctx.source.has("marts.dim_client_owner_history") else None
     ids = list(top.index)
@@ -70,6 +73,8 @@ def top_clients(ctx: Context, section: Section) -> None:
         {"ids": ids, **({"last": ctx.period.last_day} if owner_sql else {})},
     ).set_index("client_id")
     table = pd.DataFrame({"revenue_rub": top})
+    table["gross_margin_rub"] = margins["gross_margin_rub"].reindex(table.index).astype(float)
+    table["margin_rank"] = margin_rank.reindex(table.index)
     table["previous_rub"] = revenue[ctx.previous].reindex(table.index).astype(float)
     table["year_ago_rub"] = revenue[ctx.year_ago].reindex(table.index).astype(float)
     table = table.join(names)
@@ -95,14 +100,23 @@ def top_clients(ctx: Context, section: Section) -> None:
     section.chart_svg = _chart(ctx, table)
     section.tables.append(
         Table(
-            title=f"Top {TOP_N} clients, {ctx.period.label}",
-            columns=["Client", "Region", "Owner", "Revenue", "vs previous", "vs year ago"],
+            title=f"Top {TOP_N} clients by net revenue, {ctx.period.label}, with their gross margin",
+            columns=[
+                "Client",
+                "Owner",
+                "Revenue",
+                "Gross margin",
+                "Margin rank",
+                "vs previous",
+                "vs year ago",
+            ],
             rows=[
                 [
                     r["label"],
-                    r.get("region") or "–",
                     r.get("owner_manager_id") or "–",
                     fmt_rub(r["revenue_rub"]),
+                    fmt_rub(r["gross_margin_rub"]),
+                    fmt_int(r["margin_rank"]),
                     change(r["revenue_rub"], 0 if pd.isna(r["previous_rub"]) else r["previous_rub"], "rub")[
                         0
                     ],
@@ -112,8 +126,8 @@ def top_clients(ctx: Context, section: Section) -> None:
                 ]
                 for r in table.to_dict("records")
             ],
-            align=["l", "l", "l", "r", "r", "r"],
-            clip={0: "36%", 1: "18%"},
+            align=["l", "l", "r", "r", "r", "r", "r"],
+            clip={0: "36%"},
         )
     )
 

@@ -89,59 +89,34 @@ def shorten(text: str, width: int = 38) -> str:
     return text if len(text) <= width else text[: width - 1].rstrip() + "…"
 
 
-CREDIT_NOTES_TABLE = "marts.fct_credit_notes"
-CREDIT_NOTE_COLUMNS = ("invoice_id", "credit_note_date", "amount")
-
-
-def has_credit_notes(source: Source) -> bool:
-    """Credit notes are published (marts.fct_credit_notes with invoice_id, credit_note_date and
-    amount in the invoice's currency, VAT included, as accounting exports them)."""
-    return source.has(CREDIT_NOTES_TABLE) and set(CREDIT_NOTE_COLUMNS) <= set(
-        source.columns(CREDIT_NOTES_TABLE)
-    )
-
-
-def credited_sql(source: Source, until_param: str | None = None) -> str:
-    """SQL: credited amount per invoice (own currency, with VAT), up to a day when given."""
-    if not has_credit_notes(source):
-        return "select null::varchar as invoice_id, 0::double as credited_amount where false"
-    until = f"where credit_note_date <= ${until_param}" if until_param else ""
-    return (
-        f"select invoice_id, sum(cast(amount as double)) as credited_amount "
-        f"from {CREDIT_NOTES_TABLE} {until} group by 1"
-    )
-
-
-def credit_note_rows_sql(source: Source) -> str:
-    """SQL: every credit note (invoice_id, credit_note_date, amount), none when not published."""
-    if not has_credit_notes(source):
-        return "select null::varchar as invoice_id, null::date as credit_note_date, 0::double as amount where false"
-    return f"select invoice_id, credit_note_date, cast(amount as double) as amount from {CREDIT_NOTES_TABLE}"
+def has_net_revenue(source: Source) -> bool:
+    """fct_invoices carries net revenue (a warehouse built since credit notes were published)."""
+    return source.has("marts.fct_invoices") and "net_revenue_rub" in source.columns("marts.fct_invoices")
 
 
 def revenue_lines_sql(source: Source) -> str:
-    """SQL: one row per invoice with its net revenue in roubles (before VAT, less the pre-VAT
-    part of its credit notes when they are published): invoice_id, client_id, invoice_date,
-    net_revenue_rub. Mirrors int_invoices__aged.net_revenue_rub."""
-    return f"""(
-        select
-            invoices.invoice_id,
-            invoices.client_id,
-            invoices.invoice_date,
-            cast(invoices.amount_rub as double) - case
-                when coalesce(invoices.amount_with_vat, 0) = 0 then 0
-                else coalesce(credited.credited_amount, 0) * cast(invoices.amount as double)
-                    / cast(invoices.amount_with_vat as double) * cast(invoices.rub_per_unit as double)
-            end as net_revenue_rub
-        from marts.fct_invoices as invoices
-        left join ({credited_sql(source)}) as credited on credited.invoice_id = invoices.invoice_id
+    """SQL: one row per invoice with its net revenue in roubles (fct_invoices.net_revenue_rub: before VAT,
+    less the pre-VAT part of its credit notes), its cost of sales and gross margin when published:
+    invoice_id, client_id, invoice_date, net_revenue_rub, cost_of_sales_rub, gross_margin_rub. A published
+    copy from before net revenue existed gives the amount before VAT (gross) and no cost."""
+    if has_net_revenue(source):
+        return """(
+            select invoice_id, client_id, invoice_date, cast(net_revenue_rub as double) as net_revenue_rub,
+                cast(cost_of_sales_rub as double) as cost_of_sales_rub,
+                cast(gross_margin_rub as double) as gross_margin_rub
+            from marts.fct_invoices
+        )"""
+    return """(
+        select invoice_id, client_id, invoice_date, cast(amount_rub as double) as net_revenue_rub,
+            cast(null as double) as cost_of_sales_rub, cast(null as double) as gross_margin_rub
+        from marts.fct_invoices
     )"""
 
 
 def revenue_note(source: Source) -> str:
-    if has_credit_notes(source):
+    if has_net_revenue(source):
         return "Revenue is net: invoiced before VAT, less credit notes, in roubles, by invoice date."
     return (
-        "Revenue is invoiced before VAT, in roubles, by invoice date. Credit notes are not in the "
-        "published marts yet (marts.fct_credit_notes), so they are not deducted."
+        "Revenue is invoiced before VAT, in roubles, by invoice date (gross: this published copy predates "
+        "net revenue in fct_invoices, so credit notes are not deducted)."
     )

@@ -19,7 +19,7 @@ from reports.formatting import fmt_pct, fmt_rub, known_to
 from reports.model import Context, Metric, Section, report_section
 from reports.model_runs import latest_runs, run_of
 from reports.periods import month_period
-from reports.sections.common import revenue_lines_sql, revenue_note, window
+from reports.sections.common import has_net_revenue, revenue_lines_sql, revenue_note, trailing_12m, window
 from reports.source import TableMissing
 
 REVENUE_SQL = """
@@ -100,11 +100,29 @@ def revenue(ctx: Context, section: Section) -> None:
     section.chart_title = f"Revenue by {'month' if ctx.kind == 'monthly' else 'week'}"
     section.chart_svg = _chart(ctx, actual, going_in, ahead)
     section.notes.append(revenue_note(ctx.source))
+    credited = _credited_share(ctx)
+    if ctx.kind == "monthly" and credited is not None:
+        section.notes.append(
+            "The model forecasts revenue as invoiced (gross: credit notes arrive weeks after the invoice); in the "
+            f"12 months to {ctx.period.last_day:%d %b %Y} credit notes took {fmt_pct(credited)} off it."
+        )
     if ctx.kind == "monthly":
         section.notes.append(
             "The forecast of a month is the one made most recently before the month began; intervals are the "
             "model's 80% (and 95%) prediction intervals. WAPE: total absolute error / total actual."
         )
+
+
+def _credited_share(ctx: Context) -> float | None:
+    """Share of gross revenue that credit notes took off in the 12 months to the period end."""
+    if not has_net_revenue(ctx.source):
+        return None
+    row = ctx.source.row(
+        "select sum(gross_revenue_rub) as gross, sum(credited_revenue_rub) as credited from marts.fct_invoices "
+        "where invoice_date > $from and invoice_date <= $last",
+        trailing_12m(ctx.period),
+    )
+    return float(row["credited"]) / float(row["gross"]) if row["gross"] else None
 
 
 def _forecast(ctx: Context, section: Section, trend, actual_rub) -> tuple[pd.DataFrame, pd.DataFrame]:

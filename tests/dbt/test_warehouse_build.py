@@ -54,6 +54,11 @@ MARTS = (
     "mart_partner_performance",
     "mart_manager_book",
     "mart_support",
+    "fct_credit_notes",
+    "mart_client_profitability",
+    "mart_acquisition_retention",
+    "mart_partner_end_users",
+    "mart_lead_origin",
 )
 # marts that need more than accounting to have rows
 FINANCE_ONLY_NON_EMPTY = (

@@ -200,3 +200,17 @@ def test_correct_cyrillic_text_is_never_repaired(text):
 def test_decimal_comma_parser_reads_thousands_with_non_breaking_spaces():
     assert p.parse_decimal("1\u00a0234\u00a0567,89", decimal_comma=True) == Decimal("1234567.89")
     assert p.parse_decimal("1,234.56", decimal_comma=False) is None
+
+
+@SETTINGS
+@given(
+    st.one_of(
+        st.decimals(allow_nan=False, allow_infinity=False, places=4).map(str),
+        st.from_regex(r"[+-]?[0-9]{1,4}[.,][0-9]{1,4}", fullmatch=True),
+    ),
+    st.booleans(),
+)
+def test_ambiguous_number_sql_and_python_agree(con, text, decimal_comma):
+    assert sql_eval(con, lambda x: p.sql_decimal_ambiguous(x, decimal_comma), text) == p.decimal_is_ambiguous(
+        text, decimal_comma
+    )

@@ -215,7 +215,7 @@ def test_salesforce_lead_picklists_and_conversion_are_read(loaded):
             "0065g00000Dq4TuAAJ",
             datetime(2022, 3, 1),
         ),
-        ("00Q5g00000Lx2MoEAJ", None, "working", None, None, None),  # Phone Inquiry: no counterpart
+        ("00Q5g00000Lx2MoEAJ", "inbound_call", "working", None, None, None),  # Phone Inquiry
         ("00Q5g00000Lx2MpEAJ", "cold_call", "disqualified", None, None, None),
     ]
 
@@ -309,7 +309,7 @@ def test_bitrix_leads_map_statuses_and_sources(loaded):
     _, db = loaded["bitrix24"]
     assert query(db, "select lead_id, status, source_channel, converted_at from raw.leads order by 1") == [
         ("101", "converted", "web_form", datetime(2022, 3, 1)),
-        ("102", "working", "cold_call", None),
+        ("102", "working", "inbound_call", None),  # CALL: a lead made from a call that came in
         ("103", "disqualified", "email", None),  # closed, but not converted
     ]
 

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models import bgnbd, churn, forecast, labels, nba
+from models import bgnbd, churn, forecast, labels, nba, rules
 from models.data import Frames, _encode, _placeholder, add_months, day_number
 from models.features import SUFFIX
 from models.schema import TABLES, ensure_ml_schema, replace_rows
@@ -149,13 +149,29 @@ def _client_frame(rows: list[dict]) -> pd.DataFrame:
     return df.reindex(columns=list(cols), fill_value=0.0).rename(columns=lambda c: c + SUFFIX)
 
 
+def _blocks(rows: list[dict], index: pd.Index) -> pd.DataFrame:
+    """What rules.offer_blocks gives: the inputs of the rule and its verdict, per client."""
+    blocks = pd.DataFrame(
+        {
+            "blocking_tickets": [r["blocking_tickets"] for r in rows],
+            "blocking_overdue_amount_rub": [r["blocking_overdue_amount_rub"] for r in rows],
+            "blocking_max_days_past_due": [r["blocking_max_days_past_due"] for r in rows],
+        },
+        index=index,
+    )
+    blocks["sales_offer_blocked_reason"] = rules.blocked_reason(
+        blocks["blocking_tickets"], blocks["blocking_overdue_amount_rub"], rules.rules_from_seed()
+    )
+    return blocks
+
+
 client_rows = st.lists(
     st.fixed_dictionaries(
         {
-            "open_critical_tickets": st.sampled_from([0.0, 0.0, 1.0, 2.0]),
-            "open_high_priority_tickets": st.sampled_from([0.0, 1.0]),
-            "max_days_past_due": st.sampled_from([0.0, 10.0, 30.0, 31.0, 400.0]),
-            "overdue_amount_rub": st.sampled_from([0.0, 500.0, 50_000.0]),
+            "open_critical_tickets": st.sampled_from([0.0, 0.0, 1.0]),
+            "blocking_tickets": st.sampled_from([0, 0, 1, 2]),
+            "blocking_overdue_amount_rub": st.sampled_from([0.0, 500.0, 49_999.0, 50_000.0, 2e6]),
+            "blocking_max_days_past_due": st.sampled_from([0, 30, 45, 170]),
         }
     ),
     min_size=1,
@@ -165,8 +181,9 @@ client_rows = st.lists(
 
 @settings(max_examples=60, deadline=None)
 @given(rows=client_rows, risk=st.lists(st.sampled_from(["low", "medium", "high"]), min_size=30, max_size=30))
-def test_a_client_with_a_critical_ticket_or_long_overdue_money_never_gets_a_sales_offer(rows, risk):
+def test_a_client_the_offer_block_rule_blocks_never_gets_a_sales_offer(rows, risk):
     X = _client_frame(rows)
+    blocks = _blocks(rows, X.index)
     churn = pd.DataFrame(
         {
             "client_id": X.index,
@@ -179,21 +196,35 @@ def test_a_client_with_a_critical_ticket_or_long_overdue_money_never_gets_a_sale
     upsell = pd.DataFrame(
         {"product_line": "cloud", "neighbour_share": 1.0, "lines_bought": "licenses"}, index=X.index
     )
-    out = nba.decide(X, churn, upsell, pd.DataFrame(columns=["subject_type"]), pd.Index([])).set_index(
-        "client_id"
-    )
-    critical = X["open_critical_tickets" + SUFFIX] > 0
-    overdue = (X["max_days_past_due" + SUFFIX] > nba.OVERDUE_DAYS) & (
-        X["overdue_amount_rub" + SUFFIX] >= nba.MIN_OVERDUE_RUB
-    )
-    blocked = critical | overdue
+    out = nba.decide(
+        X, churn, upsell, pd.DataFrame(columns=["subject_type"]), pd.Index([]), blocks
+    ).set_index("client_id")
+    threshold = rules.rules_from_seed().offer_block_min_overdue_rub
+    ticket = blocks["blocking_tickets"] > 0
+    overdue = blocks["blocking_overdue_amount_rub"] >= threshold
+    blocked = ticket | overdue
     assert (out.loc[blocked, "is_sales_offer"] == False).all()  # noqa: E712
     assert not out.loc[blocked, "action"].isin(nba.SALES_OFFERS).any()
     assert (out["is_sales_offer_blocked"] == blocked.reindex(out.index)).all()
+    assert (out.loc[ticket, "action"] == "resolve_ticket").all()
+    assert (out.loc[overdue & ~ticket, "action"] == "collect_payment").all()
     # and the others do get the offer when nothing else comes first
-    free = ~blocked & (X["open_high_priority_tickets" + SUFFIX] == 0)
-    free &= pd.Series(risk[: len(X)], index=X.index) != "high"
+    free = ~blocked & (pd.Series(risk[: len(X)], index=X.index) != "high")
     assert (out.loc[free, "action"] == "upsell").all()
+
+
+def test_the_offer_block_rule_ignores_a_small_or_short_debt_and_a_normal_ticket():
+    threshold = rules.rules_from_seed()
+    reason = rules.blocked_reason([0, 0, 1, 0], [0.0, 49_999.0, 0.0, 50_000.0], threshold)
+    assert reason.tolist() == [None, None, rules.BLOCK_TICKET, rules.BLOCK_OVERDUE]
+    # a client 5 days late on a small invoice: under the defaults nothing counts towards the block
+    assert threshold.offer_block_min_days_past_due >= 30
+    assert threshold.offer_block_min_overdue_rub >= 10_000
+    assert (
+        threshold.write_off_after_days
+        > threshold.doubtful_after_days
+        >= threshold.offer_block_min_days_past_due
+    )
 
 
 def test_the_guard_refuses_rows_that_offer_sales_to_a_blocked_client():

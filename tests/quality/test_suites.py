@@ -315,3 +315,14 @@ def test_only_the_latest_runs_of_a_suite_keep_their_gx_result(con, runner):
         "from meta.dq_suite_runs"
     ).fetchall()[0]
     assert kept == (RESULT_JSON_KEPT_RUNS + 2, RESULT_JSON_KEPT_RUNS, datetime(2026, 10, 1, 2))
+
+
+def test_money_that_may_fall_below_zero_is_left_out_of_the_sign_check():
+    from quality.mart_suites import mart_specs
+
+    specs = {spec.name: spec for spec in mart_specs()}
+    invoices = specs["fct_invoices"]
+    assert "amount_rub" in invoices.money and "cost_of_sales_rub" in invoices.money
+    assert "net_revenue_rub" not in invoices.money and "gross_margin_rub" not in invoices.money
+    assert "contribution_margin_12m_rub" not in specs["mart_client_profitability"].money
+    assert "cost_to_serve_12m_rub" in specs["mart_client_profitability"].money

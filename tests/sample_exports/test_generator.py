@@ -436,6 +436,80 @@ def test_campaign_truth_has_effects_and_nulls(out: Path):
             assert 0 <= lift <= line_lift <= planted
 
 
+def test_mailings_and_webinars_hold_a_control_group_out_and_ads_and_events_none(out: Path):
+    camps = {c["campaign_id"]: c for c in truth(out, "campaigns.csv")}
+    types = {c["campaign_id"]: c["campaign_type"] for c in clean_table(out, "campaigns")}
+    held = Counter(
+        m["campaign_id"] for m in clean_table(out, "campaign_members") if m["response"] == "held_out"
+    )
+    for campaign_id, c in camps.items():
+        share = float(c["control_share"])
+        if types.get(campaign_id) in ("ads", "event"):
+            assert share == 0 and held[campaign_id] == 0
+        elif types.get(campaign_id) in ("email", "webinar"):
+            assert 0.25 <= share <= 0.5
+    assert sum(held.values()) > 0
+    assert sum(held.values()) <= sum(int(c["control_groups"]) for c in camps.values())
+
+
+def test_partners_form_chains_with_distributors_at_the_top(out: Path):
+    partners = {p["partner_id"]: p for p in truth(out, "partners.csv")}
+    tiers = {"distributor", "reseller", "agent"}
+    for p in partners.values():
+        assert p["tier"] in tiers
+        parent = p["parent_partner_id"]
+        if p["tier"] == "distributor":
+            assert parent == ""
+        if parent:
+            assert partners[parent]["tier"] != "agent"
+        assert partners[p["top_partner_id"]]["parent_partner_id"] == ""
+    exported = {p["partner_id"]: p for p in clean_table(out, "partners")}
+    assert {k: v["parent_partner_id"] or "" for k, v in exported.items()} == {
+        k: v["parent_partner_id"] for k, v in partners.items() if k in exported
+    }
+    # end users of a partner include those its partners below sold to
+    end_users = truth(out, "partner_end_users.csv")
+    assert any(int(e["levels_below"]) > 0 for e in end_users)
+
+
+def test_invoices_carry_their_cost_of_sales_below_the_amount_mostly(out: Path):
+    invoices = clean_table(out, "invoices")
+    costed = [i for i in invoices if i["cost_amount"]]
+    assert 0.9 < len(costed) / len(invoices) < 1.0  # a few costs are not posted yet
+    shares = [float(i["cost_amount"]) / float(i["amount"]) for i in costed if float(i["amount"]) > 0]
+    assert 0.3 < sum(shares) / len(shares) < 0.8
+    economics = truth(out, "client_economics.csv")
+    assert all(
+        abs(
+            float(e["gross_margin_12m_rub"])
+            - float(e["net_revenue_12m_rub"])
+            + float(e["cost_of_sales_12m_rub"])
+        )
+        < 0.02
+        for e in economics
+    )
+
+
+def test_every_lead_has_a_first_touch_origin_and_inbound_call_leads_start_with_a_call_in(out: Path):
+    leads = truth(out, "leads.csv")
+    origins = {lead["first_touch_origin"] for lead in leads}
+    assert {
+        "cold_call",
+        "inbound_call",
+        "web_form",
+        "ad_click",
+        "chat",
+        "event",
+        "partner_referral",
+    } <= origins
+    called_in = {lead["lead_id"] for lead in leads if lead["source_channel"] == "inbound_call"}
+    first = {}
+    for a in sorted(clean_table(out, "activities"), key=lambda a: a["occurred_at"]):
+        if a["lead_id"] in called_in:
+            first.setdefault(a["lead_id"], a)
+    assert first and all(a["direction"] == "inbound" and a["activity_type"] == "call" for a in first.values())
+
+
 # ---------------------------------------------------------------------------- faults and ground truth
 def test_quarantine_lists_exactly_the_faulty_rows_with_their_reason(out: Path):
     listed = defaultdict(dict)

@@ -1,6 +1,7 @@
 """The published demo warehouse shared by tests/reports/test_report.py and
 tests/reports/test_notebooks.py: a copy of the session's built home (scale-0.01 sample
-exports), the model jobs run on it, and the published copy made."""
+exports), the model jobs run on it, the marts that join their scores rebuilt (as `crmw run`
+does), and the published copy made."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ def build_published_demo(built: Settings, home: Path) -> Settings:
     say what is missing), and the one test that needs the models reports the error.
     """
     from models.jobs import run_all
+    from warehouse.dbt import build_warehouse
     from warehouse.publish import publish
 
     done = home / ".published-demo"
@@ -30,6 +32,7 @@ def build_published_demo(built: Settings, home: Path) -> Settings:
     errors = home / ".models-error"
     try:
         run_all(settings)
+        build_warehouse(settings, select="path:models/marts/ml")  # mart_client_scores joins the new scores
     except Exception as exc:  # kept and reported by the test that needs the models
         log.exception("the model jobs failed; publishing without them")
         errors.write_text(f"{type(exc).__name__}: {exc}")

@@ -41,10 +41,13 @@ def build_home(home: Path, exports: Path, *sources: str, run_tests: bool = True)
 
 
 def copy_home(source: Settings | Path, dest: Path, *, artifacts: bool = False) -> Settings:
-    """A copy of a home's warehouse (and dbt state, and its artefacts when asked) under `dest`."""
+    """A copy of a home's warehouse (with its pseudonym key, and dbt state, and its artefacts when
+    asked) under `dest`."""
     source = source.home if isinstance(source, Settings) else Path(source)
     settings = Settings(home=dest).ensure()
     shutil.copy2(Settings(home=source).warehouse_path, settings.warehouse_path)
+    if (source / "secrets").exists():
+        shutil.copytree(source / "secrets", dest / "secrets", dirs_exist_ok=True)
     if (source / "dbt").exists():
         shutil.copytree(source / "dbt", dest / "dbt", dirs_exist_ok=True)
     if artifacts and (source / "artifacts").exists():

@@ -61,9 +61,12 @@ def template_warehouse(
 
 
 def fresh_home(template: Path, dest: Path) -> Settings:
-    """A copy of a template warehouse in its own home, without the template's artefacts."""
+    """A copy of a template warehouse (and its pseudonym key) in its own home, without the template's
+    artefacts."""
     settings = Settings(home=dest).ensure()
     shutil.copy(Settings(home=template).warehouse_path, settings.warehouse_path)
+    if (template / "secrets").exists():
+        shutil.copytree(template / "secrets", dest / "secrets", dirs_exist_ok=True)
     return settings
 
 

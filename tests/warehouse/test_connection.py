@@ -1,4 +1,5 @@
-"""The one door to the warehouse: a second writer gets WarehouseBusy (retryable) naming the file,
+"""The one door to the warehouse: a second writer waits for the first (up to the lock wait setting),
+then gets WarehouseBusy (retryable) naming the file; the warehouse file is the owner's only;
 schemas are created in one place, and a checkout's default home is var/."""
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from warehouse.schemas import SCHEMAS, ensure_schemas
 from warehouse.settings import PROJECT_DIR, get_settings
 
 
-def test_a_second_process_writing_gets_a_retryable_busy_error_naming_the_file(tmp_path):
-    db = tmp_path / "warehouse" / "warehouse.duckdb"
-    connect(db).close()
+def hold(db, seconds: float | None = None) -> subprocess.Popen:
+    """Another process holding the warehouse for writing: until told on stdin, or for `seconds`."""
+    release = f"time.sleep({seconds})" if seconds is not None else "sys.stdin.readline()"
     holder = subprocess.Popen(
         [
             sys.executable,
@@ -29,7 +30,7 @@ def test_a_second_process_writing_gets_a_retryable_busy_error_naming_the_file(tm
                 import duckdb, sys, time
                 con = duckdb.connect({str(db)!r})
                 print("holding", flush=True)
-                sys.stdin.readline()
+                {release}
                 """
             ),
         ],
@@ -37,22 +38,48 @@ def test_a_second_process_writing_gets_a_retryable_busy_error_naming_the_file(tm
         stdout=subprocess.PIPE,
         text=True,
     )
+    assert holder.stdout.readline().strip() == "holding"
+    return holder
+
+
+def test_a_second_process_writing_gets_a_retryable_busy_error_naming_the_file(tmp_path):
+    db = tmp_path / "warehouse" / "warehouse.duckdb"
+    connect(db).close()
+    holder = hold(db)
     try:
-        assert holder.stdout.readline().strip() == "holding"
         with pytest.raises(WarehouseBusy) as caught:
-            connect(db)
+            connect(db, wait_seconds=0.5)
         assert caught.value.retryable
         assert str(db) in str(caught.value) and "try again" in str(caught.value)
     finally:
         holder.communicate("done\n", timeout=30)
-    deadline = time.monotonic() + 10
-    while True:  # the lock goes with the process
-        try:
-            connect(db).close()
-            break
-        except WarehouseBusy:
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
+    connect(db, wait_seconds=10).close()  # the lock goes with the process
+
+
+def test_a_second_writer_waits_for_the_first_to_finish(tmp_path):
+    db = tmp_path / "warehouse" / "warehouse.duckdb"
+    connect(db).close()
+    holder = hold(db, seconds=1.5)
+    started = time.monotonic()
+    try:
+        connect(db, wait_seconds=30).close()
+    finally:
+        holder.wait(timeout=30)
+    assert time.monotonic() - started >= 1.0
+
+
+def test_the_warehouse_file_and_its_folder_are_the_owners_only(tmp_path):
+    db = tmp_path / "home" / "warehouse" / "warehouse.duckdb"
+    con = connect(db)
+    con.execute("create table t as select 1 AS x")
+    con.close()
+    assert db.stat().st_mode & 0o077 == 0
+    assert db.parent.stat().st_mode & 0o077 == 0
+
+
+def test_how_long_a_writer_waits_is_a_setting_read_when_asked(tmp_path):
+    assert get_settings({"CRMW_LOCK_WAIT": "2.5"}).lock_wait_seconds == 2.5
+    assert get_settings({}).lock_wait_seconds == 30.0
 
 
 def test_schemas_are_created_where_missing_and_unknown_names_are_refused():

@@ -14,6 +14,12 @@ payments as (
 
 ),
 
+credit_notes as (
+
+    select max(credit_note_date) as last_date from {{ ref('stg_finance__credit_notes') }}
+
+),
+
 activities as (
 
     select max({{ to_date('occurred_at') }}) as last_date from {{ ref('stg_crm__activities') }}
@@ -49,6 +55,8 @@ all_dates as (
     select last_date from invoices
     union all
     select last_date from payments
+    union all
+    select last_date from credit_notes
     union all
     select last_date from activities
     union all

@@ -1,7 +1,10 @@
 -- One row per invoice issued by the as-of date: what was credited and paid against it
 -- by then, what is still open, and how overdue it is (the ageing bucket). Payments that
 -- accounting did not apply to an invoice settle the counterparty's oldest open invoices
--- in the same currency first (FIFO by due date).
+-- in the same currency first (FIFO by due date). Open money overdue more than the
+-- business rule doubtful_after_days is doubtful; more than write_off_after_days, written
+-- off: it leaves receivables (and the offer block) and counts as bad debt from the day
+-- it passed that age. reports/receivables.py ages invoices on any day with the same rules.
 with
 
 invoices as (
@@ -25,6 +28,12 @@ credit_notes as (
 as_of as (
 
     select as_of_date from {{ ref('int_as_of_date') }}
+
+),
+
+business_rules as (
+
+    select * from {{ ref('int_business_rules') }}
 
 ),
 
@@ -85,6 +94,8 @@ balances as (
         invoices.amount,
         invoices.amount_rub,
         invoices.amount_with_vat,
+        invoices.cost_of_sales_rub,
+        invoices.is_cost_estimated,
         coalesce(credited.credited_amount, 0) as credited_amount,
         coalesce(paid.paid_amount, 0) as paid_amount,
         invoices.amount_with_vat
@@ -149,13 +160,16 @@ settled as (
 aged as (
 
     select
-        *,
+        settled.*,
         case
-            when open_amount > 0 and as_of_date > due_date
-                then {{ days_between('due_date', 'as_of_date') }}
+            when settled.open_amount > 0 and settled.as_of_date > settled.due_date
+                then {{ days_between('settled.due_date', 'settled.as_of_date') }}
             else 0
-        end as days_past_due
+        end as days_past_due,
+        business_rules.doubtful_after_days,
+        business_rules.write_off_after_days
     from settled
+    cross join business_rules
 
 ),
 
@@ -179,17 +193,22 @@ final as (
         open_amount,
         cast(open_amount * rub_per_unit as decimal(18, 2)) as open_amount_rub,
         -- revenue: the amount before VAT, less the pre-VAT part of credit notes, in roubles
-        cast(
-            case
-                when amount_with_vat = 0 then 0
-                else (amount_with_vat - credited_amount) * amount / amount_with_vat * rub_per_unit
-            end as decimal(18, 2)
-        ) as net_revenue_rub,
+        {{ net_revenue_rub('amount', 'amount_with_vat', 'credited_amount', 'rub_per_unit') }} as net_revenue_rub,
+        cost_of_sales_rub,
+        is_cost_estimated,
         open_amount > 0 as is_open,
         open_amount > 0 and days_past_due > 0 as is_overdue,
+        open_amount > 0 and days_past_due > doubtful_after_days and days_past_due <= write_off_after_days
+            as is_doubtful,
+        open_amount > 0 and days_past_due > write_off_after_days as is_written_off,
+        case
+            when open_amount > 0 and days_past_due > write_off_after_days
+                then {{ to_date(dbt.dateadd('day', 'write_off_after_days + 1', 'due_date')) }}
+        end as written_off_date,
         days_past_due,
         case
             when open_amount <= 0 then 'settled'
+            when days_past_due > write_off_after_days then 'written_off'
             when days_past_due = 0 then 'not_due'
             when days_past_due <= 30 then '1-30'
             when days_past_due <= 60 then '31-60'

@@ -1,7 +1,8 @@
 {{ config(materialized='view') }}
 
--- One row per invoice with the legal entity and client behind its counterparty and
--- its amounts in roubles.
+-- One row per invoice with the legal entity and client behind its counterparty, its
+-- amounts in roubles and its cost of sales: as accounting exported it, or (when the export
+-- left it empty) the product line's standard cost share (seed product_cost_shares).
 with
 
 invoices as (
@@ -19,6 +20,12 @@ resolution_keys as (
 currency_rates as (
 
     select * from {{ ref('currency_rates') }}
+
+),
+
+cost_shares as (
+
+    select * from {{ ref('product_cost_shares') }}
 
 ),
 
@@ -46,6 +53,14 @@ final as (
             (invoices.amount + coalesce(invoices.vat_amount, 0)) * currency_rates.rub_per_unit
             as decimal(18, 2)
         ) as amount_with_vat_rub,
+        invoices.cost_amount,
+        cost_shares.standard_cost_share,
+        invoices.cost_amount is null as is_cost_estimated,
+        cast(
+            coalesce(invoices.cost_amount, invoices.amount * cost_shares.standard_cost_share)
+            * currency_rates.rub_per_unit
+            as decimal(18, 2)
+        ) as cost_of_sales_rub,
         invoices.loaded_at,
         invoices.source_file_hash
     from invoices
@@ -53,6 +68,8 @@ final as (
         on resolution_keys.resolution_key = 'counterparties:' || invoices.counterparty_id
     left join currency_rates
         on invoices.currency = currency_rates.currency
+    left join cost_shares
+        on invoices.product_line = cost_shares.product_line
 
 )
 

@@ -1,8 +1,8 @@
 {{ config(materialized='view') }}
 
 -- Every touch on every channel in one shape, before clients are attached: CRM activities
--- (calls, e-mails, meetings, events), support tickets (when opened), campaign touches,
--- and the web events that are a conversation (form submits, chat starts, ad clicks).
+-- (calls, e-mails, meetings, events), support tickets (when opened), campaign touches (not
+-- the members held out as a control group), and the web events that are a conversation (form submits, chat starts, ad clicks).
 -- Page views are not touches: they are in fct_web_events.
 with
 
@@ -130,6 +130,8 @@ campaign_touches as (
     from campaign_members
     left join campaigns
         on campaign_members.campaign_id = campaigns.campaign_id
+    -- a member held out as a control group was never contacted
+    where campaign_members.response <> 'held_out'
 
 ),
 

@@ -53,6 +53,8 @@ member_touches as (
             {{ person_key('lead', 'members.lead_id') }}
         ) as contact_key
     from members
+    -- control-group members were not contacted: they are the comparison for lift, not touches
+    where members.response <> 'held_out'
 
 ),
 

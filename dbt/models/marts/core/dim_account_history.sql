@@ -58,8 +58,10 @@ final as (
         versions.account_id,
         resolution_keys.client_id,
         resolution_keys.legal_entity_id,
-        versions.name as account_name,
-        versions.inn,
+        -- a sole proprietor's name and INN are a person's: initials here, the rest in pii
+        {{ business_name('versions.name', is_sole_proprietor('versions.name', 'versions.inn')) }}
+            as account_name,
+        {{ business_inn('versions.inn', is_sole_proprietor('versions.name', 'versions.inn')) }} as inn,
         versions.kpp,
         versions.parent_account_id,
         versions.region,

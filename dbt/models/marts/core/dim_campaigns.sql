@@ -1,4 +1,4 @@
--- One row per marketing campaign, with its cost in roubles.
+-- One row per marketing campaign, with its cost in roubles and the product line it promotes.
 with
 
 campaigns as (
@@ -26,7 +26,8 @@ final as (
         campaigns.currency,
         cast(coalesce(campaigns.cost, 0) * coalesce(currency_rates.rub_per_unit, 1) as decimal(18, 2)) as cost_rub,
         campaigns.utm_campaign,
-        campaigns.office_code
+        campaigns.office_code,
+        campaigns.product_line
     from campaigns
     left join currency_rates
         on currency_rates.currency = coalesce(campaigns.currency, 'RUB')

@@ -58,7 +58,9 @@ summary as (
         count(case when entity = 'accounts' then 1 end) as account_count,
         count(case when entity = 'leads' then 1 end) as lead_count,
         count(case when entity = 'web_events' then 1 end) as web_form_count,
-        min(match_probability) as min_match_probability
+        min(match_probability) as min_match_probability,
+        -- a sole proprietor when any of its records says so (a 12-digit INN, or ИП in the name)
+        {{ dbt.bool_or(is_sole_proprietor('display_name', 'inn')) }} as is_sole_proprietor
     from records
     group by legal_entity_id
 
@@ -70,8 +72,11 @@ final as (
         -- cast: the resolution is a Python model, and a column it leaves all empty has no type
         cast(ranked.legal_entity_id as {{ dbt.type_string() }}) as legal_entity_id,
         cast(ranked.client_id as {{ dbt.type_string() }}) as client_id,
-        cast(ranked.display_name as {{ dbt.type_string() }}) as legal_entity_name,
-        cast(ranked.inn as {{ dbt.type_string() }}) as inn,
+        -- a sole proprietor's name and INN are a person's: initials here, the rest in pii
+        cast(
+            {{ business_name('ranked.display_name', 'summary.is_sole_proprietor') }} as {{ dbt.type_string() }}
+        ) as legal_entity_name,
+        cast({{ business_inn('ranked.inn', 'summary.is_sole_proprietor') }} as {{ dbt.type_string() }}) as inn,
         cast(ranked.kpp as {{ dbt.type_string() }}) as kpp,
         cast(ranked.region as {{ dbt.type_string() }}) as region,
         summary.record_count,
@@ -80,6 +85,7 @@ final as (
         summary.lead_count,
         summary.web_form_count,
         summary.counterparty_count > 0 as is_invoiced_entity,
+        summary.is_sole_proprietor,
         cast(evidence_listed.match_evidence as {{ dbt.type_string() }}) as match_evidence,
         cast(summary.min_match_probability as double) as min_match_probability
     from ranked

@@ -1,7 +1,7 @@
--- One row per client, prospects included: its legal entities and offices, revenue, the
--- last touch on each channel, open deals and tickets, overdue money, owner, lifecycle
--- stage and key-person risk, and whether a new sales offer must wait (an open ticket or
--- overdue money, until dealt with).
+-- One row per client, prospects included: its legal entities and offices, net revenue and
+-- margin, the last touch on each channel, open deals and tickets, overdue money, owner,
+-- lifecycle stage, first-touch origin and key-person risk, and whether a new sales offer
+-- must wait (the one offer-block rule, int_clients__offer_block).
 with
 
 clients as (
@@ -49,6 +49,24 @@ receivables as (
 spread as (
 
     select * from {{ ref('int_clients__relationship_spread') }}
+
+),
+
+offer_blocks as (
+
+    select * from {{ ref('int_clients__offer_block') }}
+
+),
+
+profitability as (
+
+    select * from {{ ref('mart_client_profitability') }}
+
+),
+
+origins as (
+
+    select * from {{ ref('int_clients__first_touch') }}
 
 ),
 
@@ -162,6 +180,11 @@ final as (
         clients.last_invoice_date,
         coalesce(revenue.revenue_12m_rub, 0) as revenue_12m_rub,
         coalesce(revenue.revenue_lifetime_rub, 0) as revenue_lifetime_rub,
+        coalesce(profitability.gross_margin_12m_rub, 0) as gross_margin_12m_rub,
+        coalesce(profitability.cost_to_serve_12m_rub, 0) as cost_to_serve_12m_rub,
+        coalesce(profitability.contribution_margin_12m_rub, 0) as contribution_margin_12m_rub,
+        origins.first_touch_origin,
+        origins.first_touch_at,
         last_touches.last_interaction_at,
         last_touches.last_call_at,
         last_touches.last_email_at,
@@ -178,18 +201,15 @@ final as (
         coalesce(receivables.open_amount_rub, 0) as open_amount_rub,
         coalesce(receivables.overdue_amount_rub, 0) as overdue_amount_rub,
         coalesce(receivables.max_days_past_due, 0) as max_days_past_due,
+        coalesce(receivables.written_off_amount_rub, 0) as written_off_amount_rub,
+        coalesce(offer_blocks.blocking_tickets, 0) as blocking_tickets,
+        coalesce(offer_blocks.blocking_overdue_amount_rub, 0) as blocking_overdue_amount_rub,
         coalesce(spread.managers_12m, 0) as managers_12m,
         coalesce(spread.contacts_12m, 0) as contacts_12m,
         coalesce(spread.is_single_manager, false) as is_single_manager,
         coalesce(spread.is_single_contact, false) as is_single_contact,
-        coalesce(support.open_tickets, 0) > 0 or coalesce(receivables.overdue_amount_rub, 0) > 0
-            as is_sales_offer_blocked,
-        case
-            when coalesce(support.open_tickets, 0) > 0 and coalesce(receivables.overdue_amount_rub, 0) > 0
-                then 'open_ticket_and_overdue_payment'
-            when coalesce(support.open_tickets, 0) > 0 then 'open_ticket'
-            when coalesce(receivables.overdue_amount_rub, 0) > 0 then 'overdue_payment'
-        end as sales_offer_blocked_reason,
+        offer_blocks.sales_offer_blocked_reason is not null as is_sales_offer_blocked,
+        offer_blocks.sales_offer_blocked_reason,
         as_of.as_of_date
     from clients
     cross join as_of
@@ -209,6 +229,12 @@ final as (
         on clients.client_id = receivables.client_id
     left join spread
         on clients.client_id = spread.client_id
+    left join offer_blocks
+        on clients.client_id = offer_blocks.client_id
+    left join profitability
+        on clients.client_id = profitability.client_id
+    left join origins
+        on clients.client_id = origins.client_id
 
 )
 

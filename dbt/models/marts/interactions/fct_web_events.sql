@@ -97,8 +97,11 @@ enriched as (
         keyed.utm_medium,
         keyed.utm_campaign,
         keyed.chat_session_id,
-        keyed.form_company,
-        keyed.form_inn,
+        -- a sole proprietor's name and INN are a person's: initials here, the rest in pii
+        {{ business_name('keyed.form_company', is_sole_proprietor('keyed.form_company', 'keyed.form_inn')) }}
+            as form_company,
+        {{ business_inn('keyed.form_inn', is_sole_proprietor('keyed.form_company', 'keyed.form_inn')) }}
+            as form_inn,
         keyed.form_email is not null as has_form_email,
         keyed.form_phone is not null as has_form_phone,
         keyed.lead_id,

@@ -1,6 +1,10 @@
--- One row per campaign: cost, reach, responses, the leads it produced, and the won deals
--- and revenue credited to it under first-touch, last-touch and linear attribution over
--- the attribution window (var attribution_window_days), with ROI under each model.
+-- One row per campaign: cost, reach, responses, the leads it produced, the won deals and
+-- revenue credited to it under first-touch, last-touch and linear attribution over the
+-- attribution window (var attribution_window_days), with ROI under each model; and next to
+-- them what the campaign caused (int_campaign_lift): the lift in the share of touched
+-- customers buying the promoted line against a control or matched comparison group, with
+-- its 95% interval, the incremental revenue and its ROI. Attribution says which campaigns
+-- were near the money; lift says which ones made it.
 with
 
 campaigns as (
@@ -24,6 +28,12 @@ attribution as (
 deals as (
 
     select * from {{ ref('int_deals__staged') }}
+
+),
+
+lift as (
+
+    select * from {{ ref('int_campaign_lift') }}
 
 ),
 
@@ -76,6 +86,7 @@ joined as (
         campaigns.campaign_name,
         campaigns.campaign_type,
         campaigns.office_code,
+        campaigns.product_line,
         campaigns.start_date,
         campaigns.end_date,
         campaigns.cost_rub,
@@ -92,7 +103,22 @@ joined as (
         cast(coalesce(credited.last_touch_revenue_rub, 0) as double) as last_touch_revenue_rub,
         cast(coalesce(credited.linear_revenue_rub, 0) as double) as linear_revenue_rub,
         coalesce(crm_primary.crm_deals_won, 0) as crm_deals_won,
-        cast(coalesce(crm_primary.crm_won_amount_rub, 0) as double) as crm_won_amount_rub
+        cast(coalesce(crm_primary.crm_won_amount_rub, 0) as double) as crm_won_amount_rub,
+        coalesce(lift.lift_method, 'none') as lift_method,
+        coalesce(lift.lift_treated_clients, 0) as lift_treated_clients,
+        coalesce(lift.lift_comparison_clients, 0) as lift_comparison_clients,
+        coalesce(lift.is_lift_measured, false) as is_lift_measured,
+        case when lift.is_lift_measured then lift.treated_purchase_rate end as treated_purchase_rate,
+        case when lift.is_lift_measured then lift.comparison_purchase_rate end as comparison_purchase_rate,
+        case when lift.is_lift_measured then lift.lift end as lift,
+        case when lift.is_lift_measured then lift.lift_ci_low end as lift_ci_low,
+        case when lift.is_lift_measured then lift.lift_ci_high end as lift_ci_high,
+        case when lift.is_lift_measured then lift.incremental_revenue_rub end as incremental_revenue_rub,
+        case when lift.is_lift_measured then lift.incremental_revenue_ci_low_rub end
+            as incremental_revenue_ci_low_rub,
+        case when lift.is_lift_measured then lift.incremental_revenue_ci_high_rub end
+            as incremental_revenue_ci_high_rub,
+        lift.lift_window_days
     from campaigns
     left join reach
         on campaigns.campaign_id = reach.campaign_id
@@ -100,6 +126,8 @@ joined as (
         on campaigns.campaign_id = credited.campaign_id
     left join crm_primary
         on campaigns.campaign_id = crm_primary.campaign_id
+    left join lift
+        on campaigns.campaign_id = lift.campaign_id
 
 ),
 
@@ -111,6 +139,10 @@ final as (
         (first_touch_revenue_rub - cost_rub) / nullif(cost_rub, 0) as first_touch_roi,
         (last_touch_revenue_rub - cost_rub) / nullif(cost_rub, 0) as last_touch_roi,
         (linear_revenue_rub - cost_rub) / nullif(cost_rub, 0) as linear_roi,
+        (incremental_revenue_rub - cost_rub) / nullif(cost_rub, 0) as incremental_roi,
+        -- the interval excludes no effect: the campaign measurably changed buying (either way)
+        coalesce(is_lift_measured and (lift_ci_low > 0 or lift_ci_high < 0), false) as has_measurable_effect,
+        case when is_lift_measured then rank() over (order by lift desc nulls last) end as lift_rank,
         {{ var('attribution_window_days') }} as attribution_window_days
     from joined
 

@@ -1,5 +1,6 @@
--- One row per client (prospects included): the latest value segment, churn risk with its drivers and
--- next best action the model jobs wrote, for mart_client_360 and the reports. Empty scores (nulls)
+-- One row per client (prospects included): the latest value segment and margin class, churn risk with
+-- its drivers and next best action (with the offer block, the same rule as mart_client_360's) the model
+-- jobs wrote, for mart_client_360 and the reports. Empty scores (nulls)
 -- until the models have run; each score carries the date it was computed as of.
 with
 
@@ -14,7 +15,7 @@ segments as (
     {{ ml_source('client_segments', [
         ('as_of_date', 'date'), ('client_id', 'varchar'), ('segment', 'varchar'),
         ('value_class', 'varchar'), ('behaviour', 'varchar'), ('expected_value_rub', 'double'),
-        ('horizon_days', 'integer'),
+        ('horizon_days', 'integer'), ('margin_class', 'varchar'), ('gross_margin_12m_rub', 'double'),
     ]) }}
 
 ),
@@ -94,6 +95,8 @@ final as (
         latest_segments.segment,
         latest_segments.value_class,
         latest_segments.behaviour,
+        latest_segments.margin_class,
+        cast(latest_segments.gross_margin_12m_rub as double) as gross_margin_12m_rub,
         cast(latest_segments.expected_value_rub as double) as expected_value_rub,
         latest_segments.as_of_date as segment_as_of_date,
         cast(latest_churn.churn_probability as double) as churn_probability,

@@ -1,5 +1,7 @@
--- One row per partner (reseller or distributor): the deals that came through it, how
--- they ended, and the revenue invoiced on its won deals.
+-- One row per partner (distributor, reseller or agent): the chain it sits in, the deals
+-- that came through it, how they ended, the revenue invoiced on its won deals and the
+-- commission they cost, and its end users (its own and, for a partner with others below
+-- it, theirs): what they earn us and the problems they have open.
 with
 
 partners as (
@@ -23,6 +25,28 @@ invoices as (
 invoice_deals as (
 
     select * from {{ ref('int_invoices__resolved') }}
+
+),
+
+end_users as (
+
+    select * from {{ ref('mart_partner_end_users') }}
+
+),
+
+end_user_summary as (
+
+    select
+        partner_id,
+        count(*) as end_users,
+        count(case when levels_below = 0 then 1 end) as direct_end_users,
+        sum(client_revenue_12m_rub) as end_users_revenue_12m_rub,
+        sum(client_gross_margin_12m_rub) as end_users_gross_margin_12m_rub,
+        cast(sum(open_tickets) as {{ dbt.type_bigint() }}) as end_users_open_tickets,
+        cast(sum(open_tickets_raised_by_chain) as {{ dbt.type_bigint() }}) as open_tickets_raised_by_chain,
+        count(case when is_sales_offer_blocked then 1 end) as end_users_blocked
+    from end_users
+    group by partner_id
 
 ),
 
@@ -67,6 +91,11 @@ final as (
         partners.partner_id,
         partners.partner_name,
         partners.partner_type,
+        partners.partner_tier,
+        partners.parent_partner_id,
+        partners.top_partner_id,
+        partners.partner_chain,
+        partners.commission_percent,
         partners.region,
         coalesce(deal_summary.deals_total, 0) as deals_total,
         coalesce(deal_summary.deals_won, 0) as deals_won,
@@ -77,6 +106,17 @@ final as (
         coalesce(deal_summary.won_amount_rub, 0) as won_amount_rub,
         coalesce(deal_summary.open_amount_rub, 0) as open_amount_rub,
         coalesce(invoiced.invoiced_revenue_rub, 0) as invoiced_revenue_rub,
+        cast(
+            coalesce(deal_summary.won_amount_rub, 0) * coalesce(partners.commission_percent, 0) / 100
+            as decimal(18, 2)
+        ) as commission_cost_rub,
+        coalesce(end_user_summary.end_users, 0) as end_users,
+        coalesce(end_user_summary.direct_end_users, 0) as direct_end_users,
+        coalesce(end_user_summary.end_users_revenue_12m_rub, 0) as end_users_revenue_12m_rub,
+        coalesce(end_user_summary.end_users_gross_margin_12m_rub, 0) as end_users_gross_margin_12m_rub,
+        coalesce(end_user_summary.end_users_open_tickets, 0) as end_users_open_tickets,
+        coalesce(end_user_summary.open_tickets_raised_by_chain, 0) as open_tickets_raised_by_chain,
+        coalesce(end_user_summary.end_users_blocked, 0) as end_users_blocked,
         coalesce(deal_summary.clients_won, 0) as clients_won,
         cast(deal_summary.avg_days_created_to_won as double) as avg_days_created_to_won,
         deal_summary.first_deal_at,
@@ -86,6 +126,8 @@ final as (
         on partners.partner_id = deal_summary.partner_id
     left join invoiced
         on partners.partner_id = invoiced.partner_id
+    left join end_user_summary
+        on partners.partner_id = end_user_summary.partner_id
 
 )
 

@@ -1,5 +1,6 @@
--- One row per support ticket in its latest state, with its client, resolution time and,
--- for tickets still open, their age on the as-of date.
+-- One row per support ticket in its latest state, with its client, the partner that raised
+-- it for its end user (if one did), resolution time and, for tickets still open, their age
+-- on the as-of date.
 with
 
 tickets as (
@@ -37,6 +38,7 @@ final as (
         tickets.category,
         tickets.channel,
         tickets.owner_user_id as agent_id,
+        tickets.partner_id,
         case
             when tickets.resolved_at is not null
                 then {{ hours_between('tickets.opened_at', 'tickets.resolved_at') }}

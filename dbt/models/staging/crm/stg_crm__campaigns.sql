@@ -19,6 +19,7 @@ deduplicated as (
         currency,
         utm_campaign,
         office_code,
+        product_line,
         _snapshot_date as snapshot_date,
         _loaded_at as loaded_at,
         _content_hash as source_file_hash

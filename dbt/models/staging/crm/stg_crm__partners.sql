@@ -15,6 +15,8 @@ deduplicated as (
         partner_type,
         inn,
         region,
+        parent_partner_id,
+        commission_percent,
         _snapshot_date as snapshot_date,
         _loaded_at as loaded_at,
         _content_hash as source_file_hash

@@ -20,6 +20,7 @@ deduplicated as (
         category,
         channel,
         owner_user_id,
+        partner_id,
         _snapshot_date as snapshot_date,
         _loaded_at as loaded_at,
         _content_hash as source_file_hash

@@ -20,6 +20,7 @@ deduplicated as (
         vat_amount,
         currency,
         deal_ref,
+        cost_amount,
         _loaded_at as loaded_at,
         _content_hash as source_file_hash
     from source
