@@ -25,7 +25,15 @@ from warehouse.settings import Settings
 
 log = logging.getLogger(__name__)
 
-MOVED = ("warehouse", "reports", "artifacts", "logs", "landing", "dagster")
+MOVED = (
+    "warehouse",
+    "reports",
+    "artifacts",
+    "logs",
+    "landing",
+    "dagster",
+    "secrets",
+)  # secrets: the pseudonym key
 
 
 @dataclass
