@@ -53,7 +53,10 @@ def _plant_the_future(settings: Settings, as_of: date) -> None:
             ("fct_deals", "created_at"),
         ):
             con.execute(f"delete from marts.{table} where {column} >= {cut}")
-        con.execute(f"update marts.fct_tickets set resolved_at = null where resolved_at >= {cut}")
+        con.execute(
+            f"update marts.fct_tickets set resolved_at = null, status = 'open', is_open = true "
+            f"where resolved_at >= {cut}"
+        )
         con.execute(
             f"update marts.fct_deals set won_at = null, lost_at = null, closed_at = null, is_won = false, "
             f"is_lost = false, is_open = true where won_at >= {cut} or lost_at >= {cut}"
@@ -66,8 +69,8 @@ def _plant_the_future(settings: Settings, as_of: date) -> None:
         )
         con.execute(
             f"""insert into marts.fct_tickets select * replace (
-                ticket_id || '-PLANTED' as ticket_id, {later} as opened_at, 'critical' as priority,
-                null as resolved_at, 'open' as status)
+                ticket_id || '-PLANTED' as ticket_id, {later} as opened_at, {later_day} as opened_date,
+                'critical' as priority, null as resolved_at, 'open' as status, true as is_open)
             from marts.fct_tickets order by hash(ticket_id) limit 100"""
         )
         con.execute(
