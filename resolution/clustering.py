@@ -20,7 +20,8 @@ carry, a website counting three times); legal entities whose people mostly write
 corporate mail domain (a holding's companies with sites of their own and the parent's mail); legal
 entities whose names start with the same word in the same region; registered legal entities anywhere
 whose names start with the same distinctive root (a brand few legal entities carry, the rarest first),
-joined to the one client with a company named by the root alone. A record whose site and mail domain
+joined to the one client with a company named by the root alone (not one whose people mostly write
+from another corporate mail domain than the parent's: a namesake's). A record whose site and mail domain
 share their root ("korvelzan-treid.ru", "korvelzan.ru": `normalise.domain_root`) is known by both in
 the one-domain rule, so a subsidiary with its own site may join the parent whose mail it uses; an
 unrelated mail domain (a person who moved) does not widen it. Tax numbers, CRM links and overrides
@@ -257,7 +258,13 @@ def cluster_records(
             nested.same_client(a, b, "name_stem", force=False)
         for a, b in _root_links(nested, frame, config.max_root_entities):
             # a subsidiary's site of its own ("korvelzan-logistik.ru") does not keep it from the
-            # parent whose brand it carries; the namesake and override rules still hold
+            # parent whose brand it carries, but people writing from another corporate mail domain
+            # ("uralgrupp-group.ru" against "uralgrupp.ru") are a namesake's; the namesake and override
+            # rules still hold
+            mail_a = entity_mail.get(nested.entities.find(a))
+            mail_b = entity_mail.get(nested.entities.find(b))
+            if mail_a is not None and mail_b is not None and mail_a != mail_b:
+                continue
             nested.same_client(a, b, "name_root", force=False, ignore=("domain",))
 
     stats["legal_entity_unions_refused"] = nested.entities.refused

@@ -359,6 +359,30 @@ def test_a_subsidiary_known_only_to_accounting_joins_by_the_distinctive_root_of_
     assert not same(cluster(records, max_root_entities=0), "client", "counterparties:P", "counterparties:S")
 
 
+def test_a_namesake_whose_people_write_from_another_corporate_domain_is_not_joined_by_the_root():
+    """ "Уралгрупп Рег." in Khabarovsk writes from uralgrupp-group.ru, "Уралгрупп" from uralgrupp.ru:
+    a namesake, not a subsidiary (whose people would write from the parent's mail)."""
+    parent = {
+        "record_key": "accounts:P",
+        "name": "ООО «Уралгрупп»",
+        "inn": INN_A,
+        "region": "Свердловская область",
+    }
+    namesake = {
+        "record_key": "accounts:N",
+        "name": "ООО Уралгрупп Рег.",
+        "inn": INN_B,
+        "region": "Хабаровский край",
+    }
+    records = make_records(
+        parent | {"email": "a@uralgrupp.ru b@uralgrupp.ru"},
+        namesake | {"email": "c@uralgrupp-group.ru d@uralgrupp-group.ru"},
+    )
+    assert not same(cluster(records), "client", "accounts:P", "accounts:N")
+    # the same companies without mail: the root joins them
+    assert same(cluster(make_records(parent, namesake)), "client", "accounts:P", "accounts:N")
+
+
 def test_two_companies_that_only_share_a_root_stay_apart_when_both_carry_it_alone():
     """Namesakes with different INNs are never one client; "Торглайн Урал" cannot bridge them."""
     records = make_records(
