@@ -31,8 +31,7 @@ new clients at the recent rate). The parts are the total split by each series' r
 Combination, per horizon, from the candidates' errors at the earlier origins whose target month is
 over, once there are MIN_COMBINATION_ERRORS of them (before that the documented default,
 DEFAULT_CANDIDATE: the top-down total with two years, the recent level without): with two years, the
-weighted mean of the candidates by inverse mean squared error (Bates-Granger weights), or the recent
-level alone when that weighted mean erred more than it on the same origins; with less, the
+weighted mean of the candidates by inverse mean squared error (Bates-Granger weights); with less, the
 one candidate with the lowest error if it beats the recent level's by SHORT_SWITCH_MARGIN, else the
 recent level (a few noisy errors rank candidates badly; the recent level is the baseline the forecast
 must not lose to). The parts are scaled with the total, so they still sum to it.
@@ -643,8 +642,7 @@ def combination_weights(errors: pd.DataFrame, origin: date, fc: OriginForecast) 
     by `origin` and where all of them were made, once there are MIN_COMBINATION_ERRORS such errors for
     the horizon; before that, DEFAULT_CANDIDATE alone.
 
-    Two full years: inverse-MSE weights (Bates and Granger 1969), unless the recent level alone erred
-    less than the weighted candidates on the same origins. A short history: its few errors
+    Two full years: inverse-MSE weights (Bates and Granger 1969). A short history: its few errors
     cannot rank noisy candidates reliably, so one is chosen, the one with the lowest error, and only
     when it beats the recent level's by SHORT_SWITCH_MARGIN; otherwise the recent level stays."""
     horizon = fc.candidates.shape[0]
@@ -669,15 +667,6 @@ def combination_weights(errors: pd.DataFrame, origin: date, fc: OriginForecast) 
         elif np.all(mse > 0):
             w[k] = 0.0
             w[k, [CANDIDATES.index(c) for c in usable]] = (1 / mse) / np.sum(1 / mse)
-            # the recent level is the baseline the forecast must not lose to: when the weighted seasonal
-            # candidates did worse than it on the same earlier origins, it stands alone
-            level = e["recent_level"].to_numpy(float)
-            if np.all(np.isfinite(level)):
-                actual = e["actual"].to_numpy(float)
-                combined = e[usable].to_numpy(float) @ w[k, [CANDIDATES.index(c) for c in usable]]
-                if np.mean((level - actual) ** 2) <= np.mean((combined - actual) ** 2):
-                    w[k] = 0.0
-                    w[k, CANDIDATES.index("recent_level")] = 1.0
     return w
 
 

@@ -377,30 +377,6 @@ def test_combination_weights_use_only_errors_of_months_that_are_over():
     assert _weights(forecast.combination_weights(errors.iloc[:5], origin, fc)[0], "top_down") == [1.0]
 
 
-def _past_errors(origin: date, **totals: float) -> pd.DataFrame:
-    """Six earlier origins' horizon-1 candidate totals (as given, the others not made), each month's
-    actual 100."""
-    rows = [
-        dict.fromkeys(forecast.COMBINATION_COLUMNS, np.nan)
-        | {"origin": add_months(origin, -k - 1), "horizon": 1, "target": add_months(origin, -k - 1)}
-        | totals
-        | {"actual": 100.0}
-        for k in range(6)
-    ]
-    return pd.DataFrame(rows, columns=forecast.COMBINATION_COLUMNS)
-
-
-def test_two_years_fall_back_to_the_recent_level_when_the_seasonal_candidates_erred_more():
-    origin = date(2026, 1, 1)
-    errors = _past_errors(origin, top_down=130.0, bottom_up=140.0, seasonal_naive=125.0, recent_level=105.0)
-    fc = _seasonal_fc(1, top_down=1.0, bottom_up=1.0, seasonal_naive=1.0, recent_level=1.0)
-    w = forecast.combination_weights(errors, origin, fc)[0]
-    assert _weights(w, *forecast.CANDIDATES) == [1.0, 0, 0, 0, 0, 0, 0]
-    # the recent level not made at one of those origins: the weighted candidates stay
-    w = forecast.combination_weights(errors.assign(recent_level=[np.nan, *[105.0] * 5]), origin, fc)[0]
-    assert _weights(w, "recent_level") == [0.0] and sum(w) == pytest.approx(1.0)
-
-
 def test_a_short_history_picks_a_candidate_only_when_it_clearly_beats_the_recent_level():
     origin = date(2026, 1, 1)
     columns = forecast.COMBINATION_COLUMNS
