@@ -262,12 +262,16 @@ def models() -> None:
 @click.option("--churn-horizon-days", type=click.IntRange(min=1), default=180, show_default=True)
 @click.option("--forecast-horizon-months", type=click.IntRange(1, 36), default=6, show_default=True)
 @click.option("--no-backtest", is_flag=True, help="Skip the backtests (faster; metrics tables unchanged).")
-def models_run(as_of, churn_horizon_days, forecast_horizon_months, no_backtest) -> None:
-    """Train where needed, score, backtest; writes the ml.* tables of the warehouse."""
+@click.option("--json", "as_json", is_flag=True, help="Print the run's summary as JSON.")
+def models_run(as_of, churn_horizon_days, forecast_horizon_months, no_backtest, as_json) -> None:
+    """Train where needed, score, backtest; writes the ml.* tables of the warehouse.
+
+    A model the data cannot support (a source missing, too short a history, too few clients) is
+    skipped or scored by its baseline; the summary says which and why, as ml.model_runs does."""
     import json
 
     from crmw.command import stderr
-    from crmw.console import console
+    from crmw.console import print_model_summary
     from crmw.progress import Working
     from models.jobs import run_all
     from warehouse.dbt import build_warehouse
@@ -282,7 +286,10 @@ def models_run(as_of, churn_horizon_days, forecast_horizon_months, no_backtest) 
             backtest=not no_backtest,
         )
         build_warehouse(settings, select="mart_client_scores")  # the scores joined back to clients
-    console.print_json(json.dumps(summary, default=str))
+    if as_json:
+        click.echo(json.dumps(summary, indent=2, default=str))
+    else:
+        print_model_summary(summary)
 
 
 @cli.command()

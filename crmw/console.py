@@ -257,3 +257,44 @@ def _print_quarantine(health) -> None:
         f"{len(health.unreadable)} file(s) refused whole"
         + ("; crmw quarantine lists them" if quarantined or health.unreadable else "")
     )
+
+
+MODEL_JOBS = ("segments", "churn", "leads", "forecast", "next_best_actions")
+
+
+def model_summary_rows(summary: dict) -> list[tuple[str, str, str, str]]:
+    """(model, status, horizon, what it did or why not) per model of a `models.jobs.run_all` summary."""
+    rows = []
+    for name in MODEL_JOBS:
+        part = summary.get(name)
+        if part is None:
+            continue
+        if "horizon_days" in part:
+            horizon = f"{part['horizon_days']} days"
+        elif "horizon_months" in part:
+            horizon = f"{part['horizon_months']} months"
+        else:
+            horizon = ""
+        if part["status"] == "skipped":
+            detail = part["reason"]
+        else:
+            written = ", ".join(f"{n:,} {table}" for table, n in part.get("rows", {}).items())
+            detail = "; ".join(dict.fromkeys(filter(None, [written, part.get("basis"), part.get("reason")])))
+        rows.append((name, part["status"], horizon, detail))
+    return rows
+
+
+def print_model_summary(summary: dict) -> None:
+    """What each model did as of the run's date: trained, baseline or skipped, the horizon used, and
+    the rows written or the reason it was skipped."""
+    table = Table(
+        title=f"Models as of {summary['as_of']} (sources: {', '.join(summary['sources']) or 'none'})",
+        title_justify="left",
+    )
+    for column, justify in (("model", "left"), ("status", "left"), ("horizon", "right"), ("", "left")):
+        table.add_column(column, justify=justify, overflow="fold")
+    styles = {"trained": "green", "baseline": "yellow", "skipped": "red"}
+    for name, status, horizon, detail in model_summary_rows(summary):
+        table.add_row(name, f"[{styles.get(status, '')}]{status}[/]", horizon, detail)
+    console.print(table)
+    console.print(f"done in {summary['seconds']:.1f}s")

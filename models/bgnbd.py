@@ -21,6 +21,7 @@ from scipy import optimize, special
 from models.data import Frames, day_number
 
 DAYS_PER_PERIOD = 7.0
+MIN_CUSTOMERS = 5  # fewer customers than this give no usable fit
 
 
 @dataclass(frozen=True)
@@ -68,8 +69,8 @@ def fit(summary: pd.DataFrame, penalty: float = 1e-3) -> BgNbdParams:
     """Maximum-likelihood parameters (with a small ridge on the log-parameters for stability)."""
     s = summary.dropna()
     x, t_x, T = (s[c].to_numpy(dtype=float) for c in ("x", "t_x", "T"))
-    if len(x) < 5:
-        raise ValueError(f"BG/NBD needs at least 5 customers, got {len(x)}")
+    if len(x) < MIN_CUSTOMERS:
+        raise ValueError(f"BG/NBD needs at least {MIN_CUSTOMERS} customers, got {len(x)}")
 
     def objective(p: np.ndarray) -> float:
         return -_log_likelihood(p, x, t_x, T) / len(x) + penalty * float(np.sum(p**2))
@@ -109,3 +110,17 @@ def expected_purchases(p: BgNbdParams, x, t_x, T, tau: float) -> np.ndarray:
     # a <= 1 (dropout nearly certain after purchases) has no finite mean formula: fall back to rate x tau
     fallback = (p.r + x) / (p.alpha + T) * tau * p_alive(p, x, t_x, T)
     return np.where(np.isfinite(out) & (out >= 0), out, fallback)
+
+
+SHRINK_PURCHASES = 3.0  # a client's spend per purchase day is shrunk towards everyone's by this many days
+
+
+def spend_per_purchase_day(frames: Frames, clients: pd.Index) -> pd.Series:
+    """Each client's mean invoiced amount per purchase day, shrunk towards everyone's mean by
+    SHRINK_PURCHASES days (a client seen once is not taken at its word); everyone's mean for clients
+    without invoices."""
+    per_day = frames.invoices.groupby(["client_id", "day"])["amount_rub"].sum()
+    overall = float(per_day.mean()) if len(per_day) else 0.0
+    by_client = per_day.groupby("client_id")
+    mean, n = by_client.mean().reindex(clients), by_client.size().reindex(clients).fillna(0)
+    return ((mean.fillna(overall) * n + overall * SHRINK_PURCHASES) / (n + SHRINK_PURCHASES)).rename("spend")

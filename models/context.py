@@ -40,7 +40,8 @@ class RunContext:
         as_of: date | None = None,
         **horizons: int,
     ) -> RunContext:
-        """Load the frames and cut them at `as_of` (default: the day after the latest data)."""
+        """Load the frames and cut them at `as_of` (default: the day after the latest data); NoData when
+        nothing at all happened before it."""
         full = load_frames(con)
         as_of = as_of or full.data_end
         if as_of is None:
@@ -48,11 +49,9 @@ class RunContext:
                 f"{settings.warehouse_path} has no data for the models: ingest exports and build first"
             )
         frames = full.before(as_of)
-        if frames.invoices.empty:
-            raise NoData(
-                f"no invoices before {as_of} in {settings.warehouse_path}: choose a later --as-of or load "
-                "the accounting exports"
-            )
+        if frames.first_day is None:
+            raise NoData(f"no data before {as_of} in {settings.warehouse_path}: choose a later --as-of")
+        # without invoices the models that need them say so and are skipped (models.jobs)
         log.info("model run as of %s: sources %s", as_of, ", ".join(sorted(frames.sources)))
         return cls(settings=settings, con=con, as_of=as_of, frames=frames, **horizons)
 

@@ -1,7 +1,14 @@
 """Sales forecast: monthly revenue (invoiced, before VAT, in roubles) for the next months by product
 line x office and in total, with 80% and 95% intervals, measured by a rolling-origin backtest.
 
-The model, fitted at each origin on the complete months before it:
+How much history it has decides what it is made of (`regime_for`): seasonality only from two full
+years (SEASONAL_HISTORY_MONTHS complete months of revenue before the origin) of a business
+(MIN_SEASONAL_CLIENTS clients invoiced in the last year); with less, a calendar month seen once is as
+likely a one-off (a launch, an acquisition burst) as a season, and a few clients' calendar is their
+buying dates.
+
+Two full years or more (`seasonal_forecast_at`), the seasonal model, fitted at each origin on the
+complete months before it:
 - parts: one sklearn Pipeline, a Poisson GLM on every product line x office series at once for the
   calendar-month effect shared by all series, x a straight-line trend per series (ridge, recent
   months weighted);
@@ -12,19 +19,33 @@ The model, fitted at each origin on the complete months before it:
 - open pipeline, for the first PIPELINE_MONTHS months: the deals open at the origin x the win rate
   of their stage x when deals at that stage and age have closed, replacing the share of revenue
   that, historically, came from deals already open at the origin (parts and total alike);
-- combination: the total is the weighted mean, per horizon, of three candidates: the total's own fit
-  (with the pipeline), the sum of the parts' own forecasts (bottom-up, with their trends) and seasonal
-  naive, weighted by inverse mean squared error at the earlier origins whose target month is over
-  (Bates-Granger weights); the parts are scaled with it, so they still sum to the total.
+- candidates of the total: that top-down total, the sum of the parts' own forecasts (bottom-up, with
+  their trends) and seasonal naive.
+
+Less than two years, candidates that need no seasonality: the recent level (mean of the last
+RECENT_MONTHS months), a damped straight-line trend, the open pipeline (the level, with the part of it
+that came from deals already open replaced by the deals open at the origin x their conversion) and the
+customer base (BG/NBD expected purchases of the current clients x their spend per purchase day, plus
+new clients at the recent rate). The parts are the total split by each series' recent share.
+
+Combination, per horizon, from the candidates' errors at the earlier origins whose target month is
+over, once there are MIN_COMBINATION_ERRORS of them (before that the documented default,
+DEFAULT_CANDIDATE: the top-down total with two years, the recent level without): with two years, the
+weighted mean of the candidates by inverse mean squared error (Bates-Granger weights); with less, the
+one candidate with the lowest error if it beats the recent level's by SHORT_SWITCH_MARGIN, else the
+recent level (a few noisy errors rank candidates badly; the recent level is the baseline the forecast
+must not lose to). The parts are scaled with the total, so they still sum to it.
 
 Intervals: parts are quasi-Poisson, forecast +- empirical quantiles of (actual - forecast) /
 sqrt(forecast) from the backtest's earlier origins; the total is forecast x (1 +- Student t quantile x
 root mean square of its relative errors at earlier origins, pooled over horizons).
 
-The backtest (ml.forecast_accuracy): every origin with at least MIN_HISTORY_MONTHS of history, WAPE,
-bias and interval coverage per horizon and level, next to seasonal naive (the same month a year
-before) and the mean of the last three months, computed on the same origins. The forecast made at
-each origin, its combination weights and its intervals use only what was known then.
+The backtest (ml.forecast_accuracy): of the last MAX_BACKTEST_ORIGINS origins with at least
+MIN_ORIGIN_HISTORY_MONTHS of history, those in the regime of the as-of date (the others only give the
+candidates' errors for the combination), WAPE, bias and interval coverage per horizon and level, next to
+seasonal naive (the same month a year before, for origins with a year behind them and horizons up to
+twelve months) and the mean of the last three months, computed on the same origins. The forecast made
+at each origin, its regime, its combination weights and its intervals use only what was known then.
 """
 
 from __future__ import annotations
@@ -42,14 +63,28 @@ from sklearn.linear_model import PoissonRegressor, Ridge
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from models import registry
+from models import bgnbd, registry
 from models.context import RunContext
 from models.data import NO_VALUE, Frames, add_months, day_number, from_day_number, month_start
+from models.status import CannotScore
 
 log = logging.getLogger(__name__)
 
 MODEL_NAME = "sales_forecast"
-MIN_HISTORY_MONTHS = 18
+# regimes: seasonal candidates count from two full years of history, the short-history ones before
+SEASONAL_HISTORY_MONTHS = 24
+MIN_SEASONAL_CLIENTS = 5  # ... and a business, not a few clients' buying dates
+TRACK_SEASONAL_MONTHS = 12  # seasonal candidates are made (their errors kept) from a year of history
+REGIME_SEASONAL, REGIME_SHORT = "seasonal", "short_history"
+RECENT_MONTHS = 3  # the recent level: mean of the last three complete months
+TREND_WINDOW_MONTHS = 12
+MIN_TREND_MONTHS = 4
+SHORT_TREND_DAMPING = 0.8  # per month beyond the last one: a short history's trend fades fast
+SHARE_MONTHS = 6  # short-history parts: each series' share of the last six months
+# backtest origins: every month with at least MIN_ORIGIN_HISTORY_MONTHS of history before it and a
+# complete month after it, the last MAX_BACKTEST_ORIGINS of them
+MIN_ORIGIN_HISTORY_MONTHS = RECENT_MONTHS
+MAX_BACKTEST_ORIGINS = 18
 FIT_WINDOW_MONTHS = 24
 PIPELINE_MONTHS = 3
 GLM_ALPHA = 1e-3
@@ -71,6 +106,9 @@ LEVEL_MONTHS = 12
 # error on the earlier origins whose month is over (Bates-Granger weights), once there are at least
 # MIN_COMBINATION_ERRORS such errors; the parts follow the total (scaled)
 MIN_COMBINATION_ERRORS = 6
+# a short history's candidate replaces the recent level only when its mean squared error on the
+# earlier origins is at least this much lower
+SHORT_SWITCH_MARGIN = 0.2
 AGE_BUCKETS = np.array([0, 15, 30, 60, 120, 100_000])
 
 
@@ -408,6 +446,68 @@ def realised_from_open(frames: Frames, origin: date, horizon: int) -> np.ndarray
     return out
 
 
+# ---------------------------------------------------------------------------- candidates that need no seasonality
+def recent_level(history: History, months: int = RECENT_MONTHS) -> float:
+    """Mean monthly revenue of the last `months` complete months (fewer when the history is shorter)."""
+    total = history.total[-months:]
+    return float(total.mean()) if len(total) else 0.0
+
+
+def trend_candidate(history: History, horizon: int) -> np.ndarray | None:
+    """A straight line through the last TREND_WINDOW_MONTHS totals (recent months weighted, half-life
+    HALF_LIFE_MONTHS), damped by SHORT_TREND_DAMPING a month beyond the last one, never below 0; None
+    with fewer than MIN_TREND_MONTHS months."""
+    y = history.total[-TREND_WINDOW_MONTHS:]
+    if len(y) < MIN_TREND_MONTHS:
+        return None
+    x = np.arange(len(y), dtype=float) - (len(y) - 1)  # 0 at the last complete month
+    w = 0.5 ** (-x / HALF_LIFE_MONTHS)
+    slope, level = np.polyfit(x, y, 1, w=np.sqrt(w))
+    phi = SHORT_TREND_DAMPING
+    steps = np.arange(1, horizon + 1, dtype=float)
+    damped = phi * (1.0 - phi**steps) / (1.0 - phi)
+    return np.maximum(level + slope * damped, 0.0)
+
+
+def new_client_revenue(frames: Frames, history: History, months: int = RECENT_MONTHS) -> float:
+    """Mean monthly revenue, over the last `months` complete months, from clients buying for the first
+    time that month: what new clients bring at the recent rate."""
+    inv = frames.invoices
+    if inv.empty or not history.months:
+        return 0.0
+    month = pd.to_datetime(inv["day"].to_numpy(), unit="D").to_period("M")
+    first = pd.Series(month).groupby(inv["client"].to_numpy()).transform("min").to_numpy()
+    recent = [pd.Period(m, "M") for m in history.months[-months:]]
+    amounts = inv["amount_rub"].to_numpy()
+    return float(np.mean([amounts[(month == m) & (first == m)].sum() for m in recent]))
+
+
+def customer_base_candidate(
+    frames: Frames, history: History, origin: date, horizon: int
+) -> np.ndarray | None:
+    """Expected purchase days of the clients invoiced before the origin in each coming month (BG/NBD,
+    fitted at the origin) x each client's spend per purchase day (shrunk towards everyone's), plus new
+    clients at the recent rate; None with too few customers or no repeat purchase to fit BG/NBD on."""
+    summary = bgnbd.rfm_summary(frames, origin).dropna()
+    if len(summary) < bgnbd.MIN_CUSTOMERS or not (summary["x"] > 0).any():
+        return None
+    params = bgnbd.fit(summary)
+    x, t_x, T = (summary[c].to_numpy() for c in ("x", "t_x", "T"))
+    ends = [(add_months(origin, k + 1) - origin).days / bgnbd.DAYS_PER_PERIOD for k in range(horizon)]
+    cumulative = np.column_stack([bgnbd.expected_purchases(params, x, t_x, T, tau) for tau in ends])
+    monthly = np.diff(np.column_stack([np.zeros(len(x)), cumulative]), axis=1)
+    spend = bgnbd.spend_per_purchase_day(frames, summary.index).to_numpy()
+    return (monthly * spend[:, None]).sum(axis=0) + new_client_revenue(frames, history)
+
+
+def series_shares(history: History, months: int = SHARE_MONTHS) -> tuple[list[str], np.ndarray]:
+    """The series with revenue in the last `months` complete months and their shares of it."""
+    recent = history.values[-months:].sum(axis=0) if len(history.months) else np.zeros(0)
+    keep = recent > 0
+    series = [s for s, k in zip(history.series, keep, strict=True) if k]
+    return series, recent[keep] / recent[keep].sum() if keep.any() else np.zeros(0)
+
+
 # ---------------------------------------------------------------------------- forecast at one origin
 @dataclass
 class OriginForecast:
@@ -425,10 +525,30 @@ class OriginForecast:
     bottom_up: np.ndarray = field(default_factory=lambda: np.zeros(0))  # sum of the parts' own forecasts
     candidates: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # horizon x CANDIDATES totals
     weights: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # horizon x CANDIDATES
+    history_months: int = 0  # complete months of revenue before the origin
+    regime: str = REGIME_SEASONAL  # whose candidates the total is made of (see `regime_for`)
 
 
-def forecast_at(frames: Frames, origin: date, horizon: int) -> OriginForecast:
-    """The model's forecast made at `origin` from `frames` (which must hold nothing after it).
+def regime_for(history_months: int, clients: int = MIN_SEASONAL_CLIENTS) -> str:
+    """Seasonality only from two full years of a business: with fewer months, a calendar month seen
+    once is as likely a one-off (a launch, an acquisition burst) as a season; with fewer than
+    MIN_SEASONAL_CLIENTS clients invoiced in the last year, the calendar is those few clients' buying
+    dates, not a season."""
+    if history_months >= SEASONAL_HISTORY_MONTHS and clients >= MIN_SEASONAL_CLIENTS:
+        return REGIME_SEASONAL
+    return REGIME_SHORT
+
+
+def recent_clients(frames: Frames, origin: date) -> int:
+    """Clients invoiced in the twelve months before `origin`."""
+    inv = frames.invoices
+    day = inv["day"].to_numpy()
+    recent = (day < day_number(origin)) & (day >= day_number(add_months(origin, -12)))
+    return int(pd.unique(inv["client"].to_numpy()[recent]).size)
+
+
+def seasonal_forecast_at(frames: Frames, origin: date, horizon: int) -> OriginForecast:
+    """The seasonal model's forecast made at `origin` from `frames` (which must hold nothing after it).
 
     The history-based forecasts of the parts are scaled, month by month, so that they sum to the
     total's own history-based forecast (top-down reconciliation: the total is fitted on the whole
@@ -455,60 +575,136 @@ def forecast_at(frames: Frames, origin: date, horizon: int) -> OriginForecast:
     return OriginForecast(origin, series, reconciled, pipe, fc, glm, share, total, base, bottom_up)
 
 
-# ---------------------------------------------------------------------------- combination with seasonal naive
-CANDIDATES = ("top_down", "bottom_up", "seasonal_naive")
+def _short_parts(history: History, frames: Frames, origin: date, level: float, horizon: int):
+    """Parts of the short-history forecast: the recent level split by each series' recent share, and
+    the open pipeline by series with its share of revenue (for the pipeline candidate)."""
+    series, shares = series_shares(history)
+    parts = np.tile(shares * level, (horizon, 1)) if len(series) else np.zeros((horizon, 0))
+    pipe = np.zeros_like(parts)
+    share = np.zeros(horizon)
+    near = min(PIPELINE_MONTHS, horizon)
+    if near and len(frames.deals) and series:
+        model = fit_pipeline_model(frames, origin, near)
+        if model.rates:
+            pipe[:near] = open_pipeline(frames, origin, near, series, model)
+            share[:near] = pipeline_share(frames, origin, near)
+    return series, parts, pipe, share
+
+
+def forecast_at(frames: Frames, origin: date, horizon: int) -> OriginForecast:
+    """Every candidate total at `origin` (NaN where one cannot be made) and the parts of the regime the
+    history puts the origin in; `combine` then weighs the candidates. The short-history candidates are
+    made from RECENT_MONTHS of history on; the seasonal ones from TRACK_SEASONAL_MONTHS (so their errors
+    are known by the time two full years make them count)."""
+    history = monthly_history(frames, origin)
+    n = len(history.months)
+    candidates = np.full((horizon, len(CANDIDATES)), np.nan)
+    level = recent_level(history)
+    series, parts, pipe, share = _short_parts(history, frames, origin, level, horizon)
+    candidates[:, CANDIDATES.index("recent_level")] = level
+    trend = trend_candidate(history, horizon)
+    if trend is not None:
+        candidates[:, CANDIDATES.index("trend")] = trend
+    if pipe.any():
+        candidates[:, CANDIDATES.index("pipeline")] = level * (1.0 - share) + pipe.sum(axis=1)
+    base = customer_base_candidate(frames, history, origin, horizon)
+    if base is not None:
+        candidates[:, CANDIDATES.index("customer_base")] = base
+    regime = regime_for(n, recent_clients(frames, origin))
+    seasonal = None
+    if n >= TRACK_SEASONAL_MONTHS:
+        seasonal = seasonal_forecast_at(frames, origin, horizon)
+        candidates[:, CANDIDATES.index("top_down")] = seasonal.forecast.sum(axis=1)
+        candidates[:, CANDIDATES.index("bottom_up")] = seasonal.bottom_up
+        snaive = seasonal_naive_total(history, horizon)
+        candidates[:, CANDIDATES.index("seasonal_naive")] = snaive
+    if regime == REGIME_SEASONAL:
+        fc = seasonal
+    else:
+        fc = OriginForecast(origin, series, parts, np.zeros_like(parts), parts.copy())
+        fc.pipeline = pipe  # shown with the parts; the total takes it in through the pipeline candidate
+    return replace(fc, candidates=candidates, history_months=n, regime=regime)
+
+
+# ---------------------------------------------------------------------------- combination of candidates
+SHORT_CANDIDATES = ("recent_level", "trend", "pipeline", "customer_base")
+SEASONAL_CANDIDATES = ("top_down", "bottom_up", "seasonal_naive")
+CANDIDATES = SHORT_CANDIDATES + SEASONAL_CANDIDATES
+REGIME_CANDIDATES = {REGIME_SHORT: SHORT_CANDIDATES, REGIME_SEASONAL: SEASONAL_CANDIDATES}
+# what the total is while the backtest has too few errors to weigh the candidates by
+DEFAULT_CANDIDATE = {REGIME_SHORT: "recent_level", REGIME_SEASONAL: "top_down"}
 COMBINATION_COLUMNS = ["origin", "horizon", "target", *CANDIDATES, "actual"]
 
 
-def combination_weights(errors: pd.DataFrame, origin: date, horizon: int) -> np.ndarray:
-    """Weights of the candidate totals (CANDIDATES: the total's own fit reconciled with the pipeline, the
-    sum of the parts' own forecasts, seasonal naive), horizon x 3, from their errors at earlier origins
-    whose target month is over by `origin`: inverse mean squared error (Bates and Granger 1969). The
-    total's own fit alone while there are fewer than MIN_COMBINATION_ERRORS such errors."""
+def combination_weights(errors: pd.DataFrame, origin: date, fc: OriginForecast) -> np.ndarray:
+    """Weights of the candidate totals (CANDIDATES), horizon x candidates, from the mean squared errors
+    of the regime's candidates that `fc` could make, on the earlier origins whose target month is over
+    by `origin` and where all of them were made, once there are MIN_COMBINATION_ERRORS such errors for
+    the horizon; before that, DEFAULT_CANDIDATE alone.
+
+    Two full years: inverse-MSE weights (Bates and Granger 1969). A short history: its few errors
+    cannot rank noisy candidates reliably, so one is chosen, the one with the lowest error, and only
+    when it beats the recent level's by SHORT_SWITCH_MARGIN; otherwise the recent level stays."""
+    horizon = fc.candidates.shape[0]
     w = np.zeros((horizon, len(CANDIDATES)))
-    w[:, 0] = 1.0
-    if errors.empty:
-        return w
-    known = errors[errors["target"] < origin].dropna()
+    default = CANDIDATES.index(DEFAULT_CANDIDATE[fc.regime])
+    w[:, default] = 1.0
+    known = errors[errors["target"] < origin] if not errors.empty else errors
     for k in range(horizon):
-        e = known[known["horizon"] == k + 1]
-        if len(e) < MIN_COMBINATION_ERRORS:
+        usable = [
+            c for c in REGIME_CANDIDATES[fc.regime] if np.isfinite(fc.candidates[k, CANDIDATES.index(c)])
+        ]
+        e = known[known["horizon"] == k + 1].dropna(subset=[*usable, "actual"]) if len(known) else known
+        if len(e) < MIN_COMBINATION_ERRORS or not usable:
             continue
-        mse = np.array([np.mean((e[c] - e["actual"]) ** 2) for c in CANDIDATES])
-        if np.all(mse > 0):
-            w[k] = (1 / mse) / np.sum(1 / mse)
+        mse = np.array([np.mean((e[c].to_numpy(float) - e["actual"].to_numpy(float)) ** 2) for c in usable])
+        if fc.regime == REGIME_SHORT:
+            best = int(np.argmin(mse))
+            level = mse[usable.index(DEFAULT_CANDIDATE[REGIME_SHORT])]
+            if mse[best] <= (1.0 - SHORT_SWITCH_MARGIN) * level:
+                w[k] = 0.0
+                w[k, CANDIDATES.index(usable[best])] = 1.0
+        elif np.all(mse > 0):
+            w[k] = 0.0
+            w[k, [CANDIDATES.index(c) for c in usable]] = (1 / mse) / np.sum(1 / mse)
     return w
 
 
-def combine(fc: OriginForecast, snaive_total: np.ndarray | None, weights: np.ndarray) -> OriginForecast:
+def combine(fc: OriginForecast, weights: np.ndarray) -> OriginForecast:
     """The total as the weighted mean of the candidates; every part (and its baseline and pipeline)
-    scaled by the same factor, so the parts still sum to the total. Without seasonal naive (less than
-    a year of history) its weight goes to the total's own fit."""
-    top_down = fc.forecast.sum(axis=1)
-    snaive = top_down if snaive_total is None else np.asarray(snaive_total, dtype=float)
-    candidates = np.column_stack([top_down, fc.bottom_up if len(fc.bottom_up) else top_down, snaive])
-    weights = weights.copy()
-    if snaive_total is None:
-        weights[:, 0] += weights[:, 2]
-        weights[:, 2] = 0.0
+    scaled by the same factor, so the parts still sum to the total."""
+    candidates = np.nan_to_num(fc.candidates, nan=0.0)
     target = (weights * candidates).sum(axis=1)
-    factor = np.where(top_down > 0, target / np.maximum(top_down, 1.0), 1.0)[:, None]
+    parts_total = fc.forecast.sum(axis=1)
+    factor = np.where(parts_total > 0, target / np.maximum(parts_total, 1.0), 1.0)[:, None]
+    if fc.regime == REGIME_SHORT:
+        # the parts are the total split by recent shares; the pipeline is shown, not added
+        forecast = fc.forecast * factor
+        return replace(
+            fc,
+            forecast=forecast,
+            pipeline=np.minimum(fc.pipeline, forecast),
+            baseline=forecast - np.minimum(fc.pipeline, forecast),
+            weights=weights,
+        )
     return replace(
         fc,
         baseline=fc.baseline * factor,
         pipeline=fc.pipeline * factor,
         forecast=fc.forecast * factor,
-        candidates=candidates,
         weights=weights,
     )
 
 
-def seasonal_naive_total(history: History, horizon: int) -> np.ndarray | None:
-    """The total of the same month a year before each of the next `horizon` months (None if unknown)."""
-    if len(history.months) < 12:
-        return None
+def seasonal_naive_total(history: History, horizon: int) -> np.ndarray:
+    """The total of the same month a year before each of the next `horizon` months (NaN where that
+    month is not in the history, or more than a year ahead)."""
     t = history.total
-    return np.array([t[len(t) - 12 + k] for k in range(horizon)]) if horizon <= 12 else None
+    out = np.full(horizon, np.nan)
+    for k in range(min(horizon, 12)):
+        if len(t) >= 12:
+            out[k] = t[len(t) - 12 + k]
+    return out
 
 
 def pipeline_share(frames: Frames, origin: date, horizon: int) -> np.ndarray:
@@ -536,19 +732,27 @@ class Backtest:
 
 
 def origins_for(frames: Frames, as_of: date) -> list[date]:
+    """The last MAX_BACKTEST_ORIGINS month starts with at least MIN_ORIGIN_HISTORY_MONTHS of invoiced
+    history before them and at least one complete month after them (before the as-of date's month).
+    The backtest reports those in the regime of the as-of date (`backtest`)."""
     start = frames.finance_start
     if start is None:
         return []
-    first = add_months(month_start(start), MIN_HISTORY_MONTHS)
+    first = add_months(month_start(start), MIN_ORIGIN_HISTORY_MONTHS)
     last = add_months(month_start(as_of), -1)  # the origin must have at least one complete month after it
     out, o = [], first
     while o <= last:
         out.append(o)
         o = add_months(o, 1)
-    return out
+    return out[-MAX_BACKTEST_ORIGINS:]
 
 
 def backtest(ctx: RunContext) -> Backtest:
+    """Rolling-origin backtest (ml.forecast_accuracy): at each origin the forecaster sees only the months
+    before it and its combination weights come only from earlier origins whose month is over. The
+    accuracy and the residuals the intervals come from are those of the origins in the regime of the
+    as-of date (with two full years: origins with two full years behind them), so they measure the
+    forecaster the run uses. No rows when the history has no such origin."""
     frames = ctx.frames
     H = ctx.forecast_horizon_months
     last_complete = month_start(ctx.as_of)
@@ -556,32 +760,36 @@ def backtest(ctx: RunContext) -> Backtest:
     index = {m: i for i, m in enumerate(full.months)}
     res_rows = []
     comb_rows: list[tuple] = []
-    agg: dict[tuple, list[float]] = {}
+    agg: dict[tuple, list] = {}
+    # the forecaster is judged in the regime it is in on the as-of date; earlier origins only give the
+    # candidates' errors the combination weights come from
+    regime_now = regime_for(len(full.months), recent_clients(frames, last_complete))
     for origin in origins_for(frames, ctx.as_of):
-        cut = frames.before(origin)
         hmax = min(H, (last_complete.year - origin.year) * 12 + last_complete.month - origin.month)
         if hmax <= 0 or origin not in index:
             continue
         o = index[origin]
-        fc = forecast_at(cut, origin, hmax)
-        snaive_total = full.total[o - 12 : o - 12 + hmax] if o >= 12 else None
+        fc = forecast_at(frames.before(origin), origin, hmax)
         errors = pd.DataFrame(comb_rows, columns=COMBINATION_COLUMNS)
-        fc = combine(fc, snaive_total, combination_weights(errors, origin, hmax))
+        fc = combine(fc, combination_weights(errors, origin, fc))
         actual = full.values[o : o + hmax]
-        if snaive_total is not None:
-            for k in range(hmax):
-                comb_rows.append((origin, k + 1, add_months(origin, k), *fc.candidates[k], actual[k].sum()))
-        # the model forecasts the series active in the last two years; the others get 0 from it
+        for k in range(hmax):
+            comb_rows.append((origin, k + 1, add_months(origin, k), *fc.candidates[k], actual[k].sum()))
+        if fc.regime != regime_now:
+            continue
+        # the model forecasts the series it knows; the others get 0 from it
         col = {s: i for i, s in enumerate(full.series)}
         model = np.zeros_like(actual)
         for j, s in enumerate(fc.series):
             if s in col:
                 model[:, col[s]] = fc.forecast[:, j]
-        methods = {METHOD_MODEL: model, METHOD_MEAN3: np.tile(full.values[o - 3 : o].mean(axis=0), (hmax, 1))}
+        recent = full.values[max(o - RECENT_MONTHS, 0) : o]
+        methods = {METHOD_MODEL: model, METHOD_MEAN3: np.tile(recent.mean(axis=0), (hmax, 1))}
         if o >= 12:
-            methods[METHOD_SNAIVE] = full.values[o - 12 : o - 12 + hmax]
+            # the same month a year before: known at the origin for the first twelve months only
+            methods[METHOD_SNAIVE] = full.values[o - 12 : o - 12 + min(hmax, 12)]
         for method, f in methods.items():
-            for k in range(hmax):
+            for k in range(len(f)):
                 for level, err, act, sig in (
                     (LEVEL_PARTS, np.abs(f[k] - actual[k]).sum(), actual[k].sum(), (f[k] - actual[k]).sum()),
                     (
@@ -702,6 +910,7 @@ def forecast(ctx: RunContext, bt: Backtest, run_id: str, fc: OriginForecast) -> 
     """Rows of ml.sales_forecast: parts and total for each of the next months, with intervals."""
     rows = []
     H = fc.forecast.shape[0]
+    share = fc.share_open if fc.regime == REGIME_SEASONAL and len(fc.share_open) else np.zeros(H)
     for k in range(H):
         month = add_months(fc.origin, k)
         q_parts = interval_quantiles(bt.residuals, LEVEL_PARTS, k + 1)
@@ -709,7 +918,7 @@ def forecast(ctx: RunContext, bt: Backtest, run_id: str, fc: OriginForecast) -> 
         for j, s in enumerate(fc.series):
             pl, office = s.split("|", 1)
             rows.append(_row(ctx, month, k + 1, LEVEL_PARTS, pl, office, fc.forecast[k, j],
-                             fc.baseline[k, j] * (1 - fc.share_open[k]), fc.pipeline[k, j], q_parts, run_id))  # fmt: skip
+                             fc.baseline[k, j] * (1 - share[k]), fc.pipeline[k, j], q_parts, run_id))  # fmt: skip
         rows.append(
             _row(
                 ctx,
@@ -719,13 +928,13 @@ def forecast(ctx: RunContext, bt: Backtest, run_id: str, fc: OriginForecast) -> 
                 None,
                 None,
                 fc.forecast[k].sum(),
-                (fc.baseline[k] * (1 - fc.share_open[k])).sum(),
+                (fc.baseline[k] * (1 - share[k])).sum(),
                 fc.pipeline[k].sum(),
                 q_tot,
                 run_id,
             )  # fmt: skip
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).assign(method=fc.regime, history_months=fc.history_months)
 
 
 def _row(ctx, month, h, level, pl, office, f, base, pipe, q, run_id) -> dict:
@@ -752,9 +961,18 @@ def train(ctx: RunContext, bt: Backtest) -> tuple[dict, OriginForecast]:
     """Fit the forecaster at the run's origin and register it (or reuse the registered fit)."""
     origin = month_start(ctx.as_of)
     H = ctx.forecast_horizon_months
+    if ctx.frames.invoices.empty:
+        raise CannotScore(
+            f"no invoices before {ctx.as_of}: the forecast is of invoiced revenue; load the accounting exports"
+        )
     history = monthly_history(ctx.frames, origin)
+    if not history.months:
+        raise CannotScore(
+            f"no complete month of invoices before {origin}: the forecast needs at least one; run it as "
+            "of a later date"
+        )
     fc = forecast_at(ctx.frames, origin, H)
-    fc = combine(fc, seasonal_naive_total(history, H), combination_weights(bt.combination, origin, H))
+    fc = combine(fc, combination_weights(bt.combination, origin, fc))
     summary = summarise(bt.accuracy)
     run = registry.TrainingRun(
         model_name=MODEL_NAME,
@@ -767,19 +985,24 @@ def train(ctx: RunContext, bt: Backtest) -> tuple[dict, OriginForecast]:
         train_rows=int(len(fc.series) * min(len(history.months), FIT_WINDOW_MONTHS)),
         train_positives=None,
         sources=sorted(ctx.sources),
-        features=["series", "years", "month"],
+        features=["series", "years", "month"] if fc.regime == REGIME_SEASONAL else ["series", "month"],
         params={
+            "regime": fc.regime,
+            "history_months": fc.history_months,
             "alpha": GLM_ALPHA,
             "fit_window_months": FIT_WINDOW_MONTHS,
             "pipeline_months": PIPELINE_MONTHS,
             "cap_quantile": CAP_QUANTILE,
             "level_months": LEVEL_MONTHS,
             "combination_weights": {
-                name: [round(float(w), 4) for w in fc.weights[:, i]] for i, name in enumerate(CANDIDATES)
+                name: [round(float(w), 4) for w in fc.weights[:, i]]
+                for i, name in enumerate(CANDIDATES)
+                if fc.weights[:, i].any()
             },
         },
         horizon_months=H,
         metrics=summary,
+        reason=None if fc.regime == REGIME_SEASONAL else history_note(fc),
     )
     run.fingerprint = registry.fingerprint(history.values, history.series, run.params, H, fc.pipeline)
     found = registry.find_run(ctx.con, run.run_id)
@@ -787,6 +1010,28 @@ def train(ctx: RunContext, bt: Backtest) -> tuple[dict, OriginForecast]:
         return found, fc
     run.card = model_card(run, bt)
     return registry.register(ctx.con, ctx.settings, run), fc
+
+
+def history_note(fc: OriginForecast) -> str:
+    """What the forecast rests on, in words."""
+    used = [name for i, name in enumerate(CANDIDATES) if fc.weights[:, i].any()]
+    if fc.regime == REGIME_SEASONAL:
+        return (
+            f"{fc.history_months} complete months of revenue: seasonal profile and level, combined with "
+            f"{', '.join(used)} by their backtest errors"
+        )
+    how = (
+        "the recent level (mean of the last three months); no other candidate beat it by "
+        f"{SHORT_SWITCH_MARGIN:.0%} on the backtest"
+        if used == ["recent_level"]
+        else f"per horizon the candidate the backtest found best: {', '.join(used)}"
+    )
+    why = (
+        f"less than the {SEASONAL_HISTORY_MONTHS} a seasonal profile needs"
+        if fc.history_months < SEASONAL_HISTORY_MONTHS
+        else f"from fewer than the {MIN_SEASONAL_CLIENTS} clients a seasonal profile needs"
+    )
+    return f"{fc.history_months} complete month(s) of revenue, {why}: no seasonality; {how}"
 
 
 def summarise(accuracy: pd.DataFrame) -> dict:
@@ -802,17 +1047,26 @@ def summarise(accuracy: pd.DataFrame) -> dict:
 
 def model_card(run: registry.TrainingRun, bt: Backtest) -> str:
     acc = bt.accuracy
-    table = ""
+    table = "(no backtest: the history has no origin with three months behind it and a month after it)"
     if not acc.empty:
         wide = acc.pivot_table(
             index=["level", "horizon_months"], columns="method", values="wape"
         ).reset_index()
         table = registry.markdown_table(wide)
-    return f"""# Sales forecast, version {{version}}
-
-Run `{run.run_id}`, made as of {run.as_of} for the next {run.horizon_months} months.
-
-**What it is.** Monthly invoiced revenue (before VAT, roubles) by product line x office and in total.
+    months = run.params.get("history_months")
+    if run.params.get("regime") == REGIME_SHORT:
+        what = f"""**What it is.** Monthly invoiced revenue (before VAT, roubles) in total and by product line x
+office. It rests on {months} complete month(s) of revenue, less than the {SEASONAL_HISTORY_MONTHS}
+a seasonal profile needs, so it has no seasonality: the total is the recent level (mean of the last
+{RECENT_MONTHS} months) unless, with {MIN_COMBINATION_ERRORS} or more earlier backtest errors for the
+horizon, another candidate's mean squared error is at least {SHORT_SWITCH_MARGIN:.0%} lower: a damped
+straight-line trend, the open pipeline (deals open x their conversion, for {PIPELINE_MONTHS} months)
+or the customer base (BG/NBD expected purchases of the current clients x their spend per purchase,
+plus new clients at the recent rate). Chosen by horizon: {run.params.get("combination_weights")}. The
+parts are the total split by each series' share of the last {SHARE_MONTHS} months."""
+    else:
+        what = f"""**What it is.** Monthly invoiced revenue (before VAT, roubles) by product line x office and in
+total, from {months} complete months of revenue.
 Parts: a Poisson GLM in one sklearn Pipeline for the calendar-month effect shared by all series (alpha
 {GLM_ALPHA}) x a straight-line trend per series, fitted on the last {FIT_WINDOW_MONTHS} complete
 months. Total, fitted on its own: a calendar-month profile from a Poisson GLM on monthly revenue with
@@ -822,7 +1076,13 @@ sum to it. For the first {PIPELINE_MONTHS} months the deals open on the as-of da
 rate x when such deals close replace the share of revenue that historically came from deals already
 open. The total is then the weighted mean of that, the sum of the parts' own forecasts and seasonal naive,
 by inverse-MSE weights from the backtest's errors (weights by horizon: {run.params.get("combination_weights")}),
-the parts scaled with it. Intervals: quantiles of (actual - forecast) / sqrt(forecast) for the parts; Student t x
+the parts scaled with it."""
+    rests = f"**What it rests on.** {run.reason}.\n\n" if run.reason else ""
+    return f"""# Sales forecast, version {{version}}
+
+Run `{run.run_id}`, made as of {run.as_of} for the next {run.horizon_months} months.
+
+{rests}{what} Intervals: quantiles of (actual - forecast) / sqrt(forecast) for the parts; Student t x
 root mean square of the relative errors for the total; both from the rolling-origin backtest.
 
 **Trained on.** {run.train_window[0]} to {run.train_window[1]}, {run.train_rows:,} series-months.

@@ -10,10 +10,18 @@ A run as of date T sees only what happened before T (`Frames.before(T)`). Inside
 Churn: a client invoiced in the 12 months before t that is invoiced nothing in [t, t + horizon).
 Lead: a lead open on t (created in the 120 days before t, or with an open deal) whose deal is won
 in [t, t + horizon).
+
+Short histories (`label_plan`): a horizon of 180 days needs 180 days of history after each snapshot,
+plus some history before it. When the history cannot give MIN_TRAINING_SNAPSHOTS monthly snapshots
+with the horizon asked and MIN_HISTORY_MONTHS behind each, the model is trained on the longest
+of the shorter horizons in SHORTER_HORIZONS_DAYS (and, if need be, with 3 or 1 months behind each
+snapshot) that gives them. The horizon used is written with every score, backtest row and model run;
+the reason says what was asked.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
@@ -25,6 +33,11 @@ ACTIVE_DAYS = 365  # churn population: invoiced in this many days before t
 LEAD_OPEN_DAYS = 120  # a lead without a deal counts as open for this long after it came in
 MIN_HISTORY_MONTHS = 6  # first training snapshot: this long after the first invoice in the data
 N_BACKTESTS = 4
+# short histories: horizons tried after the one asked (longest first), the history kept behind each
+# snapshot (longest first), and the snapshots a plan needs
+SHORTER_HORIZONS_DAYS = (180, 120, 90, 60, 30)
+SHORTER_HISTORY_MONTHS = (MIN_HISTORY_MONTHS, 3, 1)
+MIN_TRAINING_SNAPSHOTS = 3
 
 
 class LabelNotKnown(ValueError):
@@ -43,14 +56,22 @@ def _check_known(t: date, horizon_days: int, known_until: date | None) -> None:
 
 # ---------------------------------------------------------------------------- snapshot dates
 def training_dates(
-    frames: Frames, until: date, horizon_days: int, step_months: int = 1, max_dates: int | None = None
+    frames: Frames,
+    until: date,
+    horizon_days: int,
+    step_months: int = 1,
+    max_dates: int | None = None,
+    *,
+    start: date | None = None,
+    min_history_months: int = MIN_HISTORY_MONTHS,
 ) -> list[date]:
     """Month starts t with a full label window before `until` (t + horizon <= until) and at least
-    MIN_HISTORY_MONTHS of invoices behind them; the most recent `max_dates` when given."""
-    start = frames.finance_start
+    `min_history_months` of history behind them (from `start`, default the first invoice); the most
+    recent `max_dates` when given."""
+    start = start or frames.finance_start
     if start is None:
         return []
-    first = add_months(month_start(start), MIN_HISTORY_MONTHS)
+    first = add_months(month_start(start), min_history_months)
     last = until - timedelta(days=horizon_days)
     out, t = [], month_start(last)
     while t >= first:
@@ -60,13 +81,70 @@ def training_dates(
     return out[-max_dates:] if max_dates else out
 
 
-def backtest_dates(frames: Frames, as_of: date, horizon_days: int, n: int = N_BACKTESTS) -> list[date]:
-    """The last `n` quarter starts B with B + horizon <= as_of that leave at least one training date."""
+@dataclass(frozen=True)
+class LabelPlan:
+    """The label horizon a model is trained on as of a date, and the history kept behind each snapshot."""
+
+    horizon_days: int  # the horizon used: the one asked, or shorter when the history is short
+    asked_days: int
+    min_history_months: int
+    start: date | None  # the first day of the history the snapshots count from
+    dates: tuple[date, ...]  # the training snapshots for the run's date
+
+    @property
+    def is_shortened(self) -> bool:
+        return self.horizon_days != self.asked_days
+
+    def describe(self, what: str) -> str | None:
+        """Why the horizon differs from the one asked (None when it does not)."""
+        if not self.is_shortened:
+            return None
+        return (
+            f"{self.asked_days}-day {what} horizon asked, but the history from {self.start} cannot label "
+            f"{MIN_TRAINING_SNAPSHOTS} monthly snapshots with it: trained on {self.horizon_days} days "
+            f"({len(self.dates)} snapshots, at least {self.min_history_months} month(s) of history each)"
+        )
+
+    def training_dates(self, frames: Frames, until: date) -> list[date]:
+        return training_dates(
+            frames, until, self.horizon_days, start=self.start, min_history_months=self.min_history_months
+        )
+
+
+def label_plan(frames: Frames, until: date, asked_days: int, start: date | None = None) -> LabelPlan:
+    """The longest horizon (the one asked first, then SHORTER_HORIZONS_DAYS) and, for it, the most
+    history behind each snapshot (SHORTER_HISTORY_MONTHS) that give MIN_TRAINING_SNAPSHOTS labelled
+    snapshots by `until`; when none does, the plan with the most snapshots (perhaps none)."""
+    start = start or frames.finance_start
+    horizons = [asked_days, *(h for h in SHORTER_HORIZONS_DAYS if h < asked_days)]
+    best: LabelPlan | None = None
+    for horizon in horizons:
+        for months in SHORTER_HISTORY_MONTHS:
+            dates = training_dates(frames, until, horizon, start=start, min_history_months=months)
+            plan = LabelPlan(horizon, asked_days, months, start, tuple(dates))
+            if len(dates) >= MIN_TRAINING_SNAPSHOTS:
+                return plan
+            if best is None or len(dates) > len(best.dates):
+                best = plan
+    return best or LabelPlan(asked_days, asked_days, MIN_HISTORY_MONTHS, start, ())
+
+
+def backtest_dates(
+    frames: Frames, as_of: date, horizon_days: int, n: int = N_BACKTESTS, plan: LabelPlan | None = None
+) -> list[date]:
+    """The last `n` quarter starts B with B + horizon <= as_of that leave at least one training date
+    (under `plan`'s history rule when given)."""
     out = []
     t = month_start(as_of - timedelta(days=horizon_days))
     while t.month not in (1, 4, 7, 10):
         t = add_months(t, -1)
-    while len(out) < n and training_dates(frames, t, horizon_days):
+
+    def trainable(b: date) -> list[date]:
+        if plan is not None:
+            return plan.training_dates(frames, b)
+        return training_dates(frames, b, horizon_days)
+
+    while len(out) < n and trainable(t):
         out.append(t)
         t = add_months(t, -3)
     return sorted(out)

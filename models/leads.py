@@ -10,6 +10,12 @@ such prospects won a deal within the horizon in the past: there is nothing else 
 
 The backtest judges it at the last four quarter starts next to a baseline that knows only the
 source channel (a logistic regression on the channel).
+
+Short histories: the label horizon is shortened as churn's is (`models.labels.label_plan`, counted
+from the first lead). When the model still cannot be trained (too few lead-snapshots, or of one
+outcome) but some leads were won and some not, the channel baseline is scored in its place (rows with
+`method` = source_channel, run status `baseline`); when no lead was ever won (or every one was), lead
+scoring is skipped with that reason.
 """
 
 from __future__ import annotations
@@ -29,9 +35,17 @@ from threadpoolctl import threadpool_limits
 
 from models import labels, registry
 from models.context import RunContext
-from models.data import day_number
+from models.data import day_number, from_day_number
 from models.features import LEAD_CATEGORICAL, LEAD_FEATURES, SUFFIX
-from models.sk import RANDOM_STATE, GroupedFolds, backtest_rows, group_contributions
+from models.sk import (
+    RANDOM_STATE,
+    GroupedFolds,
+    backtest_rows,
+    group_contributions,
+    why_untrainable,
+    with_values,
+)
+from models.status import BASELINE, CannotScore
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +63,12 @@ SCORE_BANDS = ((0.4, "hot"), (0.15, "warm"), (0.0, "cold"))
 COLUMNS = LEAD_CATEGORICAL + LEAD_FEATURES
 
 
-def build_pipeline() -> Pipeline:
+def build_pipeline(numeric: list[str] | None = None) -> Pipeline:
+    """Channel one-hot next to the `numeric` features (default all of LEAD_FEATURES)."""
     encode = ColumnTransformer(
         [
             ("channel", OneHotEncoder(handle_unknown="ignore", sparse_output=False), LEAD_CATEGORICAL),
-            ("numeric", "passthrough", LEAD_FEATURES),
+            ("numeric", "passthrough", list(LEAD_FEATURES if numeric is None else numeric)),
         ],
         verbose_feature_names_out=False,
     )
@@ -73,10 +88,21 @@ def build_channel_baseline() -> Pipeline:
     return Pipeline([("encode", encode), ("model", LogisticRegression(C=1.0, max_iter=1000))])
 
 
+def lead_start(ctx: RunContext) -> date | None:
+    """The day of the first lead: where the history lead snapshots count from."""
+    days = ctx.frames.leads["day"]
+    return from_day_number(days.min()) if len(days) else None
+
+
+def label_plan(ctx: RunContext) -> labels.LabelPlan:
+    return labels.label_plan(ctx.frames, ctx.as_of, ctx.lead_horizon_days, start=lead_start(ctx))
+
+
 def training_set(
-    ctx: RunContext, until: date, horizon_days: int
+    ctx: RunContext, until: date, plan: labels.LabelPlan
 ) -> tuple[pd.DataFrame, pd.Series, list[date]]:
-    dates = labels.training_dates(ctx.frames, until, horizon_days)
+    dates = plan.training_dates(ctx.frames, until)
+    horizon_days = plan.horizon_days
     xs, ys = [], []
     for t in dates:
         X = ctx.lead_features(t)
@@ -92,7 +118,7 @@ def training_set(
 
 
 def _fit(X: pd.DataFrame, y: pd.Series, threads: int) -> Pipeline:
-    pipe = build_pipeline()
+    pipe = build_pipeline(with_values(X, LEAD_FEATURES))
     with threadpool_limits(threads):
         pipe.fit(X[COLUMNS], y)
     return pipe
@@ -102,14 +128,15 @@ def has_lead_data(ctx: RunContext) -> bool:
     return len(ctx.frames.leads) > 0
 
 
-def backtest(ctx: RunContext, threads: int = 1) -> pd.DataFrame:
-    h = ctx.lead_horizon_days
+def backtest(ctx: RunContext, plan: labels.LabelPlan, threads: int = 1) -> pd.DataFrame:
+    h = plan.horizon_days
     rows = []
-    for b in labels.backtest_dates(ctx.frames, ctx.as_of, h):
-        X_train, y_train, _ = training_set(ctx, b, h)
+    for b in labels.backtest_dates(ctx.frames, ctx.as_of, h, plan=plan):
+        X_train, y_train, _ = training_set(ctx, b, plan)
         X = ctx.lead_features(b)
-        if y_train.nunique() < 2 or X.empty:
-            log.warning("lead backtest as of %s skipped: too few leads with both outcomes", b)
+        why = why_untrainable(X_train, y_train, "lead-snapshots") if len(X_train) else "no lead-snapshots"
+        if why or X.empty:
+            log.warning("lead backtest as of %s skipped: %s", b, why or "no lead open on the date")
             continue
         y = labels.lead_labels(ctx.frames, b, h, pd.Series(X.index), known_until=ctx.as_of).to_numpy()
         model = _fit(X_train, y_train, threads)
@@ -134,11 +161,24 @@ def pooled_metrics(rows: pd.DataFrame, ctx: RunContext) -> dict:
 
 
 def train(
-    ctx: RunContext, backtest_rows: pd.DataFrame | None = None, threads: int = 1
+    ctx: RunContext,
+    plan: labels.LabelPlan | None = None,
+    backtest_rows: pd.DataFrame | None = None,
+    threads: int = 1,
 ) -> tuple[dict, Pipeline]:
-    h = ctx.lead_horizon_days
-    X, y, dates = training_set(ctx, ctx.as_of, h)
+    """Train the model scored as of ctx.as_of (or reuse the registered run); the channel baseline in
+    its place when it cannot be trained (status `baseline`); CannotScore when not even that can."""
+    plan = plan or label_plan(ctx)
+    h = plan.horizon_days
+    X, y, dates = training_set(ctx, ctx.as_of, plan)
     metrics = pooled_metrics(backtest_rows, ctx) if backtest_rows is not None else {}
+    why = why_untrainable(X, y, "lead-snapshots") if len(X) else "no lead was open at any snapshot"
+    if why and y.nunique() < 2:
+        outcome = "won" if len(y) and y.iloc[0] == 1 else "lost or still open"
+        raise CannotScore(
+            f"no lead-snapshots with both outcomes before {ctx.as_of} (horizon {h} days, leads from "
+            f"{plan.start}): {'every one' if len(y) else 'none'} {outcome if len(y) else 'labelled'}"
+        )
     run = registry.TrainingRun(
         model_name=MODEL_NAME,
         as_of=ctx.as_of,
@@ -147,20 +187,26 @@ def train(
         train_rows=len(X),
         train_positives=int(y.sum()) if len(y) else 0,
         sources=sorted(ctx.sources),
-        features=COLUMNS,
+        features=LEAD_CATEGORICAL + (with_values(X, LEAD_FEATURES) if len(X) else LEAD_FEATURES),
         params={"hgb": HGB_PARAMS, "calibration": "sigmoid, 2 lead-grouped folds"},
         horizon_days=h,
         metrics=metrics,
+        reason=plan.describe("lead"),
     )
+    if why:
+        run.params = {"method": BASELINE_CHANNEL, "model": "logistic regression on the source channel"}
+        run.status = BASELINE
+        run.reason = "; ".join(
+            filter(None, [run.reason, f"the model cannot be trained: {why}; scored by the channel baseline"])
+        )
     run.fingerprint = registry.fingerprint(X[COLUMNS] if len(X) else X, y, run.params, h)
     found = registry.find_run(ctx.con, run.run_id)
     if found is not None:
         return found, registry.load_model(found)
-    if y.nunique() < 2:
-        raise labels.LabelNotKnown(
-            f"no leads with both outcomes to train on before {ctx.as_of} (horizon {h} days)"
-        )
-    run.estimator = _fit(X, y, threads)
+    if why:
+        run.estimator = build_channel_baseline().fit(X[COLUMNS], y)
+    else:
+        run.estimator = _fit(X, y, threads)
     run.card = model_card(run, metrics, backtest_rows)
     return registry.register(ctx.con, ctx.settings, run), run.estimator
 
@@ -223,7 +269,8 @@ def _reason(group: str, x: pd.Series) -> str:
 
 def reasons(pipe: Pipeline, X: pd.DataFrame, reference: pd.Series, top: int = 3) -> pd.Series:
     """The feature groups that raise each lead's probability most, in words."""
-    contrib = group_contributions(pipe, X[COLUMNS], REASON_GROUPS, reference)
+    groups = REASON_GROUPS if is_model(pipe) else {"channel": REASON_GROUPS["channel"]}
+    contrib = group_contributions(pipe, X[COLUMNS], groups, reference)
     out = []
     for lead, row in contrib.iterrows():
         best = row[row > 0.005].sort_values(ascending=False).head(top)
@@ -258,10 +305,20 @@ def _cold_prospects(ctx: RunContext, t: date) -> pd.Index:
     return pd.Index([c for c in _prospects(ctx, t) if c not in with_lead], name="client_id")
 
 
-def cold_prospect_rate(ctx: RunContext, horizon_days: int) -> float:
+def is_model(pipe: Pipeline) -> bool:
+    """The gradient-boosted model (not the channel baseline registered in its place)."""
+    return "encode" in pipe.named_steps and isinstance(pipe.named_steps["model"], CalibratedClassifierCV)
+
+
+def cold_prospect_rate(ctx: RunContext, horizon_days: int, plan: labels.LabelPlan | None = None) -> float:
     """Past share of prospects without an open lead that won a deal within the horizon."""
     n = wins = 0
-    for t in labels.training_dates(ctx.frames, ctx.as_of, horizon_days):
+    dates = (
+        plan.training_dates(ctx.frames, ctx.as_of)
+        if plan is not None
+        else labels.training_dates(ctx.frames, ctx.as_of, horizon_days)
+    )
+    for t in dates:
         cold = _cold_prospects(ctx, t)
         td = day_number(t)
         won = ctx.frames.deals["won_day"].to_numpy()
@@ -272,10 +329,11 @@ def cold_prospect_rate(ctx: RunContext, horizon_days: int) -> float:
     return wins / n if n else 0.0
 
 
-def score(ctx: RunContext, run: dict, pipe: Pipeline) -> pd.DataFrame:
+def score(ctx: RunContext, run: dict, pipe: Pipeline, plan: labels.LabelPlan | None = None) -> pd.DataFrame:
     """Rows of ml.lead_scores: every lead open on ctx.as_of, and prospects without an open lead."""
     X = ctx.lead_features(ctx.as_of)
-    h = ctx.lead_horizon_days
+    h = int(run["horizon_days"])
+    method = "model" if is_model(pipe) else BASELINE_CHANNEL
     leads = ctx.frames.leads.drop_duplicates("lead_id").set_index("lead_id")
     with threadpool_limits(1):
         p = pipe.predict_proba(X[COLUMNS])[:, 1] if len(X) else np.zeros(0)
@@ -292,10 +350,11 @@ def score(ctx: RunContext, run: dict, pipe: Pipeline) -> pd.DataFrame:
             "reasons": why.reindex(X.index).to_numpy(),
             "horizon_days": h,
             "model_run_id": run["run_id"],
+            "method": method,
         }
     )
     cold = _cold_prospects(ctx, ctx.as_of)
-    rate = cold_prospect_rate(ctx, h)
+    rate = cold_prospect_rate(ctx, h, plan)
     prospects = pd.DataFrame(
         {
             "as_of_date": ctx.as_of,
@@ -308,6 +367,7 @@ def score(ctx: RunContext, run: dict, pipe: Pipeline) -> pd.DataFrame:
             "reasons": f"no open lead: {rate:.1%} of such prospects won a deal within {h} days in the past",
             "horizon_days": h,
             "model_run_id": run["run_id"],
+            "method": "past_rate",
         }
     )
     out = pd.concat([rows, prospects], ignore_index=True)
@@ -322,14 +382,25 @@ def model_card(run: registry.TrainingRun, metrics: dict, backtest_rows: pd.DataF
     lines = ["| method | ROC AUC | PR AUC | Brier |", "|---|---|---|---|"]
     for m, v in metrics.items():
         lines.append(f"| {m} | {v['roc_auc']:.3f} | {v['pr_auc']:.3f} | {v['brier']:.3f} |")
+    what = (
+        "A logistic regression on the source channel alone (the model's baseline): the rate at which leads "
+        "of each channel were won."
+        if run.status == BASELINE
+        else f"One sklearn Pipeline: source channel one-hot next to {len(LEAD_FEATURES)} numeric features, "
+        f"HistGradientBoostingClassifier ({run.params['hgb']}), sigmoid calibration over two lead-grouped folds."
+    )
+    status = (
+        f"{chr(10)}**Scored by the channel baseline, not the model.** {run.reason}.{chr(10)}"
+        if run.status == BASELINE
+        else (f"{chr(10)}**Horizon shortened.** {run.reason}.{chr(10)}" if run.reason else "")
+    )
     return f"""# Lead scoring model, version {{version}}
 
 Run `{run.run_id}`, trained as of {run.as_of} for a horizon of {run.horizon_days} days.
-
+{status}
 **What it is.** The probability that a lead open on the as-of date (created in the last
 {labels.LEAD_OPEN_DAYS} days, or with its deal still open) has a deal won within {run.horizon_days}
-days. One sklearn Pipeline: source channel one-hot next to {len(LEAD_FEATURES)} numeric features,
-HistGradientBoostingClassifier ({run.params["hgb"]}), sigmoid calibration over two lead-grouped folds.
+days. {what}
 
 **Trained on.** Leads open at monthly snapshots from {run.train_window[0]} to {run.train_window[1]}:
 {run.train_rows:,} lead-snapshots, {run.train_positives:,} won within the horizon.

@@ -33,6 +33,7 @@ from models.context import RunContext
 from models.data import day_number
 from models.features import SUFFIX
 
+MODEL_NAME = "next_best_actions"
 NEIGHBOURS = 25
 MIN_UPSELL_SHARE = 0.3  # of similar clients buying the line
 HOT_LEAD = 0.4
@@ -192,5 +193,8 @@ def score(ctx: RunContext, churn_scores: pd.DataFrame, lead_scores: pd.DataFrame
     X = ctx.client_features(ctx.as_of)
     out = decide(X, churn_scores, upsell_candidates(ctx), lead_scores, prospects(ctx), offer_blocks(ctx))
     out.insert(0, "as_of_date", ctx.as_of)
-    out["horizon_days"] = ctx.churn_horizon_days
+    # the churn horizon the risk bands mean (shorter than asked when the history is short)
+    out["horizon_days"] = (
+        int(churn_scores["horizon_days"].iloc[0]) if len(churn_scores) else ctx.churn_horizon_days
+    )
     return out.sort_values("client_id").reset_index(drop=True)

@@ -6,8 +6,12 @@ twice finds the registered run and loads its artefact instead (`find_run`), so "
 needed" is a registry lookup. Each run stores
 - `<artifacts>/<model>/<run_id>.joblib`: the fitted sklearn Pipeline (or the forecaster),
 - `<artifacts>/<model>/<run_id>.md`: its model card,
-- a row in ml.model_runs: version (1, 2, ... per model), parameters, data window, metrics.
-Scoring loads a registered model (`load_model`), never an unregistered object.
+- a row in ml.model_runs: version (1, 2, ... per model), parameters, data window, metrics, and its
+  status: `trained`, or `baseline` when the model could not be trained and its baseline was
+  registered in its place (with the reason).
+A model that could not be scored at all gets a row with status `skipped`, its reason and a card
+saying so (`record_skip`), and no version. Scoring loads a registered model (`load_model`), never an
+unregistered object.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from models.schema import ML_SCHEMA, TABLES
+from models.status import SKIPPED, TRAINED
 from warehouse.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -57,6 +62,8 @@ class TrainingRun:
     metrics: dict[str, Any] = field(default_factory=dict)
     card: str = ""
     fingerprint: str = ""
+    status: str = TRAINED  # or BASELINE: the model could not be trained, its baseline is registered
+    reason: str | None = None  # why a baseline, or why a horizon shorter than asked
 
     @property
     def run_id(self) -> str:
@@ -90,7 +97,7 @@ def find_run(con: duckdb.DuckDBPyConnection, run_id: str) -> dict | None:
     if rows.empty:
         return None
     row = rows.iloc[0].to_dict()
-    if not Path(row["artifact_path"]).is_file():
+    if not row["artifact_path"] or not Path(row["artifact_path"]).is_file():
         log.warning(
             "run %s is registered but its artefact %s is gone: training again", run_id, row["artifact_path"]
         )
@@ -105,6 +112,7 @@ def latest_run(con: duckdb.DuckDBPyConnection, model_name: str, as_of: date | No
     if as_of is not None:
         sql += " and as_of_date = ?"
         args.append(as_of)
+    sql += f" and coalesce(status, '{TRAINED}') <> '{SKIPPED}'"
     rows = con.execute(sql + " order by version desc limit 1", args).df()
     if rows.empty:
         when = f" as of {as_of}" if as_of else ""
@@ -149,13 +157,69 @@ def register(con: duckdb.DuckDBPyConnection, settings: Settings, run: TrainingRu
         "data_fingerprint": run.fingerprint,
         "artifact_path": str(artifact),
         "model_card_path": str(card),
+        "status": run.status,
+        "reason": run.reason,
     }
+    _insert_run(con, row)
+    log.info("registered %s version %d (%s, %s)", run.model_name, version, run.run_id, run.status)
+    return row
+
+
+def _insert_run(con: duckdb.DuckDBPyConnection, row: dict) -> None:
     cols = [name for name, _ in TABLES["model_runs"]]
     con.execute(
         f"insert into {ML_SCHEMA}.model_runs ({', '.join(cols)}) values ({', '.join('?' for _ in cols)})",
-        [row[c] for c in cols],
+        [row.get(c) for c in cols],
     )
-    log.info("registered %s version %d (%s)", run.model_name, version, run.run_id)
+
+
+SKIP_CARD = """# {title}: not scored as of {as_of}
+
+**Why.** {reason}
+
+**What was written.** Nothing for this model as of {as_of}: its score tables hold no rows for the date,
+and this run is in ml.model_runs with status `skipped` and the reason above. Earlier dates keep their
+rows. Run the models again when the warehouse holds what is missing.
+"""
+
+
+def record_skip(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    model_name: str,
+    title: str,
+    as_of: date,
+    reason: str,
+    sources: list[str],
+    horizon_days: int | None = None,
+    horizon_months: int | None = None,
+) -> dict:
+    """Record that a model was skipped as of `as_of`, and why: a row in ml.model_runs (status skipped, no
+    version, no artefact) and a model card saying so. The same skip recorded again replaces its row."""
+    key = fingerprint(model_name, as_of, reason)[:10]
+    run_id = f"{model_name}-{as_of:%Y%m%d}-skipped-{key}"
+    card = settings.artifacts_dir / model_name / f"{run_id}.md"
+    card.parent.mkdir(parents=True, exist_ok=True)
+    card.write_text(SKIP_CARD.format(title=title, as_of=as_of, reason=reason), encoding="utf-8")
+    row = {
+        "run_id": run_id,
+        "model_name": model_name,
+        "version": None,
+        "as_of_date": as_of,
+        "trained_at": datetime.now(UTC).replace(tzinfo=None),
+        "horizon_days": horizon_days,
+        "horizon_months": horizon_months,
+        "train_rows": 0,
+        "sources": ",".join(sorted(sources)),
+        "params": "{}",
+        "metrics": "{}",
+        "model_card_path": str(card),
+        "status": SKIPPED,
+        "reason": reason,
+    }
+    con.execute(f"delete from {ML_SCHEMA}.model_runs where run_id = ?", [run_id])
+    _insert_run(con, row)
+    log.warning("%s skipped as of %s: %s", model_name, as_of, reason)
     return row
 
 

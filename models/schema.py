@@ -2,7 +2,8 @@
 
 `ensure_ml_schema(con)` creates every ml table (empty) that is missing, so dbt models reading them
 (`mart_client_scores`) build before the first model run. `replace_rows` deletes a table's rows for
-one as-of date and inserts the new ones in one transaction: re-running a date replaces it.
+one as-of date and inserts the new ones in one transaction: re-running a date replaces it, and no
+rows (a skipped model, a backtest without dates) leave the date empty.
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("data_fingerprint", "varchar"),
         ("artifact_path", "varchar"),
         ("model_card_path", "varchar"),
+        # trained: the model; baseline: the model could not be trained, its baseline scored instead;
+        # skipped: nothing scored. reason: why (and why a horizon shorter than asked was used)
+        ("status", "varchar"),
+        ("reason", "varchar"),
     ),
     "client_segments": (
         ("as_of_date", "date"),
@@ -85,6 +90,10 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("revenue_12m_rub", "double"),
         ("horizon_days", "integer"),
         ("model_run_id", "varchar"),
+        (
+            "method",
+            "varchar",
+        ),  # model, or the baseline scored in its place (bg_nbd, days_since_last_purchase)
     ),
     "model_metrics": (
         ("as_of_date", "date"),
@@ -116,6 +125,8 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("lower_95_rub", "double"),
         ("upper_95_rub", "double"),
         ("model_run_id", "varchar"),
+        ("method", "varchar"),  # seasonal (two full years or more) or short_history: see models/forecast.py
+        ("history_months", "integer"),  # complete months of revenue the forecast rests on
     ),
     "forecast_accuracy": (
         ("as_of_date", "date"),
@@ -144,6 +155,7 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("reasons", "varchar"),
         ("horizon_days", "integer"),
         ("model_run_id", "varchar"),
+        ("method", "varchar"),  # model, or source_channel (the baseline scored in its place)
     ),
     "next_best_actions": (
         ("as_of_date", "date"),
@@ -161,18 +173,36 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
 
 
 def ensure_ml_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the ml schema and every ml table that is missing (empty); an existing table gets the
-    columns a newer version added (empty for its old rows), the rest is left alone."""
+    """Create the ml schema and every ml table that is missing (empty), and add the columns a table
+    written by an older version lacks (NULL in its old rows); nothing else is changed."""
     ensure_schemas(con, ML_SCHEMA)
+    present = set(
+        con.execute(
+            "select table_name, column_name from information_schema.columns where table_schema = ?",
+            [ML_SCHEMA],
+        ).fetchall()
+    )
+    tables = {table for table, _ in present}
     for table, columns in TABLES.items():
-        cols = ", ".join(f"{name} {dtype}" for name, dtype in columns)
-        con.execute(f"create table if not exists {ML_SCHEMA}.{table} ({cols})")
+        if table not in tables:
+            cols = ", ".join(f"{name} {dtype}" for name, dtype in columns)
+            con.execute(f"create table if not exists {ML_SCHEMA}.{table} ({cols})")
+            continue
         for name, dtype in columns:
-            con.execute(f"alter table {ML_SCHEMA}.{table} add column if not exists {name} {dtype}")
+            if (table, name) not in present:
+                con.execute(f"alter table {ML_SCHEMA}.{table} add column {name} {dtype}")
+
+
+def empty_rows(table: str) -> pd.DataFrame:
+    """No rows, with the columns of ml.<table>."""
+    return pd.DataFrame({name: pd.Series(dtype=object) for name, _ in TABLES[table]})
 
 
 def _typed(table: str, frame: pd.DataFrame) -> pd.DataFrame:
     columns = [name for name, _ in TABLES[table]]
+    if frame.empty:
+        # nothing to write (a model skipped, a backtest without dates): whatever columns it has
+        return empty_rows(table)
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise ValueError(f"rows for {ML_SCHEMA}.{table} lack columns {missing}")

@@ -29,13 +29,13 @@ from models.data import add_months
 from models.economics import client_economics
 from models.features import SUFFIX
 from models.sk import RANDOM_STATE, FeatureColumns
+from models.status import CannotScore
 
 log = logging.getLogger(__name__)
 
 MODEL_NAME = "segments"
 N_CLUSTERS = 4
 ABC_SHARES = (0.80, 0.95)  # A: the biggest clients making 80% of revenue, B: the next 15%, C: the rest
-SHRINK_INVOICES = 3.0  # a client's typical invoice is shrunk towards everyone's by this many invoices
 LAPSED = "lapsed"
 LOSS = "loss"  # margin class of an active client whose gross margin is zero or less
 BEHAVIOUR_FEATURES = [
@@ -114,6 +114,10 @@ def economics(ctx: RunContext, t: date, X: pd.DataFrame) -> pd.DataFrame:
 
 
 def train(ctx: RunContext) -> tuple[dict, dict]:
+    if ctx.frames.invoices.empty:
+        raise CannotScore(
+            f"no invoices before {ctx.as_of}: value segments come from revenue; load the accounting exports"
+        )
     X = ctx.client_features(ctx.as_of)
     active = _active(X)
     earned = economics(ctx, ctx.as_of, active)
@@ -141,8 +145,9 @@ def train(ctx: RunContext) -> tuple[dict, dict]:
     if found is not None:
         return found, registry.load_model(found)
     if len(active) < N_CLUSTERS:
-        raise ValueError(
-            f"segments need at least {N_CLUSTERS} clients invoiced in the last year, got {len(active)}"
+        raise CannotScore(
+            f"value segments need at least {N_CLUSTERS} clients invoiced in the 12 months before "
+            f"{ctx.as_of} (one per behaviour cluster); there are {len(active)}"
         )
     pipe = build_pipeline().fit(active)
     cluster = pipe.predict(active)
@@ -190,17 +195,16 @@ def assign(model: dict, X: pd.DataFrame, earned: pd.DataFrame) -> pd.DataFrame:
 
 
 def expected_value(ctx: RunContext, t: date, X: pd.DataFrame, horizon_days: int) -> pd.DataFrame:
-    """BG/NBD expected purchase days in the horizon x the client's typical invoice (shrunk to everyone's)."""
+    """BG/NBD expected purchase days in the horizon x the client's typical invoice (shrunk to everyone's);
+    missing (NaN) with fewer than bgnbd.MIN_CUSTOMERS customers, too few to fit BG/NBD on."""
     summary = bgnbd.rfm_summary(ctx.cut(t), t)
+    if len(summary.dropna()) < bgnbd.MIN_CUSTOMERS:
+        return pd.DataFrame({"expected_purchases": np.nan, "expected_value_rub": np.nan}, index=X.index)
     params = bgnbd.fit(summary)
     s = summary.reindex(X.index)
     tau = horizon_days / bgnbd.DAYS_PER_PERIOD
     purchases = bgnbd.expected_purchases(params, s["x"], s["t_x"], s["T"], tau)
-    inv = ctx.cut(t).invoices
-    per_day = inv.groupby(["client_id", "day"])["amount_rub"].sum().groupby("client_id")
-    mean, n = per_day.mean().reindex(X.index), per_day.size().reindex(X.index)
-    overall = float(inv.groupby(["client_id", "day"])["amount_rub"].sum().mean())
-    typical = (mean * n + overall * SHRINK_INVOICES) / (n + SHRINK_INVOICES)
+    typical = bgnbd.spend_per_purchase_day(ctx.cut(t), X.index)
     return pd.DataFrame(
         {"expected_purchases": purchases, "expected_value_rub": purchases * typical.to_numpy()}, index=X.index
     )
@@ -292,7 +296,7 @@ C below; lapsed: nothing in 12 months), and the same classes by gross margin (ma
 {m_a:,.0f} RUB, B from {m_b:,.0f} RUB; loss: no margin) crossed with {N_CLUSTERS} behaviour clusters: one sklearn
 Pipeline (log of counts and days, median imputation, scaling, KMeans, seed {RANDOM_STATE}).
 Expected value: BG/NBD expected purchase days in the next {run.horizon_days} days x the client's
-typical invoice day (shrunk towards everyone's by {SHRINK_INVOICES:.0f} invoices).
+typical invoice day (shrunk towards everyone's by {bgnbd.SHRINK_PURCHASES:.0f} invoice days).
 
 **Clusters (medians).**
 

@@ -71,6 +71,38 @@ class GroupedFolds:
             yield train, test
 
 
+def with_values(X: pd.DataFrame, columns: Sequence[str]) -> list[str]:
+    """The columns that hold at least one value in X. A column missing in every training row tells a
+    model nothing (a source whose records never reach the clients trained on), and gradient boosting
+    cannot bin it; the model is trained, and scored, without it."""
+    return [c for c in columns if c in X.columns and X[c].notna().any()]
+
+
+MIN_TRAIN_ROWS = 100  # labelled rows a gradient-boosted model is trained on, at least
+MIN_OUTCOME_ROWS = 10  # rows of each outcome, at least
+
+
+def why_untrainable(
+    X: pd.DataFrame, y: pd.Series, what: str, folds: GroupedFolds | None = None
+) -> str | None:
+    """None when a calibrated gradient-boosted model can be trained on (X, y); else why not, in words:
+    too few rows, too few of one outcome, or a calibration fold whose training part lacks an outcome.
+    `what` names a row ("client-snapshots", "lead-snapshots")."""
+    y = pd.Series(np.asarray(y, dtype=int), index=X.index if len(X) == len(y) else None)
+    positives, negatives = int(y.sum()), int(len(y) - y.sum())
+    if len(y) < MIN_TRAIN_ROWS:
+        return f"{len(y)} labelled {what}, fewer than the {MIN_TRAIN_ROWS} the model is trained on"
+    if min(positives, negatives) < MIN_OUTCOME_ROWS:
+        return (
+            f"{positives} positive and {negatives} negative labelled {what}: the model needs at least "
+            f"{MIN_OUTCOME_ROWS} of each"
+        )
+    for train, _ in (folds or GroupedFolds(2)).split(X):
+        if y.iloc[train].nunique() < 2:
+            return f"the {what} of one calibration fold all have the same outcome"
+    return None
+
+
 def cap_rows(X: pd.DataFrame, y: pd.Series, max_rows: int | None) -> tuple[pd.DataFrame, pd.Series]:
     """At most about `max_rows` rows, keeping whole groups (first index level) chosen by a hash."""
     if not max_rows or len(X) <= max_rows:

@@ -33,18 +33,23 @@ FORECAST_COLUMNS = [
     "upper_80_rub",
     "lower_95_rub",
     "upper_95_rub",
+    "method",
+    "history_months",
 ]
 
 
 def forecast_frame(source: Source, level: str = TOTAL_LEVEL) -> pd.DataFrame:
     """Every forecast of one level: issued (its as-of date), forecast_month (first day),
-    horizon_months, forecast_rub and the 80% and 95% interval bounds."""
+    horizon_months, forecast_rub, the 80% and 95% interval bounds, method (seasonal or
+    short_history) and history_months (complete months of revenue it rests on)."""
     source.require_rows(FORECAST_TABLE)
+    has_history = {"method", "history_months"} <= set(source.columns(FORECAST_TABLE))
+    history = "method, history_months" if has_history else "null as method, null as history_months"
     frame = source.df(
         f"""
         select
             as_of_date as issued, forecast_month, horizon_months,
-            forecast_rub, lower_80_rub, upper_80_rub, lower_95_rub, upper_95_rub
+            forecast_rub, lower_80_rub, upper_80_rub, lower_95_rub, upper_95_rub, {history}
         from {FORECAST_TABLE}
         where level = $level
         order by forecast_month, as_of_date

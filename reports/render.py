@@ -57,6 +57,8 @@ def report_title(period: Period) -> str:
 
 
 def banners(ctx: Context) -> list[str]:
+    from reports.model_runs import MODEL_TITLES, latest_runs
+
     out = []
     if ctx.as_of is None:
         out.append("The published warehouse holds no dated data yet.")
@@ -67,6 +69,15 @@ def banners(ctx: Context) -> list[str]:
             f"This period is not complete: the warehouse has data to {ctx.as_of:%d %b %Y}, so its figures "
             "will still change."
         )
+    runs = latest_runs(ctx.source, ctx.period.end)
+    not_trained = runs[runs["status"] != "trained"]
+    if len(not_trained):
+        what = ", ".join(
+            f"{MODEL_TITLES.get(r.model_name, r.model_name).lower()} "
+            f"{'scored by its baseline' if r.status == 'baseline' else 'not made'}"
+            for r in not_trained.itertuples()
+        )
+        out.append(f"The data cannot support every model: {what} (see 'Models behind this report').")
     return out
 
 

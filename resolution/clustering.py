@@ -16,9 +16,17 @@ Order: overrides; the same tax identity; a converted lead's account and the lead
 probable first (same legal entity); a second Splink pass for leads and forms still alone whose own
 e-mail domain stood in the way of a confident match (the name wins over a former employer's address);
 legal entities that vote for the same corporate domain (each votes with the domain most of its records
-carry, a website counting three times); legal entities whose names start with the same word in the
-same region. Tax numbers, CRM links and overrides are facts and join clients even against the
-inferred constraints; Splink pairs, domains and name stems never do. That is what keeps one stray
+carry, a website counting three times); legal entities whose people mostly write from the same
+corporate mail domain (a holding's companies with sites of their own and the parent's mail); legal
+entities whose names start with the same word in the same region; registered legal entities anywhere
+whose names start with the same distinctive root (a brand few legal entities carry, the rarest first),
+joined to the one client with a company named by the root alone (not one whose people mostly write
+from another corporate mail domain than the parent's: a namesake's). A record whose site and mail domain
+share their root ("korvelzan-treid.ru", "korvelzan.ru": `normalise.domain_root`) is known by both in
+the one-domain rule, so a subsidiary with its own site may join the parent whose mail it uses; an
+unrelated mail domain (a person who moved) does not widen it. Tax numbers, CRM links and overrides
+are facts and join clients even against the inferred constraints; Splink pairs, domains and name
+stems and roots never do. That is what keeps one stray
 record (a person who moved and kept an old e-mail, a namesake in the same region) from merging two
 whole clients.
 """
@@ -33,12 +41,23 @@ import pandas as pd
 
 from resolution.evidence import EVIDENCE_RANK, FACT_EVIDENCE, with_tax_identity
 from resolution.graph import ConstrainedUnionFind
-from resolution.normalise import py_values
+from resolution.normalise import domain_root, fold_script, py_values
 
 log = logging.getLogger(__name__)
 
 RESULT_COLUMNS = ["record_key", "legal_entity_key", "client_key", "match_evidence", "match_probability"]
 WEBSITE_VOTE, EMAIL_VOTE = 3, 1
+MIN_ROOT_LETTERS = 6  # a shorter first word ("Альфа", "Гео") is a common word, not a brand
+# first words of company names that are words, not brands ("Компания Вектор", "Группа компаний ...")
+GENERIC_ROOTS = frozenset(
+    fold_script(word)
+    for word in (
+        "компания", "группа", "холдинг", "фирма", "завод", "комбинат", "предприятие", "объединение",
+        "агентство", "центр", "торговый", "торговая", "торговое", "производственная", "производственный",
+        "строительная", "строительный", "транспортная", "управляющая", "инвестиционная", "промышленная",
+        "научно", "медицинский", "медицинская", "company", "group", "holding", "international",
+    )
+)  # fmt: skip
 FEDERAL_DISTRICT = {
     "Москва": "Центральный", "Московская область": "Центральный",
     "Санкт-Петербург": "Северо-Западный", "Ленинградская область": "Северо-Западный",
@@ -68,6 +87,9 @@ class ClusteringConfig:
     # a lead or form alone in its client joins a Splink match at least this probable even when its
     # e-mail domain is another client's (the person writes from a former employer's address)
     name_over_mail_threshold: float = 0.8
+    # join legal entities anywhere whose names start with the same distinctive root: one named by at
+    # most this many legal entities (see `_root_links`); 0 turns it off
+    max_root_entities: int = 8
 
 
 @dataclass
@@ -115,9 +137,12 @@ class _NestedClusters:
         self.clients.union(a, b)
         return True
 
-    def same_client(self, a: str, b: str, evidence: str, force: bool) -> None:
+    def same_client(self, a: str, b: str, evidence: str, force: bool, ignore: tuple[str, ...] = ()) -> None:
         self.accepted.append((a, b, evidence, 1.0))
-        self.clients.union(a, b, force=force)
+        if ignore and not self.clients.can_union(a, b, ignore=ignore):
+            self.clients.refused += 1
+            return
+        self.clients.union(a, b, force=force or bool(ignore))
 
 
 def _client_keys(records: pd.DataFrame) -> dict[str, dict]:
@@ -142,6 +167,11 @@ def _client_keys(records: pd.DataFrame) -> dict[str, dict]:
         domain = site or (mail if entity in MAIL_KEY_ENTITIES and contact is None else None)
         if domain:
             mapping["domain"] = {domain}
+            # a holding's subsidiary: its own site named after the brand whose mail its people use
+            # ("korvelzan-treid.ru", "korvelzan.ru") is known by both, so it may join the parent;
+            # a site and a mail domain that share no root (a person who moved) stay one domain
+            if site and mail and mail != site and domain_root(site) == domain_root(mail):
+                mapping["domain"].add(mail)
         if mapping:
             keys[key] = mapping
     return keys
@@ -214,24 +244,28 @@ def cluster_records(
     )
     entity_domain = _majority(votes, "entity_root", "domain", "vote")
     voted = domains[domains["domain"] == domains["entity_root"].map(entity_domain)]
-    voted = voted.sort_values(["domain", "record_key"], kind="stable")
-    # each domain's records in key order, the first one joined by the others (plain lists: a pandas
-    # group per domain costs more than the unions)
-    first_domain, first_key, first_site = None, None, None
-    for domain, key, site in zip(
-        py_values(voted["domain"]),
-        py_values(voted["record_key"]),
-        py_values(voted["website_domain"]),
-        strict=True,
-    ):
-        if domain != first_domain:
-            first_domain, first_key, first_site = domain, key, site
-            continue
-        both_sites = site is not None and first_site is not None
-        nested.same_client(first_key, key, "website_domain" if both_sites else "email_domain", force=False)
+    _link_by(
+        nested, voted, "domain", lambda first, other: "website_domain" if first and other else "email_domain"
+    )
+    # a holding's companies may each have a site of their own and share the parent's mail: legal
+    # entities whose people mostly write from one corporate domain are one client too
+    mail = domains[domains["email_domain"].notna()]
+    entity_mail = _majority(mail, "entity_root", "email_domain")
+    _link_by(nested, mail[mail["email_domain"] == mail["entity_root"].map(entity_mail)], "email_domain",
+             lambda first, other: "email_domain")  # fmt: skip
     if config.link_name_stems:
         for a, b in _stem_links(frame):
             nested.same_client(a, b, "name_stem", force=False)
+        for a, b in _root_links(nested, frame, config.max_root_entities):
+            # a subsidiary's site of its own ("korvelzan-logistik.ru") does not keep it from the
+            # parent whose brand it carries, but people writing from another corporate mail domain
+            # ("uralgrupp-group.ru" against "uralgrupp.ru") are a namesake's; the namesake and override
+            # rules still hold
+            mail_a = entity_mail.get(nested.entities.find(a))
+            mail_b = entity_mail.get(nested.entities.find(b))
+            if mail_a is not None and mail_b is not None and mail_a != mail_b:
+                continue
+            nested.same_client(a, b, "name_root", force=False, ignore=("domain",))
 
     stats["legal_entity_unions_refused"] = nested.entities.refused
     stats["client_unions_refused"] = nested.clients.refused
@@ -284,6 +318,62 @@ def _usable_domains(frame: pd.DataFrame, config: ClusteringConfig, stats: dict[s
                  ", ".join(sorted(hubs)[:10]))  # fmt: skip
     stats["hub_domains_ignored"] = len(hubs)
     return with_domain[~with_domain["domain"].isin(hubs)]
+
+
+def _link_by(nested: _NestedClusters, voted: pd.DataFrame, column: str, evidence) -> None:
+    """Join the records sharing a value of `column`: each value's records in key order, the first one
+    joined by the others (plain lists: a pandas group per value costs more than the unions).
+    `evidence(first_has_site, other_has_site)` names the evidence."""
+    voted = voted.sort_values([column, "record_key"], kind="stable")
+    first_value, first_key, first_site = None, None, None
+    for value, key, site in zip(
+        py_values(voted[column]),
+        py_values(voted["record_key"]),
+        py_values(voted["website_domain"]),
+        strict=True,
+    ):
+        if value != first_value:
+            first_value, first_key, first_site = value, key, site
+            continue
+        nested.same_client(first_key, key, evidence(first_site is not None, site is not None), force=False)
+
+
+def _root_links(nested: _NestedClusters, frame: pd.DataFrame, max_entities: int) -> list[tuple[str, str]]:
+    """Record pairs joining legal entities whose names start with the same distinctive root, wherever
+    they are registered, to the one client that holds the root alone: a holding names its companies
+    after its brand ("Корвелзан" and "Корвелзан Трейд", "Корвелзан Логистик" elsewhere). A root is
+    distinctive when it is at least MIN_ROOT_LETTERS long, not a word every company may start with
+    (GENERIC_ROOTS) and names at most `max_entities` legal entities (a holding's size); the rarest
+    roots are joined first. Only legal entities known by an INN are joined (a lead naming a company may
+    be any namesake's), and only when exactly one client has a company named by the root alone (the
+    parent): two such clients are namesakes, and nothing joins them on the name."""
+    stems = frame[frame["name_stem"].notna()]
+    if stems.empty:
+        return []
+    bare = stems[stems["name_norm"] == stems["name_stem"]]
+    parents: dict[str, dict[str, str]] = {}  # root -> client -> a record named by the root alone
+    for stem, key in zip(py_values(bare["name_stem"]), py_values(bare["record_key"]), strict=True):
+        parents.setdefault(stem, {}).setdefault(nested.clients.find(key), key)
+    entity_stem = _majority(stems, "entity_root", "name_stem")
+    carriers = stems[stems["name_stem"] == stems["entity_root"].map(entity_stem)]
+    carriers = carriers.sort_values(["name_stem", "entity_root", "record_key"], kind="stable")
+    carriers = carriers.drop_duplicates("entity_root")  # one record speaks for its legal entity
+    # rarity counts every legal entity of the root; only registered ones (with an INN) are joined
+    carriers = carriers.assign(entities=carriers.groupby("name_stem")["entity_root"].transform("size"))
+    registered = set(frame.loc[frame["inn_norm"].notna(), "entity_root"])
+    carriers = carriers[
+        carriers["entity_root"].isin(registered)
+        & (carriers["entities"] >= 2)
+        & (carriers["entities"] <= max_entities)
+        & (carriers["name_stem"].str.len() >= MIN_ROOT_LETTERS)
+        & ~carriers["name_stem"].isin(GENERIC_ROOTS)
+        & carriers["name_stem"].map(lambda stem: len(parents.get(stem, {})) == 1)
+    ]
+    carriers = carriers.sort_values(["entities", "name_stem", "record_key"], kind="stable")
+    return [
+        (next(iter(parents[stem].values())), key)
+        for stem, key in zip(py_values(carriers["name_stem"]), py_values(carriers["record_key"]), strict=True)
+    ]
 
 
 def _stem_links(frame: pd.DataFrame) -> list[tuple[str, str]]:

@@ -27,6 +27,7 @@ EVIDENCE_ORDER: tuple[str, ...] = (
     "email_domain",  # the same corporate e-mail domain
     "splink",  # a probabilistic match of names, region, phone and tax number
     "name_stem",  # the same first word of the name in the same region, between legal entities
+    "name_root",  # the same distinctive first word (a brand few legal entities carry), anywhere
     "singleton",
 )
 EVIDENCE_RANK = {name: i for i, name in enumerate(EVIDENCE_ORDER)}

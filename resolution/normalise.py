@@ -399,6 +399,25 @@ def corporate_domain(domain: str | None, excluded: frozenset[str] = frozenset())
     return domain
 
 
+MIN_DOMAIN_ROOT_LETTERS = 6  # a shorter first word of a domain ("stroy-", "it-") names no company
+
+
+def domain_root(domain: str | None) -> str | None:
+    """What a corporate domain says of the organisation behind it: its registered name and zone, the
+    name cut at the first hyphen when what comes before is a word of its own: 'korvelzan.ru',
+    'korvelzan-treid.ru' and 'spb.korvelzan.ru' all give 'korvelzan.ru' (a holding's companies name
+    their sites after its brand); 'it-service.ru' stays 'it-service.ru'; 'korvelzan.com' is another
+    (namesakes register the free zone)."""
+    if not domain:
+        return None
+    labels = domain.lower().split(".")
+    if len(labels) < 2:
+        return labels[0]
+    label, zone = labels[-2], labels[-1]
+    first = label.split("-", 1)[0]
+    return f"{first if len(first) >= MIN_DOMAIN_ROOT_LETTERS else label}.{zone}"
+
+
 # ---------------------------------------------------------------------------- regions
 # how regions are written besides their official name (folded with `_region_key`)
 REGION_ALIASES: dict[str, str] = {

@@ -133,6 +133,8 @@ def build_accounts(world: World, leads: Leads) -> Accounts:
     primary[ent_of[prim_rows]] = prim_rows
     # parent links: in some holdings every other account points to the head entity's account
     linked_group = rng.random(g.n) < p.parent_link_share
+    if g.planted_holding.any():  # planted holdings are not linked in the CRM (sample_exports/holdings.py)
+        linked_group &= ~g.planted_holding
     head_acc = primary[g.ent_start[acc_grp]]
     parent = np.where(
         linked_group[acc_grp]
@@ -233,9 +235,8 @@ def _account_details(
         out.add("inn", None if (r < 0.1 or (is_dup[i] and r < 0.5)) else v)
         out.add("kpp", None if rng.random() < 0.3 or not ents.kpp[e] else ents.kpp[e])
         r = rng.random()
-        out.add(
-            "website", None if r < 0.4 else (f"www.{g.domain[gg]}" if r < 0.7 else f"https://{g.domain[gg]}")
-        )
+        site = ents.site[e] if ents.site and ents.site[e] else g.domain[gg]
+        out.add("website", None if r < 0.4 else (f"www.{site}" if r < 0.7 else f"https://{site}"))
         r = rng.random()
         area = REGIONS[ents.region[e]][3]
         out.add(

@@ -50,6 +50,17 @@ LATIN_STEMS = {
     "Vision": "Вижн", "Sky": "Скай", "Core": "Кор", "Flex": "Флекс", "Grid": "Грид", "Max": "Макс",
     "Neo": "Нео", "Prime": "Прайм", "Trade": "Трейд", "Group": "Групп", "Lab": "Лаб", "Star": "Стар",
 }  # fmt: skip
+# Made-up brand roots of holdings (sample_exports/holdings.py): syllables no other stem uses, so a
+# brand is as rare in the data as a real holding's
+BRAND_SYLLABLES = (
+    "Кор", "Вел", "Зан", "Мир", "Тал", "Рон", "Лак", "Вис", "Дар", "Сен", "Бор", "Нел", "Гар", "Фел",
+    "Лин", "Мор", "Тек", "Вар", "Рил", "Зор",
+)  # fmt: skip
+# what holdings call their subsidiaries: the brand and a line of business
+HOLDING_QUALIFIERS = (
+    "Трейд", "Логистик", "Сервис", "Девелопмент", "Инжиниринг", "Ритейл", "Финанс", "Технолоджи",
+    "Агро", "Энерджи",
+)  # fmt: skip
 QUALIFIERS = (
     "Плюс", "Урал", "Сибирь", "Центр", "Регион", "Логистика", "Трейд", "Сервис", "Инжиниринг",
     "Девелопмент", "Юг", "Север", "Капитал", "Терминал", "Снабжение", "Производство", "Ритейл",
@@ -159,6 +170,13 @@ def company_stem(rng: np.random.Generator, latin: bool) -> tuple[str, str]:
         return LATIN_STEMS[a] + LATIN_STEMS[b].lower(), a + b
     head, tail = pick(rng, STEM_HEADS), pick(rng, STEM_TAILS)
     cyr = head + tail
+    return cyr, transliterate(cyr)
+
+
+def brand_root(rng: np.random.Generator) -> tuple[str, str]:
+    """A holding's made-up brand (Cyrillic, Latin): three syllables, "Корвелзан"."""
+    parts = [pick(rng, BRAND_SYLLABLES) for _ in range(3)]
+    cyr = parts[0] + "".join(p.lower() for p in parts[1:])
     return cyr, transliterate(cyr)
 
 

@@ -47,6 +47,10 @@ class GeneratorParams:
     invalid_inn_share: float = 0.03  # entities whose known INN has a wrong check digit
     missing_inn_share: float = 0.03  # entities with no INN anywhere
     multi_office_share: float = 0.35  # multi-entity groups with entities served by another office
+    # multi-entity groups planted as holdings the way real ones look (sample_exports/holdings.py):
+    # subsidiaries named "<brand> Трейд" in another region, with their own website and no CRM parent
+    # link, whose people write from the parent's e-mail domain. 0 leaves every other draw unchanged.
+    holding_share: float = 0.0
 
     # -- finance
     purchases_per_customer_month: float = 0.9  # median group; scaled by size

@@ -84,9 +84,10 @@ def write_ground_truth(
 def _write_groups(path: Path, world: World) -> None:
     g = world.groups
     header = ["group_id", "group_name", "n_entities", "offices", "is_customer"]
+    planted = g.planted_holding if len(g.planted_holding) else np.zeros(g.n, dtype=bool)
     _write(
         path,
-        [*header, "first_purchase_date", "churn_date", "won_back_date"],
+        [*header, "first_purchase_date", "churn_date", "won_back_date", "is_planted_holding"],
         (
             (
                 group_id,
@@ -97,6 +98,7 @@ def _write_groups(path: Path, world: World) -> None:
                 _date_or_empty(int(g.first_purchase[i])),
                 _date_or_empty(int(g.churn[i])),
                 _date_or_empty(int(g.won_back[i])),
+                _flag(planted[i]),
             )
             for i, group_id in enumerate(g.group_id.tolist())
         ),

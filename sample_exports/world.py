@@ -9,13 +9,14 @@ arrays and never change the population, except that lead conversions make prospe
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import NamedTuple
 
 import numpy as np
 
 from sample_exports import clock, names
+from sample_exports.holdings import plant_holdings
 from sample_exports.inn import corrupt_inn, generate_inns, generate_kpp
 from sample_exports.params import NEVER, GeneratorParams, Sizes, Window, rng_for
 
@@ -157,6 +158,7 @@ class Groups:
     ticket_rate: np.ndarray
     first_entity: np.ndarray  # entity that buys first (the lead's entity for new customers)
     partner: np.ndarray  # index of the partner the group buys through, -1 when it buys direct
+    planted_holding: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # holdings.py
 
     @cached_property
     def group_id(self) -> np.ndarray:
@@ -205,6 +207,7 @@ class Entities:
     kpp: np.ndarray
     is_branch: np.ndarray
     join_day: np.ndarray  # first day the entity can buy (new customers add entities over time)
+    site: list[str | None] = field(default_factory=list)  # its own website (None: the group's domain)
 
     @cached_property
     def entity_id(self) -> np.ndarray:
@@ -431,8 +434,13 @@ def build_groups_and_entities(
         for k in range(n_ent[g]):
             _draw_entity(p, ents, group, k, quals, rng)
 
+    planted, sites = plant_holdings(
+        p, seed, ents.form, ents.native, ents.other, ents.region, ents.branch, ent_start, n_ent, g_name,
+        domain, offices, _OFFICE_REGIONS, REGION_OFFICE,
+    )  # fmt: skip
     inn, kpp, inn_valid = _tax_ids(p, ents, ent_start[e_group], rng)
     groups = _groups(p, g_name, size_z, region, industry, domain, offices, ent_start, n_ent, existing, rng)
+    groups.planted_holding = planted
     e_head = np.zeros(n_total, dtype=bool)
     e_head[ent_start] = True
     entities = Entities(
@@ -449,6 +457,7 @@ def build_groups_and_entities(
         kpp=kpp,
         is_branch=ents.branch,
         join_day=np.full(n_total, -NEVER, dtype=np.int64),
+        site=sites,
     )
     groups.cost_scale = np.exp(0.06 * size_z + rng_for(seed, "cost_scale").normal(0.0, 0.08, n))
     existing_idx = np.flatnonzero(existing)

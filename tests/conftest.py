@@ -6,6 +6,8 @@
   write take a copy (`tests.support.homes.copy_home`).
 - `published_demo`: a copy of it with the model jobs run and the published copy made (reports,
   notebooks).
+- `data_shapes`: the sample cut into the shapes real companies send (tests/support/shapes.py), each
+  run through the pipeline once, when first asked for (tests/shapes/, tests/models/test_finance_only.py).
 """
 
 from __future__ import annotations
@@ -33,3 +35,10 @@ def published_demo(built_home, tmp_path_factory) -> Settings:
     from tests.support.demo import build_published_demo
 
     return build_published_demo(built_home, tmp_path_factory.getbasetemp() / "published-demo")
+
+
+@pytest.fixture(scope="session")
+def data_shapes(sample_exports, tmp_path_factory):
+    from tests.support.shape_runs import ShapeMatrix
+
+    return ShapeMatrix(sample_exports, tmp_path_factory.getbasetemp() / "shapes")

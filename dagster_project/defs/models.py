@@ -22,6 +22,14 @@ ML_TABLES = (
     "next_best_actions",
     "model_runs",
 )
+# the run_all summary's part for each table (model_runs: the run as a whole)
+JOB_OF_TABLE = {
+    "client_segments": "segments",
+    "churn_scores": "churn",
+    "lead_scores": "leads",
+    "sales_forecast": "forecast",
+    "next_best_actions": "next_best_actions",
+}
 UPSTREAM_MARTS = (
     "fct_invoices",
     "fct_payments",
@@ -75,7 +83,9 @@ def data_end_as_of(settings) -> date | None:
 )
 def ml_scores(context: dg.AssetExecutionContext, crmw: CrmwResource):
     """Segments, churn risk, lead scores, sales forecast and next best actions as of the month's end,
-    with backtests (ml.model_metrics, ml.forecast_accuracy) and a registered model per run."""
+    with backtests (ml.model_metrics, ml.forecast_accuracy) and a registered model per run. A model the
+    data cannot support is skipped (or scored by its baseline): its asset's metadata has the status and
+    the reason, as ml.model_runs does; the run goes on."""
     from models.jobs import run_all
 
     settings = crmw.settings()
@@ -86,12 +96,15 @@ def ml_scores(context: dg.AssetExecutionContext, crmw: CrmwResource):
         as_of = end
     summary = run_all(settings, as_of=as_of)
     for table in ML_TABLES:
-        part = summary.get(table.replace("_scores", "").replace("client_", ""), {})
+        part = summary.get(JOB_OF_TABLE.get(table, ""), {})
+        if part.get("status") in ("skipped", "baseline"):
+            context.log.warning(f"{JOB_OF_TABLE[table]} {part['status']}: {part.get('reason')}")
         yield dg.MaterializeResult(
             asset_key=dg.AssetKey(["ml", table]),
             metadata={
                 "as_of": str(as_of),
                 **{k: v for k, v in part.items() if isinstance(v, int | float | str)},
+                **{f"rows {name}": n for name, n in part.get("rows", {}).items()},
             },
         )
 

@@ -7,6 +7,7 @@ from reports.sections.churn import churn_watchlist
 from reports.sections.clients import top_clients
 from reports.sections.data_health import data_health
 from reports.sections.key_person import key_person_risk
+from reports.sections.models import models
 from reports.sections.origins import origins
 from reports.sections.pipeline import pipeline
 from reports.sections.profitability import profitability
@@ -26,6 +27,7 @@ SECTIONS = (
     support_backlog,
     key_person_risk,
     data_health,
+    models,
 )
 
 __all__ = ["SECTIONS"]

@@ -6,9 +6,10 @@ from __future__ import annotations
 import pandas as pd
 
 from reports import charts
-from reports.churn import backtest_summary, churn_backtest, churn_scores, scores_as_of
+from reports.churn import CHURN_MODEL, backtest_summary, churn_backtest, churn_scores, scores_as_of
 from reports.formatting import fmt_int, fmt_number, fmt_pct, fmt_rub, known_to
 from reports.model import Context, Metric, Section, Table, report_section
+from reports.model_runs import latest_runs, run_of
 from reports.sections.common import label_clients, owner_at, shorten
 from reports.source import TableMissing
 
@@ -39,6 +40,12 @@ def _summary(frame: pd.DataFrame) -> dict:
 @report_section("churn", "Churn-risk watchlist")
 def churn_watchlist(ctx: Context, section: Section) -> None:
     ctx.source.require("marts.dim_clients")
+    run = run_of(latest_runs(ctx.source, ctx.period.end), CHURN_MODEL)
+    if run and run["status"] == "skipped":
+        section.unavailable = (
+            f"the churn model was not made as of {run['as_of_date']:%d %b %Y}: {run['reason']}"
+        )
+        return
     scores = churn_scores(ctx.source)
     frames = {p: _scored(scores, p) for p in ctx.comparisons}
     current = frames[ctx.period]
@@ -121,6 +128,10 @@ def churn_watchlist(ctx: Context, section: Section) -> None:
         f"they brought {fmt_rub(cur['revenue_high_rub'])} in the last 12 months. Weighted by probability, "
         f"{fmt_rub(cur['expected_loss_rub'])} of 12-month revenue is at risk."
     )
+    if run and run["status"] == "baseline":
+        section.partial.append(f"Scored by the model's baseline, not the model: {run['reason']}.")
+    elif run and isinstance(run["reason"], str) and run["reason"]:
+        section.partial.append(f"Horizon: {run['reason']}.")
     _backtest(ctx, section)
     section.notes.append(
         "Scores come from the churn model (ml.churn_scores) made on or before the period end; drivers are "

@@ -17,6 +17,7 @@ from reports.forecast import (
 )
 from reports.formatting import fmt_pct, fmt_rub, known_to
 from reports.model import Context, Metric, Section, report_section
+from reports.model_runs import latest_runs, run_of
 from reports.periods import month_period
 from reports.sections.common import has_net_revenue, revenue_lines_sql, revenue_note, trailing_12m, window
 from reports.source import TableMissing
@@ -40,6 +41,7 @@ def revenue_by_period(ctx: Context, periods) -> pd.DataFrame:
 
 
 FORECAST_AHEAD = 3  # future months the chart shows from the latest forecast
+FORECAST_MODEL = "sales_forecast"
 
 
 @report_section("revenue", "Revenue against forecast")
@@ -79,10 +81,17 @@ def revenue(ctx: Context, section: Section) -> None:
     if ctx.kind != "monthly":
         section.partial.append("The sales forecast is monthly: the monthly report sets revenue against it.")
     else:
+        run = run_of(latest_runs(ctx.source, ctx.period.end), FORECAST_MODEL)
         try:
             going_in, ahead = _forecast(ctx, section, trend, current["revenue_rub"])
         except TableMissing as exc:
             section.partial.append(f"Forecast not available yet: {exc}.")
+        if run and run["status"] == "skipped":
+            section.partial.append(
+                f"No forecast was made as of {run['as_of_date']:%d %b %Y}: {run['reason']}."
+            )
+        elif not ahead.empty:
+            section.notes.append(_history_note(ahead))
         try:
             _accuracy(ctx, section)
         except TableMissing as exc:
@@ -176,6 +185,29 @@ def _forecast(ctx: Context, section: Section, trend, actual_rub) -> tuple[pd.Dat
             )
         )
     return going_in, ahead
+
+
+def _history_note(ahead: pd.DataFrame) -> str:
+    """How much history the latest forecast rests on (ml.sales_forecast.history_months and method)."""
+    months = ahead["history_months"].iloc[0] if "history_months" in ahead else None
+    method = ahead["method"].iloc[0] if "method" in ahead else None
+    if months is None or pd.isna(months):
+        return "The latest forecast does not record how much history it rests on (made by an older version)."
+    when = f"made with {known_to(ahead['issued'].iloc[0])}"
+    if method == "short_history":
+        why = (
+            "less than the two years a seasonal pattern needs"
+            if months < 24
+            else "from too few clients for a seasonal pattern"
+        )
+        return (
+            f"The latest forecast ({when}) rests on {int(months)} complete month(s) of revenue, {why}: it "
+            "has no seasonality. It is the mean of the last three months unless the backtest found the "
+            "trend, the open pipeline or the client base clearly better."
+        )
+    return (
+        f"The latest forecast ({when}) rests on {int(months)} complete months of revenue, with seasonality."
+    )
 
 
 def _accuracy(ctx: Context, section: Section) -> None:

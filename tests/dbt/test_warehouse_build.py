@@ -6,7 +6,8 @@ Two warehouses are built once per module (about a minute on two cores):
 - `full`: exports loaded in two batches; the second adds later months and account
   snapshots and supersedes a finance file with one invoice removed. The build after it
   is incremental; the incremental facts are saved, then rebuilt with --full-refresh.
-- `finance_only`: only the accounting exports.
+- `finance_only`: only the accounting exports: a copy of the data-shape matrix's accounting-only
+  warehouse (tests/shapes/), built once per session.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import duckdb
 import pytest
 
 from ingest.load import ingest_paths
+from tests.support.homes import copy_home
 from warehouse.dbt import BuildResult, WarehouseBuildError, build_warehouse, dbt_args, generate_docs
 from warehouse.settings import Settings
 
@@ -78,7 +80,7 @@ _FILE_DATE = re.compile(r"__(\d{4}-\d{2}(?:-\d{2})?)\.")
 @dataclass
 class Warehouse:
     settings: Settings
-    result: BuildResult
+    result: BuildResult | None  # None: built elsewhere (the data-shape matrix), which checked it
     incremental_tables: dict[str, str]  # fact -> saved copy of its incremental state
 
     def con(self) -> duckdb.DuckDBPyConnection:
@@ -138,11 +140,12 @@ def full(exports, tmp_path_factory) -> Warehouse:
 
 
 @pytest.fixture(scope="module")
-def finance_only(exports, tmp_path_factory) -> Warehouse:
-    settings = Settings(home=tmp_path_factory.mktemp("home_finance")).ensure()
-    assert ingest_paths([exports / "finance"], settings.warehouse_path).ok
-    result = build_warehouse(settings)
-    return Warehouse(settings, result, {})
+def finance_only(data_shapes, tmp_path_factory) -> Warehouse:
+    """The accounting-only shape of the data-shape matrix (tests/shapes/: `crmw ingest` of the finance
+    exports and `crmw build` with its data tests, once per session), copied: tests here write."""
+    run = data_shapes.run("accounting_only")
+    assert run.failures() == {}, run.failures()
+    return Warehouse(copy_home(run.settings, tmp_path_factory.mktemp("home_finance")), None, {})
 
 
 # ------------------------------------------------------------------ pure helpers
@@ -369,7 +372,6 @@ def test_receivables_buckets_add_up_to_the_overdue_amount(full):
 
 # ------------------------------------------------------------------ accounting only
 def test_finance_only_company_gets_every_mart_without_error(finance_only):
-    assert finance_only.result.success
     with finance_only.con() as con:
         tables = {
             r[0]

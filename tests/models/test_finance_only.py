@@ -12,7 +12,7 @@ import pytest
 
 from models.features import CRM_FEATURES, WEB_FEATURES
 from models.jobs import run_all
-from tests.support.models import fresh_home, query, template_warehouse
+from tests.support.models import fresh_home, query
 from warehouse.dbt import build_warehouse
 from warehouse.settings import Settings
 
@@ -20,9 +20,11 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def template(sample_exports, tmp_path_factory) -> Path:
-    root = tmp_path_factory.getbasetemp() / "models"
-    return template_warehouse(root, 0.01, finance_only=True, exports=sample_exports)
+def template(data_shapes) -> Path:
+    """The accounting-only shape of the data-shape matrix (tests/shapes/), built once per session."""
+    run = data_shapes.run("accounting_only")
+    assert run.failures() == {}, run.failures()
+    return run.home
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +44,8 @@ def test_accounting_alone_gives_segments_churn_risk_forecast_and_actions(scored)
         "next_best_actions",
     ):
         assert query(settings, f"select count(*) n from ml.{table}")["n"][0] > 0, table
-    assert "skipped" in summary["leads"]
+    assert summary["leads"]["status"] == "skipped"
+    assert "no CRM leads" in summary["leads"]["reason"]
     assert query(settings, "select count(*) n from ml.lead_scores")["n"][0] == 0
 
 

@@ -4,6 +4,7 @@ forecast's pieces (the total's seasonal profile, the combination with seasonal n
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import duckdb
@@ -13,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models import bgnbd, forecast, labels, nba, rules
+from models import bgnbd, churn, forecast, labels, nba, rules
 from models.data import Frames, _encode, _placeholder, add_months, day_number
 from models.features import SUFFIX
 from models.schema import TABLES, ensure_ml_schema, replace_rows
@@ -59,12 +60,12 @@ def test_bgnbd_quiet_customers_are_likelier_to_buy_nothing():
 
 
 # ------------------------------------------------------------------ labels and the split
-def _frames_with_invoices(days: list[date], client: str = "CL-1") -> Frames:
+def _frames_with_invoices(days: list[date], client: str | list[str] = "CL-1") -> Frames:
     out = {name: _placeholder(name) for name in ("invoices", "payments", "credit_notes", "interactions", "web",
                                                  "tickets", "deals", "owners", "managers", "clients", "leads")}  # fmt: skip
     out["invoices"] = pd.DataFrame(
         {
-            "client_id": [client] * len(days),
+            "client_id": client if isinstance(client, list) else [client] * len(days),
             "invoice_id": [f"INV-{i}" for i in range(len(days))],
             "legal_entity_id": "LE-1",
             "office_code": "MSK",
@@ -94,6 +95,36 @@ def test_backtest_dates_are_quarter_starts_whose_horizon_is_over():
     assert len(dates) == 4
     assert all(d.day == 1 and d.month in (1, 4, 7, 10) for d in dates)
     assert all(d + timedelta(days=180) <= as_of for d in dates)
+
+
+def test_a_short_history_trains_on_a_shorter_horizon_and_says_so():
+    # nine months of invoices, a 273-day horizon asked: no snapshot could be labelled with it
+    frames = _frames_with_invoices([date(2026, 1, 5) + timedelta(days=9 * k) for k in range(30)])
+    as_of = date(2026, 10, 1)
+    plan = labels.label_plan(frames, as_of, 273)
+    assert plan.is_shortened and plan.asked_days == 273
+    assert plan.horizon_days == 180  # the longest shorter horizon that labels three snapshots
+    assert len(plan.dates) >= labels.MIN_TRAINING_SNAPSHOTS
+    assert all(t + timedelta(days=plan.horizon_days) <= as_of for t in plan.dates)
+    assert "273-day churn horizon asked" in plan.describe("churn")
+    # three years of history keep the horizon asked, with six months behind every snapshot
+    long = _frames_with_invoices([date(2023, 10, 2) + timedelta(days=30 * k) for k in range(36)])
+    plan = labels.label_plan(long, as_of, 180)
+    assert not plan.is_shortened and plan.min_history_months == 6 and plan.describe("churn") is None
+    assert list(plan.dates) == labels.training_dates(long, as_of, 180)
+
+
+def test_the_recency_baseline_learns_how_long_quiet_gaps_last():
+    """Gaps between purchase days of 30 days, ending in a purchase: a client quiet for 20 days is
+    likely to buy in the next 30, one quiet for 60 (longer than any gap that ended) is not."""
+    days = [date(2025, 1, 1) + timedelta(days=30 * k) for k in range(10)]
+    frames = _frames_with_invoices(sorted(days + days), ["CL-1", "CL-2"] * 10)
+    times, survival = churn.gap_survival(frames, date(2025, 10, 10))  # open gaps of 12 days
+    assert times.tolist() == [30.0] and survival[0] == 0.0
+    p = churn.recency_no_purchase(times, survival, np.array([20.0, 60.0]), 30)
+    assert p.tolist() == [0.0, 1.0]
+    # nobody bought twice: nothing to learn from
+    assert len(churn.gap_survival(_frames_with_invoices([date(2025, 1, 1)]), date(2025, 6, 1))[0]) == 0
 
 
 def test_a_label_reaching_past_the_run_date_is_refused():
@@ -244,6 +275,35 @@ def test_ensure_ml_schema_creates_every_table_and_replace_rows_is_idempotent():
     assert con.execute("select count(*) from ml.next_best_actions").fetchone()[0] == 1
 
 
+def test_no_rows_replace_a_date_with_nothing_whatever_columns_they_come_with():
+    """A skipped model or a backtest without dates writes an empty frame (with or without columns):
+    the date's rows go, nothing is inserted, nothing fails."""
+    con = duckdb.connect()
+    ensure_ml_schema(con)
+    cols = [c for c, _ in TABLES["next_best_actions"]]
+    row = pd.DataFrame(
+        [[date(2026, 1, 1), "CL-1", "none", False, None, "x", False, None, 0.1, 180]], columns=cols
+    )
+    replace_rows(con, "next_best_actions", row, {"as_of_date": date(2026, 1, 1)})
+    for empty in (pd.DataFrame(), pd.DataFrame(columns=["as_of_date", "unrelated"])):
+        assert replace_rows(con, "next_best_actions", empty, {"as_of_date": date(2026, 1, 1)}) == 0
+        assert con.execute("select count(*) from ml.next_best_actions").fetchone()[0] == 0
+    # rows with columns missing are still refused
+    with pytest.raises(ValueError, match="lack columns"):
+        replace_rows(con, "next_best_actions", row.drop(columns="reason"), {"as_of_date": date(2026, 1, 1)})
+
+
+def test_a_table_written_by_an_older_version_gets_the_new_columns():
+    con = duckdb.connect()
+    con.execute("create schema ml")
+    con.execute("create table ml.model_runs (run_id varchar, model_name varchar)")
+    con.execute("insert into ml.model_runs values ('r1', 'churn')")
+    ensure_ml_schema(con)
+    columns = [r[0] for r in con.execute("describe ml.model_runs").fetchall()]
+    assert {"status", "reason", "version"} <= set(columns)
+    assert con.execute("select run_id, status from ml.model_runs").fetchall() == [("r1", None)]
+
+
 # ------------------------------------------------------------------ the sales forecast
 SEASON = np.array([0.7, 0.9, 1.3, 0.95, 0.95, 1.3, 0.85, 0.85, 1.3, 1.0, 1.05, 1.8])
 
@@ -278,23 +338,67 @@ def test_the_totals_seasonal_profile_is_not_bent_by_a_few_huge_invoices():
     assert model.predict(origin, 3).shape == (3,)
 
 
+def _seasonal_fc(horizon: int, **given) -> forecast.OriginForecast:
+    candidates = np.full((horizon, len(forecast.CANDIDATES)), np.nan)
+    for name, values in given.items():
+        candidates[:, forecast.CANDIDATES.index(name)] = values
+    parts = np.full((horizon, 1), 1.0)
+    return forecast.OriginForecast(
+        date(2026, 1, 1), ["a|MSK"], parts, np.zeros_like(parts), parts.copy(), candidates=candidates
+    )
+
+
+def _weights(w: np.ndarray, *names: str) -> list[float]:
+    return [w[forecast.CANDIDATES.index(n)] for n in names]
+
+
 def test_combination_weights_use_only_errors_of_months_that_are_over():
     origin = date(2026, 1, 1)
-    # top-down errs by 10, bottom-up by 20, seasonal naive by 30
-    rows = [
-        (add_months(origin, -k - 1), 1, add_months(origin, -k - 1), 110.0, 80.0, 130.0, 100.0)
-        for k in range(6)
-    ]
-    errors = pd.DataFrame(rows, columns=forecast.COMBINATION_COLUMNS)
-    w = forecast.combination_weights(errors, origin, 2)
+    columns = forecast.COMBINATION_COLUMNS
+    # top-down errs by 10, bottom-up by 20, seasonal naive by 30 (the short candidates were made too)
+    rows = []
+    for k in range(6):
+        row = dict.fromkeys(columns, np.nan)
+        row |= {"origin": add_months(origin, -k - 1), "horizon": 1, "target": add_months(origin, -k - 1)}
+        row |= {"top_down": 110.0, "bottom_up": 80.0, "seasonal_naive": 130.0, "recent_level": 90.0}
+        rows.append(row | {"actual": 100.0})
+    errors = pd.DataFrame(rows, columns=columns)
+    fc = _seasonal_fc(2, top_down=1.0, bottom_up=1.0, seasonal_naive=1.0, recent_level=1.0)
+    w = forecast.combination_weights(errors, origin, fc)
     inverse = np.array([1 / 100, 1 / 400, 1 / 900])
-    assert w[0] == pytest.approx(inverse / inverse.sum())
-    assert w[1].tolist() == [1.0, 0.0, 0.0]  # no errors at horizon 2: the total's own fit alone
+    assert _weights(w[0], "top_down", "bottom_up", "seasonal_naive") == pytest.approx(inverse / inverse.sum())
+    assert _weights(w[0], "recent_level") == [0.0]  # not a candidate of the seasonal regime
+    # no errors at horizon 2: the default candidate (the top-down total) alone
+    assert _weights(w[1], *forecast.CANDIDATES) == [0, 0, 0, 0, 1.0, 0, 0]
     # the same errors with targets not yet over (on or after the origin) are not used
     future = errors.assign(target=[add_months(origin, k) for k in range(6)])
-    assert forecast.combination_weights(future, origin, 1).tolist() == [[1.0, 0.0, 0.0]]
-    # fewer than MIN_COMBINATION_ERRORS: the total's own fit alone
-    assert forecast.combination_weights(errors.iloc[:5], origin, 1).tolist() == [[1.0, 0.0, 0.0]]
+    assert _weights(forecast.combination_weights(future, origin, fc)[0], "top_down") == [1.0]
+    # fewer than MIN_COMBINATION_ERRORS: the default alone
+    assert _weights(forecast.combination_weights(errors.iloc[:5], origin, fc)[0], "top_down") == [1.0]
+
+
+def test_a_short_history_picks_a_candidate_only_when_it_clearly_beats_the_recent_level():
+    origin = date(2026, 1, 1)
+    columns = forecast.COMBINATION_COLUMNS
+    rows = []
+    for k in range(6):
+        row = dict.fromkeys(columns, np.nan)
+        row |= {"origin": add_months(origin, -k - 1), "horizon": 1, "target": add_months(origin, -k - 1)}
+        row |= {"recent_level": 110.0, "trend": 120.0, "customer_base": 95.0, "actual": 100.0}
+        rows.append(row)
+    errors = pd.DataFrame(rows, columns=columns)
+    fc = replace(
+        _seasonal_fc(1, recent_level=1.0, trend=1.0, customer_base=1.0), regime=forecast.REGIME_SHORT
+    )
+    w = forecast.combination_weights(errors, origin, fc)[0]
+    # the customer base errs by 5 against the level's 10 (a quarter of its squared error): chosen alone
+    assert _weights(w, *forecast.CANDIDATES) == [0, 0, 0, 1.0, 0, 0, 0]
+    # a candidate only a little better than the recent level does not replace it
+    close = errors.assign(customer_base=91.0)  # squared error 81 against 100: less than 20% better
+    w = forecast.combination_weights(close, origin, fc)[0]
+    assert _weights(w, "recent_level", "trend", "customer_base") == [1.0, 0, 0]
+    # before the backtest has enough errors: the recent level alone
+    assert _weights(forecast.combination_weights(errors.iloc[:3], origin, fc)[0], "recent_level") == [1.0]
 
 
 def test_combined_parts_still_sum_to_the_combined_total():
@@ -304,16 +408,59 @@ def test_combined_parts_still_sum_to_the_combined_total():
         baseline=np.array([[50.0, 30.0], [40.0, 40.0]]),
         pipeline=np.array([[10.0, 10.0], [0.0, 0.0]]),
         forecast=np.array([[60.0, 40.0], [40.0, 40.0]]),
-        bottom_up=np.array([120.0, 60.0]),
     )
-    weights = np.array([[0.5, 0.25, 0.25], [0.5, 0.0, 0.5]])
-    out = forecast.combine(fc, np.array([200.0, 80.0]), weights)
+    candidates = np.full((2, len(forecast.CANDIDATES)), np.nan)
+    candidates[:, forecast.CANDIDATES.index("top_down")] = [100.0, 80.0]
+    candidates[:, forecast.CANDIDATES.index("bottom_up")] = [120.0, 60.0]
+    candidates[:, forecast.CANDIDATES.index("seasonal_naive")] = [200.0, 80.0]
+    fc = replace(fc, candidates=candidates)
+    weights = np.zeros_like(candidates)
+    weights[0, [4, 5, 6]] = [0.5, 0.25, 0.25]
+    weights[1, [4, 6]] = [0.5, 0.5]
+    out = forecast.combine(fc, weights)
     assert out.forecast.sum(axis=1) == pytest.approx([0.5 * 100 + 0.25 * 120 + 0.25 * 200, 80.0])
-    assert out.candidates[:, 0] == pytest.approx([100.0, 80.0])
     assert (out.baseline + out.pipeline) == pytest.approx(out.forecast)
-    # without a year of history there is no seasonal naive: its weight goes to the total's own fit
-    alone = forecast.combine(fc, None, np.array([[0.5, 0.0, 0.5], [0.0, 0.0, 1.0]]))
-    assert alone.forecast == pytest.approx(fc.forecast)
+
+
+def test_seasonality_needs_two_full_years():
+    assert forecast.regime_for(23) == forecast.REGIME_SHORT
+    assert forecast.regime_for(24) == forecast.REGIME_SEASONAL
+    # and a business: one client's calendar is its buying dates
+    assert forecast.regime_for(36, clients=1) == forecast.REGIME_SHORT
+
+
+def _burst_frames(months: int, seed: int = 5) -> Frames:
+    """200 clients who all buy first in January 2026 (three invoices each that month: an acquisition
+    burst), then about once every two months."""
+    rng = np.random.default_rng(seed)
+    start = date(2026, 1, 1)
+    days, clients = [], []
+    for c in range(200):
+        for d in rng.integers(0, 28, 3):
+            days.append(start + timedelta(days=int(d)))
+            clients.append(c)
+        for k in range(1, months):
+            if rng.random() < 0.5:
+                days.append(add_months(start, k) + timedelta(days=int(rng.integers(0, 28))))
+                clients.append(c)
+    order = np.argsort([day_number(d) for d in days], kind="stable")
+    return _frames_with_invoices([days[i] for i in order], [f"C{clients[i]:03d}" for i in order])
+
+
+def test_a_short_history_does_not_copy_an_acquisition_burst_as_a_season():
+    """Nine months, everyone arriving in January: the forecast of the next January is not the burst."""
+    frames = _burst_frames(9)
+    origin = date(2026, 10, 1)
+    fc = forecast.forecast_at(frames, origin, 6)
+    assert fc.regime == forecast.REGIME_SHORT and fc.history_months == 9
+    # no seasonal candidate is made with less than a year
+    assert np.isnan(fc.candidates[:, forecast.CANDIDATES.index("top_down")]).all()
+    out = forecast.combine(fc, forecast.combination_weights(pd.DataFrame(), origin, fc))
+    recent = forecast.monthly_history(frames, origin).total[-3:].mean()
+    assert out.forecast.sum(axis=1) == pytest.approx(np.full(6, recent))
+    # the customer base expects the clients to go on buying at about their rate
+    base = fc.candidates[:, forecast.CANDIDATES.index("customer_base")]
+    assert np.all((base > 0.5 * recent) & (base < 1.5 * recent))
 
 
 def test_the_totals_interval_is_wider_with_fewer_errors_and_symmetric():

@@ -494,6 +494,22 @@ def _write_model_outputs(con: duckdb.DuckDBPyConnection, period_key: str) -> Non
             }
         ),
     )
+    write(
+        "model_runs",
+        pd.DataFrame(
+            {
+                "run_id": ["segments-1", "churn-1", "sales_forecast-1"],
+                "model_name": ["segments", "churn", "sales_forecast"],
+                "version": 1,
+                "as_of_date": days[1],
+                "trained_at": pd.Timestamp("2026-10-01 06:00"),
+                "horizon_days": [None, 180, None],
+                "horizon_months": [None, None, 3],
+                "params": [None, None, '{"history_months": 36, "regime": "seasonal"}'],
+                "status": "trained",
+            }
+        ),
+    )
     ensure_results_tables(con)
     con.executemany(
         "insert into meta.dq_suite_runs (run_id, checked_at, suite, layer, asset, check_name, severity, status, "

@@ -322,3 +322,86 @@ def test_the_order_of_the_records_decides_nothing():
     backward = cluster(records.iloc[::-1].reset_index(drop=True))
     pd.testing.assert_frame_equal(forward.sort_index(), backward.sort_index())
     assert not same(forward, "client", "accounts:A1", "accounts:A2")
+
+
+# ------------------------------------------------------------------ holdings
+INN_D = "7704211201"
+
+
+def test_a_subsidiary_with_its_own_site_and_the_parents_mail_joins_the_parent_elsewhere():
+    """ "Корвелзан Трейд" in Yekaterinburg has its own website and no CRM parent link; its people write
+    from the parent's domain. One client, two legal entities."""
+    records = make_records(
+        {"record_key": "accounts:P", "name": "АО «Корвелзан»", "inn": INN_A, "region": "Москва",
+         "website": "https://korvelzan.ru", "email": "a@korvelzan.ru b@korvelzan.ru"},
+        {"record_key": "accounts:S", "name": "ООО Корвелзан Трейд", "inn": INN_B,
+         "region": "Свердловская область", "website": "www.korvelzan-treid.ru", "email": "c@korvelzan.ru"},
+    )  # fmt: skip
+    out = cluster(records)
+    assert same(out, "client", "accounts:P", "accounts:S")
+    assert not same(out, "legal_entity", "accounts:P", "accounts:S")
+
+
+def test_a_subsidiary_known_only_to_accounting_joins_by_the_distinctive_root_of_its_name():
+    records = make_records(
+        {"record_key": "counterparties:P", "name": "АО «Корвелзан»", "inn": INN_A, "region": "Москва"},
+        {"record_key": "counterparties:S", "name": "ООО «Корвелзан Логистик»", "inn": INN_B,
+         "region": "Приморский край"},
+    )  # fmt: skip
+    assert same(cluster(records), "client", "counterparties:P", "counterparties:S")
+    # a root most companies start with is a word, not a brand: nothing joins on it
+    generic = make_records(
+        {"record_key": "counterparties:P", "name": "ООО Компания Альфа", "inn": INN_A, "region": "Москва"},
+        {"record_key": "counterparties:S", "name": "ООО Компания Бета", "inn": INN_B, "region": "Приморский край"},
+    )  # fmt: skip
+    assert not same(cluster(generic), "client", "counterparties:P", "counterparties:S")
+    # the rule can be turned off
+    assert not same(cluster(records, max_root_entities=0), "client", "counterparties:P", "counterparties:S")
+
+
+def test_a_namesake_whose_people_write_from_another_corporate_domain_is_not_joined_by_the_root():
+    """ "Уралгрупп Рег." in Khabarovsk writes from uralgrupp-group.ru, "Уралгрупп" from uralgrupp.ru:
+    a namesake, not a subsidiary (whose people would write from the parent's mail)."""
+    parent = {
+        "record_key": "accounts:P",
+        "name": "ООО «Уралгрупп»",
+        "inn": INN_A,
+        "region": "Свердловская область",
+    }
+    namesake = {
+        "record_key": "accounts:N",
+        "name": "ООО Уралгрупп Рег.",
+        "inn": INN_B,
+        "region": "Хабаровский край",
+    }
+    records = make_records(
+        parent | {"email": "a@uralgrupp.ru b@uralgrupp.ru"},
+        namesake | {"email": "c@uralgrupp-group.ru d@uralgrupp-group.ru"},
+    )
+    assert not same(cluster(records), "client", "accounts:P", "accounts:N")
+    # the same companies without mail: the root joins them
+    assert same(cluster(make_records(parent, namesake)), "client", "accounts:P", "accounts:N")
+
+
+def test_two_companies_that_only_share_a_root_stay_apart_when_both_carry_it_alone():
+    """Namesakes with different INNs are never one client; "Торглайн Урал" cannot bridge them."""
+    records = make_records(
+        {"record_key": "counterparties:A", "name": "ООО «Торглайн»", "inn": INN_A, "region": "Москва"},
+        {"record_key": "counterparties:B", "name": "ООО «Торглайн»", "inn": INN_B, "region": "Приморский край"},
+        {"record_key": "counterparties:C", "name": "ООО «Торглайн Урал»", "inn": INN_C,
+         "region": "Свердловская область"},
+    )  # fmt: skip
+    out = cluster(records)
+    assert not same(out, "client", "counterparties:A", "counterparties:B")
+
+
+def test_a_person_who_moved_does_not_bridge_two_clients_by_the_old_mail_domain():
+    """The only contact of Рилвисфел's account still writes from lesenergo.com: the account keeps its
+    own site's domain, and Лесэнерго's client stays another."""
+    records = make_records(
+        {"record_key": "accounts:R", "name": "АО «Рилвисфел»", "inn": INN_A, "region": "Москва",
+         "website": "rilvisfel.ru", "email": "kiseleva@lesenergo.com"},
+        {"record_key": "accounts:L", "name": "ООО «Лесэнерго»", "inn": INN_B, "region": "Москва",
+         "website": "lesenergo.com", "email": "voronin@lesenergo.com bykov@lesenergo.com"},
+    )  # fmt: skip
+    assert not same(cluster(records), "client", "accounts:R", "accounts:L")

@@ -130,3 +130,28 @@ def test_a_pair_cache_of_another_model_is_not_used(linked):
     again = link_records(records, model=other, cache=cache)
     assert again.rescored is None
     assert again.cache.key != cache.key
+
+
+def test_records_that_share_nothing_get_a_floor_prior_and_no_pairs():
+    """A company whose accounting has no duplicate counterparties: no two records share a tax number
+    or a name; the prior cannot be estimated (it would be 0, and Splink's match weights undefined),
+    so it is floored, and nothing is linked."""
+    rows = [
+        {
+            **dict.fromkeys(RECORD_COLUMNS),
+            "record_key": f"counterparties:C{i}",
+            "source": "finance",
+            "entity": "counterparties",
+            "record_id": f"C{i}",
+            "name": f"ООО «{stem}пром»",
+            "inn": inn_for(i),
+            "region": REGIONS[i % len(REGIONS)],
+        }
+        for i, stem in enumerate(STEMS)
+    ]
+    result = link_records(normalise_records(pd.DataFrame(rows)))
+    prior = result.model["probability_two_random_records_match"]
+    n = len(STEMS)
+    assert prior == pytest.approx(min(0.0005, 2 / (n * (n - 1))))
+    assert result.pairs.empty or (result.pairs["match_probability"] < 0.3).all()
+    assert match_weights(result.model)["match_weight"].iloc[0] < 0

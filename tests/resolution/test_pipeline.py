@@ -84,3 +84,25 @@ def test_the_model_and_its_weights_come_with_the_result(first):
     assert first.match_weights["comparison"].iloc[0] == "prior"
     assert first.model["link_type"] == "dedupe_only"
     assert first.stats["records"] == 4
+
+
+def test_records_with_nothing_to_match_resolve_one_client_each():
+    """Every record its own legal entity and client: no deterministic evidence, no Splink pair."""
+    rows = [
+        {
+            **dict.fromkeys(RECORD_COLUMNS),
+            "record_key": f"counterparties:C{i}",
+            "source": "finance",
+            "entity": "counterparties",
+            "record_id": f"C{i}",
+            "name": f"ООО «{name}»",
+            "region": "Москва",
+        }
+        for i, name in enumerate(
+            ["Альфатрейд", "Гранитстрой", "Кедрсофт", "Нордлайн", "Вектормед", "Зернопром"]
+        )
+    ]
+    resolution = resolve(pd.DataFrame(rows))
+    assert resolution.records["legal_entity_id"].is_unique
+    assert resolution.records["client_id"].is_unique
+    assert set(resolution.records["match_evidence"]) == {"singleton"}

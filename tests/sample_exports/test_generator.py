@@ -662,3 +662,32 @@ def test_lead_outcome_is_learnable_from_exported_features(tmp_path: Path):
     cv = StratifiedKFold(5, shuffle=True, random_state=0)
     scores = cross_val_predict(LogisticRegression(max_iter=2000), X, y, cv=cv, method="predict_proba")[:, 1]
     assert roc_auc_score(y, scores) >= 0.75
+
+
+# ---------------------------------------------------------------------------- planted holdings
+def test_planted_holdings_look_like_real_ones_and_change_nothing_when_off():
+    """Subsidiaries named "<brand> <line of business>", in another federal district, each with its own
+    website; the parent and its branches carry the brand alone; 0 plants nothing."""
+    from sample_exports.holdings import OFFICE_DISTRICT
+    from sample_exports.params import Sizes
+    from sample_exports.world import REGION_OFFICE, build_world
+
+    window = Window(date(2026, 9, 30))
+    params = GeneratorParams(holding_share=0.5)
+    world = build_world(params, Sizes.from_params(params, 0.01), window, 42)
+    groups, ents = world.groups, world.entities
+    planted = np.flatnonzero(groups.planted_holding)
+    assert len(planted) >= 5
+    for g in planted:
+        head = int(groups.ent_start[g])
+        brand = groups.name[g]
+        assert ents.native[head] == brand and ents.site[head] is None
+        members = [e for e in range(head + 1, head + int(groups.ent_count[g])) if ents.site[e]]
+        assert members, brand
+        names = [ents.native[e] for e in members]
+        assert all(n.startswith(brand + " ") for n in names) and len(set(names)) == len(names)
+        home = OFFICE_DISTRICT[REGION_OFFICE[ents.region[head]]]
+        assert all(OFFICE_DISTRICT[REGION_OFFICE[ents.region[e]]] != home for e in members)
+        assert all(ents.site[e] != groups.domain[g] for e in members)
+    off = build_world(GeneratorParams(), Sizes.from_params(GeneratorParams(), 0.01), window, 42)
+    assert not off.groups.planted_holding.any() and not any(off.entities.site)
