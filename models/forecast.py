@@ -34,7 +34,11 @@ DEFAULT_CANDIDATE: the top-down total with two years, the recent level without):
 weighted mean of the candidates by inverse mean squared error (Bates-Granger weights); with less, the
 one candidate with the lowest error if it beats the recent level's by SHORT_SWITCH_MARGIN, else the
 recent level (a few noisy errors rank candidates badly; the recent level is the baseline the forecast
-must not lose to). The parts are scaled with the total, so they still sum to it.
+must not lose to). The parts are scaled with the total, so they still sum to it. Last, at a horizon where
+the combined total erred more over the backtest's origins (WAPE) than the mean of the last three
+months, the run forecasts that mean, series by series (`fallback_horizons`): a forecast no worse than
+the baseline on the backtests that exist; the backtest's model rows there are that mean's errors, and
+the run's params name the horizons (`recent_level_horizons`).
 
 Intervals: parts are quasi-Poisson, forecast +- empirical quantiles of (actual - forecast) /
 sqrt(forecast) from the backtest's earlier origins; the total is forecast x (1 +- Student t quantile x
@@ -527,6 +531,7 @@ class OriginForecast:
     weights: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # horizon x CANDIDATES
     history_months: int = 0  # complete months of revenue before the origin
     regime: str = REGIME_SEASONAL  # whose candidates the total is made of (see `regime_for`)
+    fallback: list[int] = field(default_factory=list)  # steps (0-based) forecast by the recent level
 
 
 def regime_for(history_months: int, clients: int = MIN_SEASONAL_CLIENTS) -> str:
@@ -729,6 +734,7 @@ class Backtest:
     accuracy: pd.DataFrame
     residuals: pd.DataFrame  # origin, horizon, level, series, forecast, actual (model only)
     combination: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=COMBINATION_COLUMNS))
+    fallback: list[int] = field(default_factory=list)  # horizons forecast by the recent level
 
 
 def origins_for(frames: Frames, as_of: date) -> list[date]:
@@ -764,6 +770,7 @@ def backtest(ctx: RunContext) -> Backtest:
     # the forecaster is judged in the regime it is in on the as-of date; earlier origins only give the
     # candidates' errors the combination weights come from
     regime_now = regime_for(len(full.months), recent_clients(frames, last_complete))
+    judged = []  # (origin, index, model, baselines, actual) of the origins in the regime of the run
     for origin in origins_for(frames, ctx.as_of):
         hmax = min(H, (last_complete.year - origin.year) * 12 + last_complete.month - origin.month)
         if hmax <= 0 or origin not in index:
@@ -788,6 +795,14 @@ def backtest(ctx: RunContext) -> Backtest:
         if o >= 12:
             # the same month a year before: known at the origin for the first twelve months only
             methods[METHOD_SNAIVE] = full.values[o - 12 : o - 12 + min(hmax, 12)]
+        judged.append((origin, methods, actual))
+    fallback = fallback_horizons(judged)
+    for origin, methods, actual in judged:
+        hmax = len(actual)
+        model = methods[METHOD_MODEL]
+        for k in range(hmax):
+            if k + 1 in fallback:  # the forecaster of the run is the recent level at this horizon
+                model[k] = methods[METHOD_MEAN3][k]
         for method, f in methods.items():
             for k in range(len(f)):
                 for level, err, act, sig in (
@@ -832,7 +847,35 @@ def backtest(ctx: RunContext) -> Backtest:
                 "coverage_95": cov[1],
             }
         )
-    return Backtest(pd.DataFrame(rows), residuals, combination)
+    return Backtest(pd.DataFrame(rows), residuals, combination, sorted(fallback))
+
+
+def fallback_horizons(judged: list[tuple]) -> set[int]:
+    """The horizons (months ahead) at which the combined forecast's total erred more, in WAPE over the
+    backtest's origins, than the mean of the last RECENT_MONTHS months: the run forecasts those months
+    by that mean (`apply_fallback`), the baseline a forecast must not lose to. The backtest's model rows
+    at those horizons are the mean's errors, since that is what the run forecasts there."""
+    err: dict[int, list[float]] = {}
+    for _origin, methods, actual in judged:
+        for k in range(len(actual)):
+            acc = err.setdefault(k + 1, [0.0, 0.0])
+            acc[0] += abs(methods[METHOD_MODEL][k].sum() - actual[k].sum())
+            acc[1] += abs(methods[METHOD_MEAN3][k].sum() - actual[k].sum())
+    return {h for h, (model, mean3) in err.items() if model > mean3 + 1e-9}
+
+
+def apply_fallback(fc: OriginForecast, history: History, horizons: list[int]) -> OriginForecast:
+    """The forecast with the months `horizons` ahead replaced by each series' mean of the last
+    RECENT_MONTHS complete months (`fallback_horizons`); no pipeline is added there."""
+    steps = [h - 1 for h in horizons if h <= fc.forecast.shape[0]]
+    if not steps or not history.months:
+        return fc
+    recent = history.values[-RECENT_MONTHS:].mean(axis=0)
+    level = np.array([recent[history.series.index(s)] if s in history.series else 0.0 for s in fc.series])
+    forecast, baseline, pipeline = fc.forecast.copy(), fc.baseline.copy(), fc.pipeline.copy()
+    for k in steps:
+        forecast[k], baseline[k], pipeline[k] = level, level, 0.0
+    return replace(fc, forecast=forecast, baseline=baseline, pipeline=pipeline, fallback=sorted(steps))
 
 
 # ---------------------------------------------------------------------------- intervals
@@ -973,6 +1016,7 @@ def train(ctx: RunContext, bt: Backtest) -> tuple[dict, OriginForecast]:
         )
     fc = forecast_at(ctx.frames, origin, H)
     fc = combine(fc, combination_weights(bt.combination, origin, fc))
+    fc = apply_fallback(fc, history, bt.fallback)
     summary = summarise(bt.accuracy)
     run = registry.TrainingRun(
         model_name=MODEL_NAME,
@@ -994,6 +1038,8 @@ def train(ctx: RunContext, bt: Backtest) -> tuple[dict, OriginForecast]:
             "pipeline_months": PIPELINE_MONTHS,
             "cap_quantile": CAP_QUANTILE,
             "level_months": LEVEL_MONTHS,
+            # months ahead the backtest's combination lost to the recent level at: forecast by it
+            "recent_level_horizons": [k + 1 for k in fc.fallback],
             "combination_weights": {
                 name: [round(float(w), 4) for w in fc.weights[:, i]]
                 for i, name in enumerate(CANDIDATES)

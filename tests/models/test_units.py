@@ -480,3 +480,27 @@ def test_the_totals_interval_is_wider_with_fewer_errors_and_symmetric():
     rms = np.sqrt(np.mean(np.square(six["actual"] / six["forecast"] - 1)))
     assert few["95"][1] == pytest.approx(2.571 * rms, rel=1e-3)  # Student t, 5 degrees of freedom
     assert many["95"][1] == pytest.approx(1.96 * 0.05, rel=0.15)
+
+
+def test_a_horizon_where_the_combination_lost_to_the_recent_level_is_forecast_by_it():
+    actual = np.array([[100.0, 50.0], [100.0, 50.0]])
+    mean3 = np.array([[90.0, 50.0], [90.0, 50.0]])
+    model = np.array([[99.0, 50.0], [60.0, 40.0]])  # better one month ahead, worse two months ahead
+    judged = [
+        (date(2025, m, 1), {forecast.METHOD_MODEL: model.copy(), forecast.METHOD_MEAN3: mean3}, actual)
+        for m in (1, 2, 3)
+    ]
+    assert forecast.fallback_horizons(judged) == {2}
+    assert forecast.fallback_horizons([]) == set()
+
+    months = [date(2025, m, 1) for m in range(1, 7)]
+    history = forecast.History(months, ["a|x", "b|y"], np.array([[9.0, 1.0]] * 3 + [[30.0, 3.0]] * 3))
+    fc = forecast.OriginForecast(
+        date(2025, 7, 1), ["b|y", "a|x"], np.full((3, 2), 5.0), np.full((3, 2), 2.0), np.full((3, 2), 7.0)
+    )
+    out = forecast.apply_fallback(fc, history, [2, 9])  # 9 is beyond this forecast's horizon
+    assert out.fallback == [1]
+    np.testing.assert_array_equal(out.forecast[1], [3.0, 30.0])  # each series' last three months
+    np.testing.assert_array_equal(out.pipeline[1], [0.0, 0.0])
+    np.testing.assert_array_equal(out.forecast[[0, 2]], fc.forecast[[0, 2]])
+    assert forecast.apply_fallback(fc, history, []) is fc
