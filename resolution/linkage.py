@@ -121,7 +121,7 @@ def _prediction_blocking_rules() -> list:
 DEFAULT_PRIOR = 0.0005  # probability two random records match, before training
 
 
-def linkage_settings(seed: int = 42, prior: float = DEFAULT_PRIOR, backend: str = "duckdb"):
+def linkage_settings(seed: int = 42, *, prior: float = DEFAULT_PRIOR, backend: str = "duckdb"):
     """The Splink settings (a `SettingsCreator`) of the entity-record model."""
     from splink import SettingsCreator
 
@@ -324,7 +324,7 @@ def link_records(
     config = config or LinkageConfig()
     frame = _splink_input(records)
     if len(frame) < 2:
-        settings = model or linkage_settings(config.seed, config.backend)
+        settings = model or linkage_settings(config.seed, backend=config.backend)
         linker, _ = _linker(frame, settings, config.backend)
         return LinkageResult(pairs=_empty_pairs(), model=linker.misc.save_model_to_json())
     rescored = None
@@ -350,7 +350,7 @@ def link_records(
             prior = DEFAULT_PRIOR if observed else floor_prior(len(frame))
             if not observed:
                 log.info("no two records share a tax number or a name in one region: prior %.3g", prior)
-            settings = linkage_settings(config.seed, prior, config.backend)
+            settings = linkage_settings(config.seed, prior=prior, backend=config.backend)
         linker, db_api = _linker(frame, settings, config.backend)
         if model is None:
             _train(linker, frame, config, estimate_prior=bool(observed))
