@@ -35,10 +35,11 @@ weighted mean of the candidates by inverse mean squared error (Bates-Granger wei
 one candidate with the lowest error if it beats the recent level's by SHORT_SWITCH_MARGIN, else the
 recent level (a few noisy errors rank candidates badly; the recent level is the baseline the forecast
 must not lose to). The parts are scaled with the total, so they still sum to it. Last, at a horizon where
-the combined total erred more over the backtest's origins (WAPE) than the mean of the last three
-months, the run forecasts that mean, series by series (`fallback_horizons`): a forecast no worse than
-the baseline on the backtests that exist; the backtest's model rows there are that mean's errors, and
-the run's params name the horizons (`recent_level_horizons`).
+the combined total erred more over the backtest's origins (WAPE) than a baseline (the mean of the last
+three months, or seasonal naive), the run's total there is the baseline that erred least, the parts
+scaled to it (`fallback_horizons`): a forecast no worse than its baselines on the backtests that exist. The
+backtest's model rows there are that baseline's errors (chosen on those same origins, so slightly
+optimistic), and the run's params name the horizons (`baseline_horizons`).
 
 Intervals: parts are quasi-Poisson, forecast +- empirical quantiles of (actual - forecast) /
 sqrt(forecast) from the backtest's earlier origins; the total is forecast x (1 +- Student t quantile x
@@ -531,7 +532,7 @@ class OriginForecast:
     weights: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # horizon x CANDIDATES
     history_months: int = 0  # complete months of revenue before the origin
     regime: str = REGIME_SEASONAL  # whose candidates the total is made of (see `regime_for`)
-    fallback: list[int] = field(default_factory=list)  # steps (0-based) forecast by the recent level
+    fallback: dict[int, str] = field(default_factory=dict)  # step (0-based) -> the baseline there
 
 
 def regime_for(history_months: int, clients: int = MIN_SEASONAL_CLIENTS) -> str:
@@ -734,7 +735,7 @@ class Backtest:
     accuracy: pd.DataFrame
     residuals: pd.DataFrame  # origin, horizon, level, series, forecast, actual (model only)
     combination: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=COMBINATION_COLUMNS))
-    fallback: list[int] = field(default_factory=list)  # horizons forecast by the recent level
+    fallback: dict[int, str] = field(default_factory=dict)  # horizon -> the baseline forecasting it
 
 
 def origins_for(frames: Frames, as_of: date) -> list[date]:
@@ -801,8 +802,8 @@ def backtest(ctx: RunContext) -> Backtest:
         hmax = len(actual)
         model = methods[METHOD_MODEL]
         for k in range(hmax):
-            if k + 1 in fallback:  # the forecaster of the run is the recent level at this horizon
-                model[k] = methods[METHOD_MEAN3][k]
+            if k + 1 in fallback:  # the run forecasts this horizon by the baseline
+                model[k] = _to_total(model[k], methods[fallback[k + 1]][k])
         for method, f in methods.items():
             for k in range(len(f)):
                 for level, err, act, sig in (
@@ -847,35 +848,63 @@ def backtest(ctx: RunContext) -> Backtest:
                 "coverage_95": cov[1],
             }
         )
-    return Backtest(pd.DataFrame(rows), residuals, combination, sorted(fallback))
+    return Backtest(pd.DataFrame(rows), residuals, combination, fallback)
 
 
-def fallback_horizons(judged: list[tuple]) -> set[int]:
-    """The horizons (months ahead) at which the combined forecast's total erred more, in WAPE over the
-    backtest's origins, than the mean of the last RECENT_MONTHS months: the run forecasts those months
-    by that mean (`apply_fallback`), the baseline a forecast must not lose to. The backtest's model rows
-    at those horizons are the mean's errors, since that is what the run forecasts there."""
-    err: dict[int, list[float]] = {}
+def fallback_horizons(judged: list[tuple]) -> dict[int, str]:
+    """The horizons (months ahead) at which a baseline (the mean of the last RECENT_MONTHS months, or
+    seasonal naive where it was made at every origin) erred less in total, in WAPE over the backtest's
+    origins, than the combined forecast, each with the baseline that erred least: the run forecasts
+    those months by it (`apply_fallback`), a forecast no worse than its baselines on the backtests that
+    exist. The backtest's model rows at those horizons are that baseline's errors, since that is what
+    the run forecasts there."""
+    err: dict[int, dict[str, list]] = {}
     for _origin, methods, actual in judged:
         for k in range(len(actual)):
-            acc = err.setdefault(k + 1, [0.0, 0.0])
-            acc[0] += abs(methods[METHOD_MODEL][k].sum() - actual[k].sum())
-            acc[1] += abs(methods[METHOD_MEAN3][k].sum() - actual[k].sum())
-    return {h for h, (model, mean3) in err.items() if model > mean3 + 1e-9}
+            for method, f in methods.items():
+                if k < len(f):
+                    acc = err.setdefault(k + 1, {}).setdefault(method, [0.0, 0])
+                    acc[0] += abs(f[k].sum() - actual[k].sum())
+                    acc[1] += 1
+    out = {}
+    for h, by in err.items():
+        best, least = METHOD_MODEL, by[METHOD_MODEL][0]
+        for method in (METHOD_MEAN3, METHOD_SNAIVE):
+            if method in by and by[method][1] == by[METHOD_MODEL][1] and by[method][0] < least - 1e-9:
+                best, least = method, by[method][0]
+        if best != METHOD_MODEL:
+            out[h] = best
+    return out
 
 
-def apply_fallback(fc: OriginForecast, history: History, horizons: list[int]) -> OriginForecast:
-    """The forecast with the months `horizons` ahead replaced by each series' mean of the last
-    RECENT_MONTHS complete months (`fallback_horizons`); no pipeline is added there."""
-    steps = [h - 1 for h in horizons if h <= fc.forecast.shape[0]]
+def apply_fallback(fc: OriginForecast, history: History, horizons: dict[int, str]) -> OriginForecast:
+    """The forecast with the total of the months `horizons` ahead replaced by their baseline's
+    (`fallback_horizons`): the mean of the last RECENT_MONTHS complete months, or the same month a
+    year before; the parts scaled to it, no pipeline added there."""
+    steps = {h - 1: m for h, m in horizons.items() if h <= fc.forecast.shape[0]}
     if not steps or not history.months:
         return fc
-    recent = history.values[-RECENT_MONTHS:].mean(axis=0)
-    level = np.array([recent[history.series.index(s)] if s in history.series else 0.0 for s in fc.series])
+    col = [history.series.index(s) if s in history.series else None for s in fc.series]
+
+    def by_series(values: np.ndarray) -> np.ndarray:
+        return np.array([values[j] if j is not None else 0.0 for j in col])
+
     forecast, baseline, pipeline = fc.forecast.copy(), fc.baseline.copy(), fc.pipeline.copy()
-    for k in steps:
-        forecast[k], baseline[k], pipeline[k] = level, level, 0.0
-    return replace(fc, forecast=forecast, baseline=baseline, pipeline=pipeline, fallback=sorted(steps))
+    for k, method in sorted(steps.items()):
+        if method == METHOD_SNAIVE and len(history.months) >= 12 and k < 12:
+            level = by_series(history.values[len(history.months) - 12 + k])
+        else:
+            level = by_series(history.values[-RECENT_MONTHS:].mean(axis=0))
+        forecast[k] = _to_total(forecast[k], level)
+        baseline[k], pipeline[k] = forecast[k], 0.0
+    return replace(fc, forecast=forecast, baseline=baseline, pipeline=pipeline, fallback=steps)
+
+
+def _to_total(parts: np.ndarray, baseline: np.ndarray) -> np.ndarray:
+    """The forecast's parts scaled to sum to the baseline's total (the model's split kept); the
+    baseline's own parts where the forecast has none."""
+    total = parts.sum()
+    return parts * (baseline.sum() / total) if total > 0 else baseline.astype(float)
 
 
 # ---------------------------------------------------------------------------- intervals
@@ -1038,8 +1067,8 @@ def train(ctx: RunContext, bt: Backtest) -> tuple[dict, OriginForecast]:
             "pipeline_months": PIPELINE_MONTHS,
             "cap_quantile": CAP_QUANTILE,
             "level_months": LEVEL_MONTHS,
-            # months ahead the backtest's combination lost to the recent level at: forecast by it
-            "recent_level_horizons": [k + 1 for k in fc.fallback],
+            # months ahead at which a baseline beat the combination on the backtest: forecast by it
+            "baseline_horizons": {str(k + 1): m for k, m in sorted(fc.fallback.items())},
             "combination_weights": {
                 name: [round(float(w), 4) for w in fc.weights[:, i]]
                 for i, name in enumerate(CANDIDATES)

@@ -249,8 +249,8 @@ def test_a_file_that_changes_while_it_loads_is_refused_and_nothing_of_it_kept(db
     path = write_rows(tmp_path / "invoices__2024-01.csv", invoice_rows(10))
     original = ingest.group.load_rows
 
-    def appending(con, items, *args):
-        counts = original(con, items, *args)
+    def appending(con, items, *args, **options):
+        counts = original(con, items, *args, **options)
         with path.open("a") as fh:  # the export is still being written
             fh.write("\n".join(invoice_rows(5, first=11)) + "\n")
         return counts

@@ -482,25 +482,34 @@ def test_the_totals_interval_is_wider_with_fewer_errors_and_symmetric():
     assert many["95"][1] == pytest.approx(1.96 * 0.05, rel=0.15)
 
 
-def test_a_horizon_where_the_combination_lost_to_the_recent_level_is_forecast_by_it():
-    actual = np.array([[100.0, 50.0], [100.0, 50.0]])
-    mean3 = np.array([[90.0, 50.0], [90.0, 50.0]])
-    model = np.array([[99.0, 50.0], [60.0, 40.0]])  # better one month ahead, worse two months ahead
-    judged = [
-        (date(2025, m, 1), {forecast.METHOD_MODEL: model.copy(), forecast.METHOD_MEAN3: mean3}, actual)
-        for m in (1, 2, 3)
-    ]
-    assert forecast.fallback_horizons(judged) == {2}
-    assert forecast.fallback_horizons([]) == set()
+def test_a_horizon_where_a_baseline_beat_the_combination_on_the_backtest_is_forecast_by_it():
+    actual = np.array([[100.0, 50.0], [100.0, 50.0], [100.0, 50.0]])
+    mean3 = np.array([[90.0, 50.0], [90.0, 50.0], [90.0, 50.0]])
+    snaive = np.array([[80.0, 50.0], [80.0, 50.0], [100.0, 49.0]])
+    # better than both one month ahead; worse than the mean two months ahead; worse than both three ahead
+    model = np.array([[99.0, 50.0], [60.0, 40.0], [70.0, 50.0]])
+    methods = {forecast.METHOD_MODEL: model, forecast.METHOD_MEAN3: mean3, forecast.METHOD_SNAIVE: snaive}
+    judged = [(date(2025, m, 1), {k: v.copy() for k, v in methods.items()}, actual) for m in (1, 2, 3)]
+    assert forecast.fallback_horizons(judged) == {2: forecast.METHOD_MEAN3, 3: forecast.METHOD_SNAIVE}
+    # a baseline missing at one origin is no choice at that horizon
+    judged[0][1][forecast.METHOD_SNAIVE] = snaive[:2]
+    assert forecast.fallback_horizons(judged) == {2: forecast.METHOD_MEAN3, 3: forecast.METHOD_MEAN3}
+    assert forecast.fallback_horizons([]) == {}
 
-    months = [date(2025, m, 1) for m in range(1, 7)]
-    history = forecast.History(months, ["a|x", "b|y"], np.array([[9.0, 1.0]] * 3 + [[30.0, 3.0]] * 3))
+    months = [add_months(date(2024, 1, 1), i) for i in range(15)]
+    values = np.array([[float(i), 10.0 * i] for i in range(15)])  # series a|x, b|y
+    history = forecast.History(months, ["a|x", "b|y"], values)
     fc = forecast.OriginForecast(
-        date(2025, 7, 1), ["b|y", "a|x"], np.full((3, 2), 5.0), np.full((3, 2), 2.0), np.full((3, 2), 7.0)
+        date(2025, 4, 1), ["b|y", "a|x"], np.full((3, 2), 5.0), np.full((3, 2), 2.0), np.full((3, 2), 7.0)
     )
-    out = forecast.apply_fallback(fc, history, [2, 9])  # 9 is beyond this forecast's horizon
-    assert out.fallback == [1]
-    np.testing.assert_array_equal(out.forecast[1], [3.0, 30.0])  # each series' last three months
-    np.testing.assert_array_equal(out.pipeline[1], [0.0, 0.0])
-    np.testing.assert_array_equal(out.forecast[[0, 2]], fc.forecast[[0, 2]])
-    assert forecast.apply_fallback(fc, history, []) is fc
+    chosen = {2: forecast.METHOD_MEAN3, 3: forecast.METHOD_SNAIVE, 9: forecast.METHOD_MEAN3}
+    out = forecast.apply_fallback(fc, history, chosen)  # 9 is beyond this forecast's horizon
+    assert out.fallback == {1: forecast.METHOD_MEAN3, 2: forecast.METHOD_SNAIVE}
+    # the totals: the last three months' mean (143), June 2024's for June 2025 (55); the split kept
+    np.testing.assert_allclose(out.forecast[1], [71.5, 71.5])
+    np.testing.assert_allclose(out.forecast[2], [27.5, 27.5])
+    empty = replace(fc, forecast=np.zeros((3, 2)))
+    np.testing.assert_allclose(forecast.apply_fallback(empty, history, chosen).forecast[1], [130.0, 13.0])
+    np.testing.assert_array_equal(out.pipeline[1:], np.zeros((2, 2)))
+    np.testing.assert_array_equal(out.forecast[0], fc.forecast[0])
+    assert forecast.apply_fallback(fc, history, {}) is fc
