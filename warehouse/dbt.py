@@ -386,7 +386,10 @@ def generate_docs(settings: Settings | None = None) -> Path:
     settings = settings or get_settings()
     prepare_for_dbt(settings)
     args = dbt_args("docs", settings)
-    args = [args[0], "generate", "--static", "--no-compile", *args[1:]]
+    # the build's manifest is reused when the home has one; a home whose dbt/target is gone (or a
+    # warehouse copied in from elsewhere) gets its project compiled first
+    reuse = ["--no-compile"] if (settings.dbt_dir / "target" / "manifest.json").exists() else []
+    args = [args[0], "generate", "--static", *reuse, *args[1:]]
     success, _ = run_dbt(args, settings)
     if not success:
         raise WarehouseBuildError(f"dbt docs generate failed on {settings.warehouse_path}; see the dbt log")
