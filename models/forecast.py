@@ -880,7 +880,7 @@ def fallback_horizons(judged: list[tuple]) -> dict[int, str]:
 def apply_fallback(fc: OriginForecast, history: History, horizons: dict[int, str]) -> OriginForecast:
     """The forecast with the total of the months `horizons` ahead replaced by their baseline's
     (`fallback_horizons`): the mean of the last RECENT_MONTHS complete months, or the same month a
-    year before; the parts scaled to it, no pipeline added there."""
+    year before; the parts (and their baseline and pipeline) scaled to it."""
     steps = {h - 1: m for h, m in horizons.items() if h <= fc.forecast.shape[0]}
     if not steps or not history.months:
         return fc
@@ -895,8 +895,16 @@ def apply_fallback(fc: OriginForecast, history: History, horizons: dict[int, str
             level = by_series(history.values[len(history.months) - 12 + k])
         else:
             level = by_series(history.values[-RECENT_MONTHS:].mean(axis=0))
-        forecast[k] = _to_total(forecast[k], level)
-        baseline[k], pipeline[k] = forecast[k], 0.0
+        total = forecast[k].sum()
+        if total > 0:  # the model's parts, its baseline and its pipeline scaled alike (as `combine` does)
+            factor = level.sum() / total
+            forecast[k], baseline[k], pipeline[k] = (
+                forecast[k] * factor,
+                baseline[k] * factor,
+                pipeline[k] * factor,
+            )
+        else:
+            forecast[k], baseline[k], pipeline[k] = level, level, 0.0
     return replace(fc, forecast=forecast, baseline=baseline, pipeline=pipeline, fallback=steps)
 
 
