@@ -153,11 +153,16 @@ def copy_in_file_order(con, select_sql: str, params: list) -> None:
 
 
 def _files_with_multiline_rejects(con, paths: list[Path]) -> set[int]:
-    """Files with a rejected record that runs over a line end (or was cut, being that long)."""
+    """Files whose record boundaries DuckDB's reader cannot be trusted with: a rejected record that
+    runs over a line end (or was cut, being that long), or a quote out of place. After a quote
+    error the reader may have joined or split lines on its own (a stray quote closed inside a later
+    record's quoted field), and it reports such records with an empty text or under one line
+    number: only the careful splitter counts them right."""
     rows = con.execute(
         "select distinct s.file_path from _rej_errors e join _rej_scans s using (scan_id, file_id) "
         "where contains(e.csv_line, chr(10)) or contains(e.csv_line, chr(13)) "
-        f"or length(e.csv_line) >= {REJECT_TEXT_CHARS}"
+        f"or length(e.csv_line) >= {REJECT_TEXT_CHARS} or coalesce(e.csv_line, '') = '' "
+        "or e.error_type in ('UNQUOTED VALUE', 'UNTERMINATED QUOTE')"
     ).fetchall()
     index = {str(p): f for f, p in enumerate(paths)}
     return {index[file_path] for (file_path,) in rows}
