@@ -8,6 +8,9 @@ STAMP := $(VENV)/.installed
 SPARK_STAMP := $(VENV)/.spark-installed
 SCALE ?= 0.1
 ENGINE ?= duckdb
+# make test runs the suite on this many workers (pytest-xdist), a test file per worker at a time:
+# the files' module fixtures (builds) are made once, and the session's once per worker
+TEST_WORKERS ?= 2
 
 .PHONY: demo test test-spark-e2e lint bench pythons clean-home help
 
@@ -38,7 +41,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 test: $(STAMP) $(SPARK_STAMP) lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 test-spark-e2e: $(STAMP) $(SPARK_STAMP)
 	$(BIN)/python -m pytest -m spark_e2e tests/warehouse/test_spark_end_to_end.py
