@@ -159,10 +159,11 @@ def ingest_paths(
         workdir = Path(tempfile.mkdtemp(prefix="crmw-ingest-", dir=db_path.parent))
     options = {"workdir": workdir, "force": force, "dialect": dialect, "entity": entity}
     destination = db_path if db_path is not None else str(lake)
+    written = "warehouse" if db_path is not None else "lake"
 
     def refuse(i: int, path: Path, exc: Exception) -> None:
         if is_write_failure(exc, destination):
-            raise WarehouseWriteFailed(destination, exc) from None
+            raise WarehouseWriteFailed(destination, exc, written) from None
         if isinstance(exc, FileRefused):
             message, error_class = exc.describe(), type(exc).__name__
         elif isinstance(exc, OSError):
@@ -287,7 +288,7 @@ def ingest_paths(
         flush()
     except (duckdb.Error, OSError) as exc:
         if is_write_failure(exc, destination):
-            raise WarehouseWriteFailed(destination, exc) from None
+            raise WarehouseWriteFailed(destination, exc, written) from None
         raise
     finally:
         for _, item in group:

@@ -32,15 +32,16 @@ class NoData(WarehouseError):
 
 
 class WarehouseWriteFailed(WarehouseError):
-    """The warehouse file could not be written (a full disk, a file size limit). What was committed
-    before stays; nothing of the failed write is kept. Retry once there is room."""
+    """The warehouse file (or the lake, `what="lake"`) could not be written (a full disk, a file size
+    limit). What was committed before stays; nothing of the failed write is kept. Retry once there
+    is room."""
 
     retryable = True
 
-    def __init__(self, path: Path | str, cause: BaseException) -> None:
+    def __init__(self, path: Path | str, cause: BaseException, what: str = "warehouse") -> None:
         self.path = Path(path)
         reason = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
         super().__init__(
-            f"writing the warehouse {self.path} failed ({reason}); the files loaded before stay "
+            f"writing the {what} {path} failed ({reason}); the files loaded before stay "
             "loaded and nothing of the failed one was kept: free space and run the same command again"
         )

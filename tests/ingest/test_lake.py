@@ -14,6 +14,7 @@ from ingest.lake import Lake, LakeError, connect_lake, quarantine_columns, raw_c
 from ingest.load import ingest_paths
 from tests.ingest.test_load import INVOICE_HEADER, write
 from tests.support.homes import export_files
+from warehouse.errors import WarehouseWriteFailed
 
 # ingest lineage that differs between two loads of the same bytes
 PER_LOAD = {"_batch_id", "_loaded_at", "_source_file"}
@@ -210,3 +211,18 @@ def test_reading_a_folder_that_is_not_a_lake_says_what_to_do(tmp_path):
 def test_ingest_writes_either_a_warehouse_or_a_lake(tmp_path, invoices_csv):
     with pytest.raises(ValueError, match="one of them"):
         ingest_paths([invoices_csv], tmp_path / "wh.duckdb", lake=tmp_path / "lake")
+
+
+def test_a_full_disk_while_loading_into_a_lake_says_the_lake_not_the_warehouse(
+    tmp_path, invoices_csv, monkeypatch
+):
+    lake = tmp_path / "lake"
+    ingest_paths([], lake=lake)
+
+    def no_room(con):  # the loader's local staging database runs out of disk
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("ingest.load.register_udfs", no_room)
+    with pytest.raises(WarehouseWriteFailed, match="No space left") as caught:
+        ingest_paths([invoices_csv], lake=lake)
+    assert str(caught.value).startswith(f"writing the lake {lake} failed"), caught.value
