@@ -36,6 +36,7 @@ OWN_PACKAGES = (
 )
 LOG_NAME = "crmw.log"
 _log_file: Path | None = None
+_installed: list[logging.Handler] = []  # the handlers setup_logging added to the root logger
 
 
 def stderr() -> Console:
@@ -66,6 +67,7 @@ def setup_logging(verbose: bool, log_dir: Path | None) -> None:
     for handler in list(root.handlers):
         root.removeHandler(handler)
         handler.close()
+    _installed.clear()
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     terminal = logging.StreamHandler(sys.stderr)
     if verbose:
@@ -78,6 +80,7 @@ def setup_logging(verbose: bool, log_dir: Path | None) -> None:
         terminal.addFilter(_OwnWarnings())
         terminal.setFormatter(_Short())
     root.addHandler(terminal)
+    _installed.append(terminal)
     _log_file = None
     if log_dir is not None:
         try:
@@ -89,12 +92,27 @@ def setup_logging(verbose: bool, log_dir: Path | None) -> None:
             sink.setLevel(logging.DEBUG if verbose else logging.INFO)
             sink.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
             root.addHandler(sink)
+            _installed.append(sink)
             _log_file = log_dir / LOG_NAME
     # Libraries warn through `warnings` (Dagster's supersession and beta notices, pandas, ...):
     # into the log, where -v shows them on the terminal too.
     logging.captureWarnings(False)  # (re)installed: a caller may have swapped warnings.showwarning
     logging.captureWarnings(True)
     warnings.simplefilter("default")
+
+
+def release_logging() -> None:
+    """Remove and close what setup_logging installed, once a command is over: a command invoked
+    in-process (a test, a notebook, another tool calling `cli`) leaves no handler behind writing to a
+    home that may be moved or deleted next."""
+    global _log_file
+    root = logging.getLogger()
+    for handler in _installed:
+        root.removeHandler(handler)
+        handler.close()
+    _installed.clear()
+    _log_file = None
+    logging.captureWarnings(False)
 
 
 def _first_line(text: str) -> str:
@@ -125,6 +143,12 @@ class CrmwGroup(click.Group):
     """The root command: turns every failure into a usage error (exit 2) or a short message (exit 1)."""
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # noqa: D102
+        try:
+            return self._main(args, prog_name, complete_var, standalone_mode, **extra)
+        finally:
+            release_logging()
+
+    def _main(self, args, prog_name, complete_var, standalone_mode, **extra):
         console = stderr()
         verbose = False
         try:

@@ -162,3 +162,20 @@ def test_an_unreadable_file_is_refused_alone_and_the_others_load(home, tmp_path)
         assert con.execute("select error_class from meta.refused_files").fetchall() == [("FileUnreadable",)]
     finally:
         con.close()
+
+
+def test_a_command_run_in_process_leaves_no_log_handler_behind(home, tmp_path):
+    import logging
+
+    before = list(logging.getLogger().handlers)
+    runner = CliRunner(env={"CRMW_HOME": str(home)})
+    result = runner.invoke(cli, ["ingest", str(invoices(tmp_path / "exports" / "invoices__2024-01.csv", 2))])
+    assert result.exit_code == 0, result.output
+    assert (home / "logs" / "crmw.log").exists()  # the command set up its log in its home
+    left = [h for h in logging.getLogger().handlers if h not in before]
+    assert left == [], left
+    # the home can go: logging afterwards (another home's run in the same process) does not reach for it
+    import shutil
+
+    shutil.rmtree(home)
+    logging.getLogger("crmw.test").warning("after the command")
