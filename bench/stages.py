@@ -111,13 +111,14 @@ def stage_dlt(work: Path, scale: float, seed: int, loader_file_format: str = "pa
         dataset_name="exports",
     )
     pipeline.run(resources, loader_file_format=loader_file_format)
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        query = "select table_name from information_schema.tables where table_schema = 'exports'"
-        tables = [t for (t,) in con.execute(query).fetchall() if not t.startswith("_dlt")]
-        rows = sum(con.execute(f'select count(*) from exports."{t}"').fetchone()[0] for t in tables)
-    finally:
-        con.close()
+    # counted in the destination through dlt's own client (its dataset API, pipeline.dataset(), fails
+    # with the sqlglot that requirements.lock pins: qualify() lost infer_schema in sqlglot 30)
+    tables = [table["name"] for table in pipeline.default_schema.data_tables()]
+    with pipeline.sql_client() as client:
+        rows = sum(
+            client.execute_sql(f"select count(*) from {client.make_qualified_table_name(t)}")[0][0]
+            for t in tables
+        )
     return {"rows": rows, "tables": len(tables), "loader_file_format": loader_file_format}
 
 
