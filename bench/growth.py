@@ -158,10 +158,22 @@ def plot_growth(points: dict[str, dict[float, Point]], path: Path) -> Path:
     figure = Figure(figsize=(11, 4.8), dpi=110, layout="constrained")
     FigureCanvasAgg(figure)
     axes = figure.subplots(1, 2)
+    newest = max((p.started_at for by_scale in points.values() for p in by_scale.values()), default="")
     for ax, measure, label in ((axes[0], "seconds", "wall seconds"), (axes[1], "peak_mb", "peak RSS, MB")):
         for stage, by_scale in points.items():
             scales = sorted(by_scale)
-            ax.plot(scales, [getattr(by_scale[s], measure) for s in scales], marker="o", label=stage)
+            (line,) = ax.plot(scales, [getattr(by_scale[s], measure) for s in scales], label=stage)
+            # a point of an earlier run (another day, another load) is hollow: its growth is less sure
+            for run_is_newest in (True, False):
+                at = [s for s in scales if (by_scale[s].started_at == newest) == run_is_newest]
+                ax.plot(
+                    at,
+                    [getattr(by_scale[s], measure) for s in at],
+                    linestyle="none",
+                    marker="o",
+                    color=line.get_color(),
+                    markerfacecolor=line.get_color() if run_is_newest else "white",
+                )
         _proportional_guide(ax, points, measure)
         ax.set_xscale("log")
         ax.set_yscale("log")
@@ -171,12 +183,12 @@ def plot_growth(points: dict[str, dict[float, Point]], path: Path) -> Path:
     axes[0].legend(fontsize="small", ncols=2)
     runs = sorted({p.started_at[:10] for by_scale in points.values() for p in by_scale.values()})
     loads = [p.load_average for by_scale in points.values() for p in by_scale.values() if p.load_average]
-    load_note = (
-        f", load average at the start {min(loads):.1f}-{max(loads):.1f} where recorded" if loads else ""
-    )
+    low, high = (min(loads), max(loads)) if loads else (0.0, 0.0)
+    spread = f"{low:.1f}" if low == high else f"{low:.1f}-{high:.1f}"
+    load_note = f", load average at the start {spread} where recorded" if loads else ""
     figure.suptitle(
-        f"crm-warehouse benchmark: cost against scale (latest run of each stage; runs of "
-        f"{', '.join(runs)}{load_note})",
+        f"crm-warehouse benchmark: cost against scale, log-log (each stage's latest run at each scale)\n"
+        f"runs of {', '.join(runs)}{load_note}; hollow points: not the newest run",
         fontsize="medium",
     )
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -196,6 +208,6 @@ def _proportional_guide(ax, points: dict[str, dict[float, Point]], measure: str)
         scales,
         [anchor * s / scales[0] for s in scales],
         linestyle="--",
-        color="grey",
+        color="black",
         label="proportional to the data",
     )
