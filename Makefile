@@ -20,7 +20,7 @@ help:
 	@echo "make demo   run the whole pipeline on generated sample exports (embedded default)"
 	@echo "make test   run linters and the test suite (installs the spark extra for the Spark tests)"
 	@echo "make test-spark-e2e   the whole pipeline on local Spark at scale 0.1 (slow, not in make test)"
-	@echo "make bench SCALE=1 [ENGINE=spark]   run the benchmark harness"
+	@echo "make bench SCALE=1 [ENGINE=spark]   run the benchmark harness (installs the bench extra: dlt, its peer)"
 	@echo "make pythons   check the lock on every Python 3.11-3.13 found (.ci/pythons)"
 
 $(STAMP): requirements.lock pyproject.toml
