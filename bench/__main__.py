@@ -26,12 +26,15 @@ from pathlib import Path
 
 import psutil
 
+from bench.growth import collect_points, growth_rows, load_results, plot_growth, render_growth_markdown
 from bench.results import write_results
 
 log = logging.getLogger("bench")
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
+GROWTH_PLOT = ROOT / "docs" / "performance-growth.png"
 PIPELINE_STAGES = ("ingest", "dbt", "models", "reports")
+ALL_STAGES = ("generate", "baseline", "dlt", *PIPELINE_STAGES, "run", "incremental")
 
 
 def run_stage(name: str, work: Path, scale: float, seed: int, extra: dict | None = None) -> dict:
@@ -56,6 +59,31 @@ def run_stage(name: str, work: Path, scale: float, seed: int, extra: dict | None
     return {"seconds": round(wall, 3), "peak_mb": round(peak_mb, 1), "result": result}
 
 
+def skipped_stage(name: str, reason: str) -> dict:
+    """A stage that could not run here: no time, no memory, and the reason in its result."""
+    log.warning("%-10s skipped: %s", name, reason)
+    return {"seconds": None, "peak_mb": None, "result": {"skipped": reason}}
+
+
+def _ran(stage: dict | None) -> bool:
+    return bool(stage) and "skipped" not in stage["result"]
+
+
+def ingest_ratios(stages: dict) -> dict:
+    """Ingest's seconds over the DuckDB baseline's and over dlt's, and dlt's over the baseline's,
+    for the pairs that both ran."""
+    pairs = {
+        "ingest_vs_baseline": ("ingest", "baseline"),
+        "ingest_vs_dlt": ("ingest", "dlt"),
+        "dlt_vs_baseline": ("dlt", "baseline"),
+    }
+    return {
+        key: round(stages[top]["seconds"] / stages[bottom]["seconds"], 2)
+        for key, (top, bottom) in pairs.items()
+        if _ran(stages.get(top)) and _ran(stages.get(bottom))
+    }
+
+
 def bench_scale(
     scale: float, seed: int, reuse: bool, stages: list[str], engines: tuple[str, ...] = ("duckdb",)
 ) -> dict:
@@ -67,6 +95,11 @@ def bench_scale(
         out["stages"]["generate"] = run_stage("generate", work, scale, seed)
     if "baseline" in stages:
         out["stages"]["baseline"] = run_stage("baseline", work, scale, seed)
+    if "dlt" in stages:
+        from bench.stages import dlt_missing_reason
+
+        reason = dlt_missing_reason()
+        out["stages"]["dlt"] = skipped_stage("dlt", reason) if reason else run_stage("dlt", work, scale, seed)
     for name in PIPELINE_STAGES:
         if name in stages:
             out["stages"][name] = run_stage(name, work, scale, seed)
@@ -76,10 +109,7 @@ def bench_scale(
         "seconds": round(sum(out["stages"][s]["seconds"] for s in ran), 3),
         "peak_mb": max((out["stages"][s]["peak_mb"] for s in ran), default=0),
     }
-    if "baseline" in out["stages"] and "ingest" in out["stages"]:
-        out["ingest_vs_baseline"] = round(
-            out["stages"]["ingest"]["seconds"] / out["stages"]["baseline"]["seconds"], 2
-        )
+    out.update(ingest_ratios(out["stages"]))
     if "run" in stages:
         out["stages"]["run"] = run_stage("run", work, scale, seed)
     if "incremental" in stages:
@@ -169,10 +199,23 @@ def machine() -> dict:
                 "pyarrow",
                 "pyspark",
                 "dbt-spark",
+                "dlt",
             )
             if _installed(p)
         },
     }
+
+
+def report_growth(results: list[dict], plot: Path, markdown_dir: Path) -> str:
+    """Draw the growth plot of these results; return the growth section of a markdown file in
+    markdown_dir (the plot linked relative to it)."""
+    points = collect_points(results)
+    plot_growth(points, plot)
+    log.info("growth plot: %s", plot)
+    link = Path(os.path.relpath(plot.resolve(), markdown_dir.resolve())).as_posix()
+    return f"## Growth\n\n![growth of every stage with scale]({link})\n\n" + render_growth_markdown(
+        growth_rows(points)
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -182,11 +225,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reuse", action="store_true", help="reuse generated exports of the same scale")
     parser.add_argument(
         "--stages",
-        default="generate,baseline,ingest,dbt,models,reports,run,incremental",
-        help="comma-separated subset of: generate, baseline, ingest, dbt, models, reports, run "
+        default=",".join(ALL_STAGES),
+        help="comma-separated subset of: generate, baseline, dlt (the peer: dlt's filesystem source "
+        "into its DuckDB destination; the bench extra), ingest, dbt, models, reports, run "
         "(the whole `crmw run` through Dagster, quality checks included), incremental",
     )
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the JSON and markdown results")
+    parser.add_argument(
+        "--plot",
+        type=Path,
+        default=GROWTH_PLOT,
+        help="the growth plot (PNG) of every result in --out, this run's included (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--growth-only",
+        action="store_true",
+        help="run nothing: draw the growth plot and print the growth table of the results in --out",
+    )
     parser.add_argument(
         "--engine",
         choices=("duckdb", "spark"),
@@ -196,6 +251,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     stages = args.stages.split(",")
+    if unknown := sorted(set(stages) - set(ALL_STAGES)):
+        parser.error(f"--stages: unknown {', '.join(unknown)}; choose from {', '.join(ALL_STAGES)}")
+    if args.growth_only:
+        print(report_growth(load_results(args.out), args.plot, Path.cwd()))
+        return 0
     results = {
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),
@@ -204,7 +264,9 @@ def main(argv: list[str] | None = None) -> int:
             for s in (args.scale or [0.1])
         ],
     }
-    json_path, md_path = write_results(results, args.out)
+    earlier = [r for r in load_results(args.out) if r["started_at"] != results["started_at"]]
+    growth = report_growth([*earlier, results], args.plot, args.out)
+    json_path, md_path = write_results(results, args.out, extra_markdown=growth)
     print(md_path.read_text())
     print(f"results: {json_path} and {md_path}")
     return 0

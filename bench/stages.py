@@ -4,6 +4,7 @@ bench/__main__.py), so its wall time and peak memory are its own."""
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import shutil
@@ -50,6 +51,76 @@ def stage_baseline(work: Path, scale: float, seed: int) -> dict:
         rows += con.execute(f"select count(*) from t{i}").fetchone()[0]
     con.close()
     return {"rows": rows}
+
+
+DLT_MISSING = (
+    "dlt is not installed: it is the bench extra, pinned in requirements-bench.lock "
+    "(`make bench` installs it, or `pip install -r requirements-bench.lock -c requirements.lock`)"
+)
+
+
+def dlt_missing_reason() -> str | None:
+    """Why the dlt peer cannot run here, or None when it can."""
+    return DLT_MISSING if importlib.util.find_spec("dlt") is None else None
+
+
+def export_groups(folder: Path) -> dict[str, tuple[str, str]]:
+    """The export files by kind, as dlt's filesystem source is pointed at them: one table per kind
+    (``crm/activities__2024-05.csv`` -> table ``crm_activities``, glob ``crm/activities__*.csv``),
+    each read by the transformer of its format."""
+    groups: dict[str, tuple[str, str]] = {}
+    for path in export_files(folder):
+        rel = path.relative_to(folder)
+        kind = rel.stem.split("__")[0]
+        reader = "read_jsonl" if path.suffix == ".jsonl" else "read_csv"
+        glob = (rel.parent / f"{kind}__*{path.suffix}").as_posix() if "__" in rel.stem else rel.as_posix()
+        table = "_".join([*rel.parent.parts, kind])
+        groups[glob] = (table, reader)
+    return groups
+
+
+def stage_dlt(work: Path, scale: float, seed: int, loader_file_format: str = "parquet") -> dict:
+    """The peer: dlt's filesystem source with its ``read_csv`` (pandas) / ``read_jsonl`` transformers
+    into its DuckDB destination, the same export files as the baseline.
+
+    Loaded through parquet files, as dlt's docs advise for bulk loads: its default for DuckDB
+    (``insert_values``, SQL INSERT statements) took 41 s and 2.9 GB at scale 0.01, against 8 s and
+    0.4 GB."""
+    if reason := dlt_missing_reason():
+        return {"skipped": reason}
+    # dlt sends anonymous usage events by default; a benchmark must not reach the network, and
+    # dlt reads its configuration from the environment of the process it runs in (this child's)
+    os.environ["RUNTIME__DLTHUB_TELEMETRY"] = "false"
+    import dlt
+    from dlt.sources.filesystem import filesystem, read_csv, read_jsonl
+
+    folder = _exports(work)
+    db = work / "dlt.duckdb"
+    db.unlink(missing_ok=True)
+    pipelines_dir = work / "dlt-pipelines"  # not ~/.dlt: its state and load packages stay in work/
+    shutil.rmtree(pipelines_dir, ignore_errors=True)
+    transformers = {"read_csv": read_csv, "read_jsonl": read_jsonl}
+    groups = export_groups(folder)
+    resources = [
+        (filesystem(bucket_url=folder.as_uri(), file_glob=glob) | transformers[reader]()).with_name(table)
+        for glob, (table, reader) in groups.items()
+    ]
+    pipeline = dlt.pipeline(
+        pipeline_name="bench_peer",
+        pipelines_dir=str(pipelines_dir),
+        destination=dlt.destinations.duckdb(str(db)),
+        dataset_name="exports",
+    )
+    pipeline.run(resources, loader_file_format=loader_file_format)
+    # counted in the destination through dlt's own client (its dataset API, pipeline.dataset(), fails
+    # with the sqlglot that requirements.lock pins: qualify() lost infer_schema in sqlglot 30)
+    tables = [table["name"] for table in pipeline.default_schema.data_tables()]
+    with pipeline.sql_client() as client:
+        rows = sum(
+            client.execute_sql(f"select count(*) from {client.make_qualified_table_name(t)}")[0][0]
+            for t in tables
+        )
+    return {"rows": rows, "tables": len(tables), "loader_file_format": loader_file_format}
 
 
 def _fresh_home(work: Path, name: str) -> Path:
@@ -202,6 +273,7 @@ def split_last_day(work: Path) -> tuple[list[Path], list[Path], str]:
 STAGES = {
     "generate": stage_generate,
     "baseline": stage_baseline,
+    "dlt": stage_dlt,
     "ingest": stage_ingest,
     "dbt": stage_dbt,
     "models": stage_models,

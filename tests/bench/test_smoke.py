@@ -3,6 +3,7 @@ in docs/performance.md come from `make bench`)."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 
 import pytest
@@ -19,9 +20,11 @@ def test_the_benchmark_runs_every_stage_at_scale_0_01_and_writes_its_results(tmp
             "--scale",
             "0.01",
             "--stages",
-            "generate,baseline,ingest,dbt,models,reports,incremental",
+            "generate,baseline,dlt,ingest,dbt,models,reports,incremental",
             "--out",
             str(out),
+            "--plot",
+            str(tmp_path / "growth.png"),
         ]
     )
     assert code == 0
@@ -33,6 +36,15 @@ def test_the_benchmark_runs_every_stage_at_scale_0_01_and_writes_its_results(tmp
         assert scale["stages"][stage]["peak_mb"] > 0, stage
         assert "skipped" not in scale["stages"][stage]["result"], stage
     assert scale["ingest_vs_baseline"] > 0
+    if importlib.util.find_spec("dlt"):  # the bench extra
+        assert scale["stages"]["dlt"]["result"]["rows"] == scale["stages"]["baseline"]["result"]["rows"]
+        assert scale["ingest_vs_dlt"] > 0 and scale["dlt_vs_baseline"] > 0
+    else:
+        assert "requirements-bench.lock" in scale["stages"]["dlt"]["result"]["skipped"]
+    assert (tmp_path / "growth.png").read_bytes()[:4] == b"\x89PNG"
     assert 0 < scale["incremental"]["daily_share_of_full"] < 1
     assert results["machine"]["cores"] >= 1
-    assert "| 0.01 | ingest |" in next(out.glob("bench-*.md")).read_text()
+    markdown = next(out.glob("bench-*.md")).read_text()
+    assert "| 0.01 | ingest |" in markdown
+    assert "## Growth" in markdown  # one scale: no growth yet, and the section says so
+    assert "no growth to report" in markdown
