@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 import duckdb
 
+from quality.scan import Counts, reconcile
 from quality.suite import Batch, Suite, expectation_columns
 
 log = logging.getLogger(__name__)
@@ -145,6 +146,26 @@ def _jsonable(value: Any) -> Any:
     return convert_to_json_serializable(value)
 
 
+def _reconcile_counts(gx_result, expectations, counted: Sequence[Counts | None]) -> None:
+    """Put the counts DuckDB made over the whole table (quality/scan.py) into GX's results of
+    the expectations GX ran on the rows it was handed. Where the two disagree the expectation
+    becomes an error, in GX's result too (Data Docs show it), never a pass."""
+    by_id = {e.id: c for e, c in zip(expectations, counted, strict=True) if c is not None}
+    for result in gx_result.results:
+        counts = by_id.get(result.expectation_config.id)
+        if counts is None or _exception_message(result.exception_info):
+            continue
+        disagreement = reconcile(result.result, bool(result.success), counts)
+        if disagreement:
+            result.success = False
+            result.exception_info = {
+                "raised_exception": True,
+                "exception_message": disagreement,
+                "exception_traceback": None,
+            }
+            gx_result.success = False
+
+
 def _outcome(result) -> Outcome:
     config = result.expectation_config
     kwargs = {k: v for k, v in dict(config.kwargs).items() if k != "batch_id"}
@@ -218,7 +239,8 @@ class SuiteRunner:
         frame = batch.frame
         columns = set(frame.columns)
         runnable, skipped = [], []
-        for expectation in batch.expectations:
+        counted: list[Counts | None] = []
+        for position, expectation in enumerate(batch.expectations):
             missing = [c for c in expectation_columns(expectation) if c not in columns]
             if missing:
                 skipped.append(
@@ -231,6 +253,7 @@ class SuiteRunner:
                 )
             else:
                 runnable.append(expectation)
+                counted.append(batch.counts.get(position))
         notes = list(batch.notes)
         if skipped:
             notes.append(
@@ -264,6 +287,7 @@ class SuiteRunner:
                 expectation_parameters=dict(batch.parameters),
                 result_format=result_format,
             )
+            _reconcile_counts(gx_result, gx_suite.expectations, counted)
         except Exception as exc:  # GX could not run the suite at all: an error of the suite, never a pass
             message = f"Great Expectations could not run {suite.name}: {type(exc).__name__}: {exc}"
             log.warning(message)
@@ -273,7 +297,7 @@ class SuiteRunner:
                 skipped,
                 checked_at,
                 time.perf_counter() - started,
-                rows=len(frame),
+                rows=batch.rows if batch.rows is not None else len(frame),
                 notes=notes,
                 message=message,
             )
@@ -290,7 +314,7 @@ class SuiteRunner:
             outcomes=outcomes,
             checked_at=checked_at,
             seconds=time.perf_counter() - started,
-            rows=len(frame),
+            rows=batch.rows if batch.rows is not None else len(frame),
             notes=notes,
             gx_result=gx_result.to_json_dict(),
         )

@@ -22,6 +22,8 @@ import pyarrow.compute as pc
 if TYPE_CHECKING:
     from great_expectations.expectations import Expectation
 
+    from quality.scan import Counts
+
 Layer = Literal["raw", "drift", "marts", "reconciliation"]
 Severity = Literal["error", "warn"]
 
@@ -53,6 +55,10 @@ class Batch:
     index_columns: Sequence[str] = ()
     # What the reader of a result should know: "no previous load to compare with", ...
     notes: Sequence[str] = ()
+    # Counted in DuckDB over the whole table (quality/scan.py), by position in `expectations`:
+    # the frame is then only the rows GX must see, and `rows` the table's rows.
+    counts: Mapping[int, Counts] = field(default_factory=dict)
+    rows: int | None = None
 
 
 @dataclass(frozen=True)
