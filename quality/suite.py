@@ -160,11 +160,6 @@ def _as_nanoseconds(col: pa.ChunkedArray) -> pa.ChunkedArray:
     return col.cast(pa.timestamp("ns"))
 
 
-def read_columns(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[str]) -> pd.DataFrame:
-    """`columns` of `table` (each once, in the order given), as `read_frame` returns them."""
-    return read_frame(con, f"select {', '.join(map(quote, dict.fromkeys(columns)))} from {table}")
-
-
 def table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict[str, str]:
     """Column name -> DuckDB type of a table; empty when the table does not exist."""
     rows = con.execute(
