@@ -3,6 +3,8 @@
 GX 1.24's SQL datasource cannot run metrics on DuckDB through duckdb-engine (GX issues
 10738 and 11579), so every suite reads its frame through Arrow and runs on an ephemeral
 context with a pandas datasource, one dataframe asset and whole-dataframe batch per suite.
+Where DuckDB counted a suite's rows (quality/scan.py), its counts go into GX's results, and
+GX's verdict on the rows it was given must agree with them.
 
 A result is trusted only when GX computed it: an expectation whose `exception_info` says
 it raised is an *error* of the suite, never a pass, and so is a suite whose frame could

@@ -4,7 +4,8 @@ A `Suite` is the unit everything else counts in: one Dagster asset check, one Da
 page, one row per run in `meta.dq_suite_runs`. Its `build` reads only the columns it needs
 (through Arrow, into pandas) and returns a `Batch`: the frame, the expectations to run on it
 and the values of their `$PARAMETER`s (bounds computed from history at run time), so the
-expectations themselves stay plain code a reviewer can read.
+expectations themselves stay plain code a reviewer can read. Row checks on a whole table are
+counted in DuckDB instead, the frame holding only the rows GX must see (quality/scan.py).
 """
 
 from __future__ import annotations
