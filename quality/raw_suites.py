@@ -247,12 +247,22 @@ def repeated_keys_batch(con: duckdb.DuckDBPyConnection, table: str, columns: lis
     """The keys of `table` that appear more than once (or are null), with their copies."""
     keys = ", ".join(map(quote, columns))
     any_null = " or ".join(f"{quote(c)} is null" for c in columns)
+    # one GROUP BY counts keys, rows and repeated keys (count(distinct) would hash every key
+    # again); the repeated keys are read only when there are some. A single key that is null
+    # is no distinct key, as count(distinct key) has it.
+    distinct_keys = (
+        f"count(*) filter (where {quote(columns[0])} is not null)" if len(columns) == 1 else "count(*)"
+    )
+    distinct, rows, n_repeated = con.execute(
+        f"select {distinct_keys}, coalesce(sum(copies), 0), count(*) filter (where copies > 1 or {any_null}) "
+        f"from (select {keys}, count(*) AS copies from {table} group by all)"
+    ).fetchall()[0]
+    nothing_repeats = "" if n_repeated else " where false"  # an empty frame of the keys' types
     frame = read_frame(
         con,
-        f"select {keys}, count(*) AS copies from {table} group by all "
+        f"select {keys}, count(*) AS copies from {table}{nothing_repeats} group by all "
         f"having count(*) > 1 or {any_null} order by copies desc limit {REPEATED_KEYS_SHOWN}",
     )
-    distinct, rows = con.execute(f"select count(distinct ({keys})), count(*) from {table}").fetchall()[0]
     return Batch(
         frame=frame,
         expectations=[
