@@ -18,6 +18,7 @@ as before (`read_frame`).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -29,6 +30,8 @@ from quality.suite import Batch, quote, read_frame
 
 if TYPE_CHECKING:
     from great_expectations.expectations import Expectation
+
+log = logging.getLogger(__name__)
 
 # Rows of the table that pass every expectation, handed to GX beside the failing ones.
 SAMPLE_ROWS = 200
@@ -133,16 +136,22 @@ def scanned_batch(
     *,
     index_columns: Sequence[str] = (),
     notes: Sequence[str] = (),
+    parameters: Mapping[str, Any] | None = None,
 ) -> Batch:
     """A Batch of `expectations` on `relation` (a table, or a subquery in parentheses with an
     alias) whose columns and DuckDB types are `types`: counted in one scan, GX given the
     failing rows and a sample. Expectations on a column `relation` lacks are left to the
-    runner, which records them as skipped. Raises NotCountable for an expectation SQL
-    cannot count like GX."""
+    runner, which records them as skipped. With an expectation SQL cannot count like GX
+    (`NotCountable`), the suite reads every row of its columns instead, for GX to count."""
     from quality.suite import expectation_columns
 
     runnable = [e for e in expectations if all(c in types for c in expectation_columns(e))]
-    predicates = [_predicates(e, types) for e in runnable]
+    try:
+        predicates = [_predicates(e, types) for e in runnable]
+    except NotCountable as exc:
+        log.info("%s read whole for GX: %s", relation, exc)
+        whole = read_frame(con, f"select {', '.join(map(quote, types)) or '1 AS _row'} from {relation}")
+        return Batch(whole, list(expectations), dict(parameters or {}), list(index_columns), list(notes))
     columns = list(
         dict.fromkeys(
             [
@@ -169,6 +178,7 @@ def scanned_batch(
         expectations=list(expectations),
         index_columns=list(index_columns),
         notes=list(notes),
+        parameters=dict(parameters or {}),
         counts={i: counts[id(e)] for i, e in enumerate(expectations) if id(e) in counts},
         rows=rows,
     )

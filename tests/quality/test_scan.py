@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from quality.mart_suites import MartSpec, money_is_not_negative
 from quality.raw_suites import DATE_CEILING, DATE_FLOOR
 from quality.runner import SuiteRunner
-from quality.scan import FAILING_ROWS, Counts, NotCountable, scanned_batch
+from quality.scan import FAILING_ROWS, Counts, NotCountable, _predicates, scanned_batch
 from quality.suite import Batch, Suite, read_frame, table_columns
 
 COLUMNS = {"id": "VARCHAR", "amount": "DOUBLE", "code": "VARCHAR", "day": "DATE", "loaded": "TIMESTAMP"}
@@ -173,16 +173,35 @@ def test_a_failing_table_hands_gx_its_failing_rows_and_counts_every_one(runner):
     assert all(row["amount"] == -1.0 for row in outcome.details["unexpected_index"])
 
 
-def test_an_expectation_sql_cannot_count_like_gx_is_refused():
-    con = duckdb.connect()
-    make_table(con, [])
-    for expectation in (
+@pytest.mark.parametrize(
+    "expectation",
+    [
         gxe.ExpectColumnMedianToBeBetween(column="amount", min_value=0),
         gxe.ExpectColumnValuesToBeBetween(column="amount", min_value=0, mostly=0.9),
         gxe.ExpectColumnValuesToBeInSet(column="code", value_set={"$PARAMETER": "codes"}),
-    ):
-        with pytest.raises(NotCountable):
-            scanned_batch(con, "t", COLUMNS, [expectation])
+    ],
+    ids=["median", "mostly", "parameter"],
+)
+def test_a_suite_sql_cannot_count_like_gx_reads_every_row_for_gx(runner, expectation):
+    con = duckdb.connect()
+    make_table(con, [(f"k{i}", float(i) - 2, "a", None, None) for i in range(6)])
+    batch = scanned_batch(
+        con,
+        "t",
+        COLUMNS,
+        [gxe.ExpectColumnValuesToNotBeNull(column="id"), expectation],
+        parameters={"codes": ["a"]},
+    )
+    assert batch.counts == {} and len(batch.frame) == 6
+    with pytest.raises(NotCountable):
+        _predicates(expectation, COLUMNS)
+    result = runner.run(
+        con,
+        suite_of(f"whole_{type(expectation).__name__}", lambda con: batch),
+    )
+    assert (
+        result.rows == 6 and result.outcomes[0].status == "passed" and result.outcomes[1].status != "skipped"
+    )
 
 
 def test_a_mart_lacking_a_checked_column_is_an_error_not_a_pass(runner):
