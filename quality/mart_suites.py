@@ -33,7 +33,8 @@ import great_expectations.expectations as gxe
 import yaml
 
 from quality.raw_suites import DATE_FLOOR
-from quality.suite import Batch, Suite, make_suite, note, quote, read_columns, read_frame
+from quality.scan import scanned_batch
+from quality.suite import Batch, Suite, make_suite, note, quote, read_frame, table_columns
 from warehouse.settings import PROJECT_DIR
 
 DBT_DIR = PROJECT_DIR / "dbt"
@@ -151,12 +152,11 @@ def _keyed_columns_batch(
     columns: Sequence[str],
     expectations: list[gxe.Expectation],
 ) -> Batch:
-    """The mart's `columns` with its keys, which name a failing row."""
-    return Batch(
-        frame=read_columns(con, _table(spec), [*spec.keys, *columns]),
-        expectations=expectations,
-        index_columns=list(spec.keys),
-    )
+    """The mart's `columns` counted in DuckDB, its keys naming a failing row (quality/scan.py).
+    A column the mart lacks is named in the scan, so the suite is an error, as a failed read was."""
+    present = table_columns(con, spec.schema, spec.relation)
+    types = {c: present.get(c, "") for c in [*spec.keys, *columns]}
+    return scanned_batch(con, _table(spec), types, expectations, index_columns=list(spec.keys))
 
 
 # --------------------------------------------------------------------------- suites
@@ -255,10 +255,15 @@ def references_resolve(spec: MartSpec, tables: dict[str, str]) -> Suite:
                 f"case when child.{quote(ref.column)} is null then null else {alias}.value is not null end "
                 f"AS {quote(flag(ref))}"
             )
-        frame = read_frame(con, f"select {', '.join(selects)} from {_table(spec)} AS child {' '.join(joins)}")
-        return Batch(
-            frame=frame,
-            expectations=[
+        relation = f"(select {', '.join(selects)} from {_table(spec)} AS child {' '.join(joins)}) AS checked"
+        present = table_columns(con, spec.schema, spec.relation)
+        types = {c: present.get(c, "") for c in [*spec.keys, *(r.column for r in spec.references)]}
+        types.update({flag(ref): "BOOLEAN" for ref in spec.references})
+        return scanned_batch(
+            con,
+            relation,
+            types,
+            [
                 gxe.ExpectColumnValuesToBeInSet(
                     column=flag(ref),
                     value_set=[True],

@@ -4,7 +4,8 @@ A `Suite` is the unit everything else counts in: one Dagster asset check, one Da
 page, one row per run in `meta.dq_suite_runs`. Its `build` reads only the columns it needs
 (through Arrow, into pandas) and returns a `Batch`: the frame, the expectations to run on it
 and the values of their `$PARAMETER`s (bounds computed from history at run time), so the
-expectations themselves stay plain code a reviewer can read.
+expectations themselves stay plain code a reviewer can read. Row checks on a whole table are
+counted in DuckDB instead, the frame holding only the rows GX must see (quality/scan.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import pyarrow.compute as pc
 
 if TYPE_CHECKING:
     from great_expectations.expectations import Expectation
+
+    from quality.scan import Counts
 
 Layer = Literal["raw", "drift", "marts", "reconciliation"]
 Severity = Literal["error", "warn"]
@@ -53,6 +56,10 @@ class Batch:
     index_columns: Sequence[str] = ()
     # What the reader of a result should know: "no previous load to compare with", ...
     notes: Sequence[str] = ()
+    # Counted in DuckDB over the whole table (quality/scan.py), by position in `expectations`:
+    # the frame is then only the rows GX must see, and `rows` the table's rows.
+    counts: Mapping[int, Counts] = field(default_factory=dict)
+    rows: int | None = None
 
 
 @dataclass(frozen=True)
@@ -152,11 +159,6 @@ def _as_nanoseconds(col: pa.ChunkedArray) -> pa.ChunkedArray:
     )
     col = pc.max_element_wise(pc.min_element_wise(col, _NS_MAX, skip_nulls=False), _NS_MIN, skip_nulls=False)
     return col.cast(pa.timestamp("ns"))
-
-
-def read_columns(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[str]) -> pd.DataFrame:
-    """`columns` of `table` (each once, in the order given), as `read_frame` returns them."""
-    return read_frame(con, f"select {', '.join(map(quote, dict.fromkeys(columns)))} from {table}")
 
 
 def table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict[str, str]:

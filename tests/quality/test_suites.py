@@ -21,6 +21,7 @@ from quality.raw_suites import (
     exports_have_every_column,
     keys_are_unique,
     raw_suites,
+    repeated_keys_batch,
     values_meet_contract,
 )
 from quality.results import format_status, latest_suite_runs, record_results, status_line
@@ -178,6 +179,29 @@ def test_a_repeated_key_names_the_files_that_hold_it(con, runner):
     assert result.status == "failed"
     assert result.outcomes[0].details["unexpected_index"] == [{"copies": 2, "invoice_id": "INV-1"}]
     assert "invoices__2026-01 (copy).csv" in result.message and "1 key(s)" in result.message
+
+
+@pytest.mark.parametrize("columns", [["a"], ["a", "b"]])
+def test_repeated_keys_and_the_totals_come_from_one_group_by(con, columns):
+    con.execute(
+        "create table keyed as select 'k' || (i % 7) AS a, if(i = 3, null, 'x') AS b from range(20) r(i)"
+    )
+    con.execute("insert into keyed values (null, 'x'), (null, 'x'), ('k100', null)")
+    batch = repeated_keys_batch(con, "keyed", columns)
+    keys = ", ".join(columns)
+    distinct, rows = con.execute(f"select count(distinct ({keys})), count(*) from keyed").fetchall()[0]
+    assert batch.notes == [f"{rows} rows, {distinct} distinct keys"]
+    expected = con.execute(
+        f"select {keys}, count(*) from keyed group by all having count(*) > 1 or "
+        + " or ".join(f"{c} is null" for c in columns)
+    ).fetchall()
+    assert sorted(
+        map(tuple, batch.frame.astype(object).where(batch.frame.notna(), None).values.tolist()), key=repr
+    ) == sorted(expected, key=repr)
+    con.execute("create table unique_keys as select 'k' || i AS a, 'x' AS b from range(3) r(i)")
+    unique = repeated_keys_batch(con, "unique_keys", columns)
+    assert unique.frame.empty and list(unique.frame.columns) == [*columns, "copies"]
+    assert unique.notes == ["3 rows, 3 distinct keys"]
 
 
 # --------------------------------------------------------------------------- load rules
