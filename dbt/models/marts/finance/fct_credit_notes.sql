@@ -41,10 +41,12 @@ final as (
         credit_notes.amount,
         currency_rates.rub_per_unit,
         cast(credit_notes.amount * currency_rates.rub_per_unit as decimal(18, 2)) as amount_rub,
+        -- the invoice's pre-VAT share first: amount x amount of two DECIMAL(18, 2) overflows
+        -- DECIMAL(18) once both are some ten million
         cast(
             case
                 when coalesce(invoices.amount_with_vat, 0) = 0 then credit_notes.amount
-                else credit_notes.amount * invoices.amount / invoices.amount_with_vat
+                else credit_notes.amount * (invoices.amount / invoices.amount_with_vat)
             end * currency_rates.rub_per_unit
             as decimal(18, 2)
         ) as credited_revenue_rub,
