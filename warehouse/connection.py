@@ -37,8 +37,9 @@ def connect(
     `lock_wait_seconds`) for it, then raises WarehouseBusy.
     """
     db_path = Path(db_path)
+    settings = get_settings()
     if wait_seconds is None:
-        wait_seconds = get_settings().lock_wait_seconds
+        wait_seconds = settings.lock_wait_seconds
     if not read_only:
         make_private_dir(db_path.parent)
     deadline = time.monotonic() + max(wait_seconds, 0.0)
@@ -59,6 +60,14 @@ def connect(
     if not read_only:
         restrict_to_owner(db_path)
     con.execute("set enable_progress_bar = false")
+    try:
+        con.execute("set memory_limit = ?", [settings.duckdb_memory_limit])
+    except duckdb.Error as exc:
+        con.close()
+        raise WarehouseError(
+            f"CRMW_DUCKDB_MEMORY_LIMIT={settings.duckdb_memory_limit!r} is not a memory size DuckDB takes "
+            f"({str(exc).splitlines()[0]}): use e.g. '1GB', '4GB' or '50%'"
+        ) from None
     # Rows carry what order they need (ingest: _row_number), so nothing relies on the order rows
     # are stored in: unordered inserts run on every core and write their row groups as they go.
     con.execute("set preserve_insertion_order = false")

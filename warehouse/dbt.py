@@ -160,12 +160,14 @@ def home_vars(settings: Settings) -> dict[str, str]:
 
 
 def dbt_env(settings: Settings) -> dict[str, str]:
-    """What dbt's profile and hooks read: the warehouse file, the home, the engine and the lake."""
+    """What dbt's profile and hooks read: the warehouse file, the home, the engine, the lake and
+    DuckDB's memory limit."""
     env = {
         "CRMW_WAREHOUSE_PATH": str(settings.warehouse_path),
         "CRMW_HOME": str(settings.home),
         "CRMW_ENGINE": settings.engine,
         "CRMW_LAKE": settings.lake_url or "",
+        "CRMW_DUCKDB_MEMORY_LIMIT": settings.duckdb_memory_limit,
     }
     return env
 

@@ -100,3 +100,24 @@ def test_a_checkout_keeps_what_a_run_writes_under_var_unless_crmw_home_says_othe
         get_settings({"CRMW_HOME": str(tmp_path)}).warehouse_path
         == tmp_path / "warehouse" / "warehouse.duckdb"
     )
+
+
+def _memory_limit(con) -> str:
+    """DuckDB's memory limit on `con`, as DuckDB prints it (1GB is 953.6 MiB)."""
+    return con.execute("select current_setting('memory_limit')").fetchone()[0]
+
+
+def test_every_warehouse_connection_and_dbt_get_the_memory_limit_setting(tmp_path, monkeypatch):
+    from warehouse.dbt import dbt_env
+    from warehouse.errors import WarehouseError
+
+    monkeypatch.delenv("CRMW_DUCKDB_MEMORY_LIMIT", raising=False)
+    with connect(tmp_path / "default.duckdb") as con:
+        assert _memory_limit(con) == "953.6 MiB"
+    monkeypatch.setenv("CRMW_DUCKDB_MEMORY_LIMIT", "2GB")
+    with connect(tmp_path / "set.duckdb") as con:
+        assert _memory_limit(con) == "1.8 GiB"
+    assert dbt_env(get_settings())["CRMW_DUCKDB_MEMORY_LIMIT"] == "2GB"
+    monkeypatch.setenv("CRMW_DUCKDB_MEMORY_LIMIT", "plenty")
+    with pytest.raises(WarehouseError, match="CRMW_DUCKDB_MEMORY_LIMIT='plenty' is not a memory size"):
+        connect(tmp_path / "bad.duckdb")
