@@ -75,7 +75,8 @@ def stage_csv(
     records of files read carefully (`broken`: their records split line by line beforehand).
 
     Raises NeedsCarefulRead when the reader stopped on a file of its own, or rejected a record
-    that runs over several lines: the loader splits those files line by line and reads again.
+    that runs over several lines or has a quote out of place (`_files_to_read_carefully`): the
+    loader splits those files line by line and reads again.
     """
     broken = broken or {}
     try:
@@ -84,13 +85,13 @@ def stage_csv(
         if len(paths) == 1 and 0 not in broken:
             raise NeedsCarefulRead({0}) from exc
         raise
-    swallowing = _files_with_multiline_rejects(con, paths)
-    if swallowing:
-        if swallowing & set(broken):
+    untrusted = _files_to_read_carefully(con, paths)
+    if untrusted:
+        if untrusted & set(broken):
             raise IngestError(
-                "the careful reader left a record DuckDB's reader rejects", file=paths[min(swallowing)]
+                "the careful reader left a record DuckDB's reader rejects", file=paths[min(untrusted)]
             )
-        raise NeedsCarefulRead(swallowing)
+        raise NeedsCarefulRead(untrusted)
     rejects = _collect_rejects(con, paths)
     for f, records in broken.items():
         if rejects.get(f):
@@ -152,7 +153,7 @@ def copy_in_file_order(con, select_sql: str, params: list) -> None:
             con.execute("set preserve_insertion_order = false")
 
 
-def _files_with_multiline_rejects(con, paths: list[Path]) -> set[int]:
+def _files_to_read_carefully(con, paths: list[Path]) -> set[int]:
     """Files whose record boundaries DuckDB's reader cannot be trusted with: a rejected record that
     runs over a line end (or was cut, being that long), or a quote out of place. After a quote
     error the reader may have joined or split lines on its own (a stray quote closed inside a later

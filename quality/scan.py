@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from quality.suite import Batch, quote, read_frame
+from quality.suite import Batch, expectation_columns, quote, read_frame
 
 if TYPE_CHECKING:
     from great_expectations.expectations import Expectation
@@ -143,8 +143,6 @@ def scanned_batch(
     failing rows and a sample. Expectations on a column `relation` lacks are left to the
     runner, which records them as skipped. With an expectation SQL cannot count like GX
     (`NotCountable`), the suite reads every row of its columns instead, for GX to count."""
-    from quality.suite import expectation_columns
-
     runnable = [e for e in expectations if all(c in types for c in expectation_columns(e))]
     try:
         predicates = [_predicates(e, types) for e in runnable]
